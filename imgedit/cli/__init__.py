@@ -1,0 +1,449 @@
+"""The ``imgedit`` command line: a thin Typer layer over :mod:`imgedit.runner`.
+
+Nothing heavy is imported at module level: ``imgedit --help`` loads neither torch, cv2 nor any
+plugin. Errors print one line on stderr (``IMGEDIT_DEBUG=1`` or ``--debug`` adds the traceback);
+results go to stdout (``--json``: one JSON record per item, then a summary record).
+Exit codes: 0 ok, 1 something failed, 2 usage error, 130 interrupted.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import traceback
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from imgedit import __version__
+from imgedit.errors import ImgeditError, UsageError, debug_enabled
+
+app = typer.Typer(
+    name="imgedit", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Batch image and video editing with model plugins: stylize, interpolate, edit, encode, generate.\n\n"
+         "Inputs are files, folders or videos; outputs mirror them under OUT. Inputs are never "
+         "modified, outputs are written atomically and skipped if they exist (--overwrite).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# ---- options shared by the verbs that run a model -------------------------------------------
+Opt = Annotated[Optional[List[str]], typer.Option("--option", "-o", metavar="KEY=VALUE",
+                                                  help="Model option (repeatable); see `imgedit models NAME`.")]
+Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")]
+Include = Annotated[Optional[List[str]], typer.Option("--include", metavar="GLOB", help="Only files matching (repeatable).")]
+Exclude = Annotated[Optional[List[str]], typer.Option("--exclude", metavar="GLOB", help="Skip files matching (repeatable).")]
+Format = Annotated[str, typer.Option("--format", "-f", help="Output image format: png|jpg|webp|tiff|same.")]
+Quality = Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace outputs that already exist.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", "-n", help="List what would be done; write nothing.")]
+Json = Annotated[bool, typer.Option("--json", help="One JSON record per item and a summary on stdout.")]
+Device = Annotated[str, typer.Option("--device", help="auto|cpu|cuda|mps")]
+Precision = Annotated[str, typer.Option("--precision", help="auto|fp32|bf16|fp16 (auto: bf16 on capable CPUs, fp16 on CUDA)")]
+Batch = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Images per forward pass (same-size images).")]
+MaxPixels = Annotated[int, typer.Option("--max-pixels", help="Refuse images larger than this (decompression-bomb guard).")]
+TilePixels = Annotated[Optional[int], typer.Option("--tile-pixels", help="Models tile images larger than this many pixels.")]
+Frames = Annotated[bool, typer.Option("--frames", help="Treat input folders as frame sequences (video-like).")]
+FramesOut = Annotated[bool, typer.Option("--frames-out", help="Write videos as PNG-sequence folders.")]
+FramesFps = Annotated[float, typer.Option("--frames-fps", help="Frame rate of input frame folders.")]
+SceneThr = Annotated[Optional[float], typer.Option("--scene-threshold", help="Scene-cut score threshold in [0,1] (0 disables).")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Print a line for every finished item.")]
+Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (see `imgedit models`).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"imgedit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False,
+          debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (same as IMGEDIT_DEBUG=1).")] = False) -> None:
+    if debug:
+        os.environ["IMGEDIT_DEBUG"] = "1"
+
+
+def _err(message: str) -> None:
+    typer.echo(f"imgedit: {message}", err=True)
+
+
+def _guard(fn):
+    """Map imgedit's errors to one line + exit code, Ctrl-C to 130, anything else to a short
+    'internal error' line (tracebacks only with IMGEDIT_DEBUG=1 / --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ImgeditError as exc:
+            if debug_enabled():
+                traceback.print_exc()
+            _err(f"error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            _err("interrupted (rerun the same command to resume)")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001
+            if debug_enabled():
+                traceback.print_exc()
+            _err(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
+                 "(run with IMGEDIT_DEBUG=1 for the traceback, and please report it)")
+            raise typer.Exit(1) from None
+    return wrapper
+
+
+def command(*args, **kwargs):
+    """``app.command`` with :func:`_guard` applied."""
+    def deco(fn):
+        return app.command(*args, **kwargs)(_guard(fn))
+    return deco
+
+
+def parse_kv(items: Optional[List[str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"-o {item!r}: expected KEY=VALUE")
+        key = key.strip().replace("-", "_")
+        if key in out:  # repeated keys build a list (for options that take several values)
+            out[key] = (out[key] if isinstance(out[key], list) else [out[key]]) + [value]
+        else:
+            out[key] = value
+    return out
+
+
+def _split_out(paths: List[Path], verb: str) -> tuple[list[Path], Path]:
+    if len(paths) < 2:
+        raise UsageError(f"`imgedit {verb}` needs at least one input and an output: IN... OUT")
+    return list(paths[:-1]), paths[-1]
+
+
+def _config(**kw):
+    from fractions import Fraction
+
+    from imgedit.runner import RunConfig
+
+    if "frames_fps" in kw:
+        if kw["frames_fps"] <= 0:
+            raise UsageError("--frames-fps must be positive")
+        kw["frames_fps"] = Fraction(kw["frames_fps"]).limit_denominator(1001)
+    kw["include"] = tuple(kw.get("include") or ())
+    kw["exclude"] = tuple(kw.get("exclude") or ())
+    return RunConfig(**kw)
+
+
+def _reporter(as_json: bool, verbose: bool, dry_run: bool):
+    def on_result(r) -> None:
+        if as_json:
+            typer.echo(json.dumps(r.as_dict(), ensure_ascii=False))
+            if r.status == "failed":
+                _err(f"{r.input}: {r.reason}")
+            return
+        if r.status == "failed":
+            _err(f"failed: {r.input}: {r.reason}")
+        elif r.status == "skipped":
+            _err(f"skipped: {r.output} ({r.reason})")
+        elif r.status == "planned":
+            typer.echo(f"would write {r.output}  <-  {r.input}")
+        elif verbose:
+            extra = f" ({r.frames} frames)" if r.frames is not None else ""
+            typer.echo(f"wrote {r.output}{extra}")
+        for w in r.warnings:
+            _err(f"warning: {r.input}: {w}")
+    return on_result
+
+
+def _finish(summary, as_json: bool, output: Optional[Path] = None) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict()))
+    else:
+        parts = [f"{summary.count('done')} done", f"{summary.count('skipped')} skipped",
+                 f"{summary.count('failed')} failed"]
+        if summary.count("planned"):
+            parts.insert(0, f"{summary.count('planned')} planned (dry run)")
+        where = ""
+        outs = [r.output for r in summary.results if r.status == "done"]
+        if len(outs) == 1:
+            where = f" -> {outs[0]}"
+        elif outs and output is not None:
+            where = f" -> {output}"
+        status = "interrupted: " if summary.interrupted else ""
+        _err(f"{status}{', '.join(parts)} in {summary.seconds:.1f} s{where}" +
+             (" (rerun the same command to resume)" if summary.interrupted else ""))
+        seq = [r for r in summary.results if r.status == "done" and "scene_cuts" in r.extra]
+        for r in seq:
+            _err(f"{r.output}: {r.frames} frames at {r.extra['fps_out']:.3f} fps, "
+                 f"{r.extra['scene_cuts']} scene cut(s) found")
+    raise typer.Exit(summary.exit_code)
+
+
+def _run(inputs, output, *, model, task, capability, options, as_json, verbose, **cfg):
+    from imgedit.runner import process
+
+    config = _config(**cfg, progress=not as_json)
+    summary = process(inputs, output, model=model, task=task, capability=capability, options=options,
+                      config=config, on_result=_reporter(as_json, verbose, config.dry_run))
+    _finish(summary, as_json, output)
+
+
+# ---- verbs ------------------------------------------------------------------------------------
+@command()
+def edit(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", help="Inputs, then the output folder (or file).")],
+         model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `imgedit models`).")],
+         option: Opt = None, recursive: Recursive = False, include: Include = None, exclude: Exclude = None,
+         format: Format = "same", quality: Quality = 95, overwrite: Overwrite = False, dry_run: DryRun = False,
+         json_: Json = False, device: Device = "auto", precision: Precision = "auto", batch_size: Batch = 1,
+         max_pixels: MaxPixels = 100_000_000, tile_pixels: TilePixels = None, frames: Frames = False,
+         frames_out: FramesOut = False, frames_fps: FramesFps = 25.0, scene_threshold: SceneThr = None,
+         verbose: Verbose = False) -> None:
+    """Run any model's edit over images, folders, videos or frame folders."""
+    inputs, out = _split_out(paths, "edit")
+    _run(inputs, out, model=model, task=None, capability="edit", options=parse_kv(option), as_json=json_,
+         verbose=verbose, recursive=recursive, include=include, exclude=exclude, fmt=format, quality=quality,
+         overwrite=overwrite, dry_run=dry_run, device=device, precision=precision, batch_size=batch_size,
+         max_pixels=max_pixels, tile_pixels=tile_pixels, frames_mode=frames, frames_out=frames_out,
+         frames_fps=frames_fps, scene_threshold=scene_threshold)
+
+
+@command()
+def stylize(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", help="Inputs, then the output folder (or file).")],
+            style: Annotated[Optional[List[str]], typer.Option("--style", "-s", metavar="NAME|IMAGE[:W]",
+                             help="Shipped style name or any painting; repeat with :weight to blend.")] = None,
+            method: Annotated[Optional[str], typer.Option("--method", help="fast|arbitrary|optimize (default: auto)")] = None,
+            strength: Annotated[Optional[float], typer.Option("--strength", help="0 = photo unchanged .. 1 = full style")] = None,
+            preserve_color: Annotated[Optional[bool], typer.Option("--preserve-color/--no-preserve-color",
+                                      help="Keep the photo's colours, transfer only texture.")] = None,
+            max_size: Annotated[Optional[int], typer.Option("--max-size", help="Longest side the model sees.")] = None,
+            model: Model = None, option: Opt = None, recursive: Recursive = False, include: Include = None,
+            exclude: Exclude = None, format: Format = "same", quality: Quality = 95, overwrite: Overwrite = False,
+            dry_run: DryRun = False, json_: Json = False, device: Device = "auto", precision: Precision = "auto",
+            batch_size: Batch = 1, max_pixels: MaxPixels = 100_000_000, tile_pixels: TilePixels = None,
+            frames: Frames = False, frames_out: FramesOut = False, frames_fps: FramesFps = 25.0,
+            scene_threshold: SceneThr = None, verbose: Verbose = False) -> None:
+    """Style transfer: `imgedit stylize photos/ out/ --style starry_night` (needs a style plugin)."""
+    inputs, out = _split_out(paths, "stylize")
+    opts = parse_kv(option)
+    for key, value in (("style", style), ("method", method), ("strength", strength),
+                       ("preserve_color", preserve_color), ("max_size", max_size)):
+        if value is not None and value != []:
+            opts[key] = value
+    _run(inputs, out, model=model, task="stylize", capability="edit", options=opts, as_json=json_,
+         verbose=verbose, recursive=recursive, include=include, exclude=exclude, fmt=format, quality=quality,
+         overwrite=overwrite, dry_run=dry_run, device=device, precision=precision, batch_size=batch_size,
+         max_pixels=max_pixels, tile_pixels=tile_pixels, frames_mode=frames, frames_out=frames_out,
+         frames_fps=frames_fps, scene_threshold=scene_threshold)
+
+
+@command()
+def interpolate(source: Annotated[Path, typer.Argument(metavar="VIDEO_OR_FRAMES", help="A video file or a folder of frames.")],
+                output: Annotated[Optional[Path], typer.Argument(metavar="[OUT]",
+                                  help="Output video/folder (default: beside the input, e.g. clip.2x.mp4).")] = None,
+                factor: Annotated[Optional[int], typer.Option("--factor", "-x", help="2, 4 or 8 times the frame rate.")] = None,
+                fps: Annotated[Optional[float], typer.Option("--fps", help="Target frame rate (overrides --factor).")] = None,
+                scale: Annotated[Optional[float], typer.Option("--scale", help="Estimate motion at this scale (0.5 for 4K).")] = None,
+                model: Model = None, option: Opt = None, overwrite: Overwrite = False, dry_run: DryRun = False,
+                json_: Json = False, device: Device = "auto", precision: Precision = "auto",
+                max_pixels: MaxPixels = 100_000_000, tile_pixels: TilePixels = None, frames_out: FramesOut = False,
+                frames_fps: FramesFps = 25.0, scene_threshold: SceneThr = None, verbose: Verbose = False) -> None:
+    """Frame interpolation: `imgedit interpolate clip.mp4` writes clip.2x.mp4 (needs an interpolation plugin)."""
+    opts = parse_kv(option)
+    if factor is not None:
+        if factor not in (2, 4, 8):
+            raise UsageError("--factor must be 2, 4 or 8 (use --fps for other rates)")
+        opts["factor"] = factor
+    if fps is not None:
+        opts["fps"] = fps
+    if scale is not None:
+        opts["scale"] = scale
+    suffix = ""
+    if output is None:
+        suffix = f".{fps:g}fps" if fps else f".{factor or 2}x"
+        output = source.parent if source.exists() else Path(".")
+    _run([source], output, model=model, task="interpolate", capability="edit", options=opts, as_json=json_,
+         verbose=verbose, overwrite=overwrite, dry_run=dry_run, device=device, precision=precision,
+         max_pixels=max_pixels, tile_pixels=tile_pixels, frames_mode=True, frames_out=frames_out,
+         frames_fps=frames_fps, scene_threshold=scene_threshold, output_suffix=suffix)
+
+
+@command()
+def encode(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", help="Images, then the output folder.")],
+           model: Annotated[str, typer.Option("--model", "-m", help="An encode-capable model.")],
+           option: Opt = None, recursive: Recursive = False, include: Include = None, exclude: Exclude = None,
+           overwrite: Overwrite = False, dry_run: DryRun = False, json_: Json = False, device: Device = "auto",
+           precision: Precision = "auto", batch_size: Batch = 1, max_pixels: MaxPixels = 100_000_000,
+           verbose: Verbose = False) -> None:
+    """Encode images to latent files (NAME.latent.safetensors) for `generate --latents`."""
+    inputs, out = _split_out(paths, "encode")
+    _run(inputs, out, model=model, task=None, capability="encode", options=parse_kv(option), as_json=json_,
+         verbose=verbose, recursive=recursive, include=include, exclude=exclude, overwrite=overwrite,
+         dry_run=dry_run, device=device, precision=precision, batch_size=batch_size, max_pixels=max_pixels)
+
+
+@command()
+def generate(output: Annotated[Path, typer.Argument(metavar="OUT", help="Output folder.")],
+             model: Annotated[str, typer.Option("--model", "-m", help="A generate-capable model.")],
+             count: Annotated[int, typer.Option("--count", "-c", min=1, help="Images to sample (without --latents).")] = 4,
+             seed: Annotated[int, typer.Option("--seed", help="Image i uses seed+i: reproducible at any batch size.")] = 0,
+             latents: Annotated[Optional[List[Path]], typer.Option("--latents", "-l",
+                                help="Latent files or folders (from `imgedit encode`) to decode.")] = None,
+             option: Opt = None, format: Annotated[str, typer.Option("--format", "-f", help="png|jpg|webp|tiff")] = "png",
+             quality: Quality = 95, overwrite: Overwrite = False, dry_run: DryRun = False, json_: Json = False,
+             device: Device = "auto", precision: Precision = "auto", batch_size: Batch = 8,
+             verbose: Verbose = False) -> None:
+    """Generate images from random seeds or from latent files."""
+    from imgedit.runner import generate as run_generate
+
+    config = _config(fmt=format, quality=quality, overwrite=overwrite, dry_run=dry_run, device=device,
+                     precision=precision, batch_size=batch_size, progress=not json_)
+    summary = run_generate(output, model=model, count=count, seed=seed, latents=latents,
+                           options=parse_kv(option), config=config,
+                           on_result=_reporter(json_, verbose, dry_run))
+    _finish(summary, json_, output)
+
+
+@command()
+def plugins(json_: Json = False) -> None:
+    """Installed plugins: package, version, models and status (broken ones show their error)."""
+    from imgedit.registry import get_registry
+
+    reg = get_registry()
+    if json_:
+        typer.echo(json.dumps([p.as_dict() for p in reg.plugins], indent=2))
+        return
+    if not reg.plugins:
+        typer.echo("no plugins installed")
+    for p in reg.plugins:
+        typer.echo(f"{p.name:<12} {p.package} {p.version}  [{p.status}]")
+        if p.models:
+            typer.echo(f"    models:   {', '.join(p.models)}")
+        if p.trainers:
+            typer.echo(f"    trainers: {', '.join(p.trainers)}")
+        if p.error:
+            typer.echo(f"    error:    {p.error.splitlines()[0]}")
+    if any(p.status == "broken" for p in reg.plugins):
+        raise typer.Exit(1)
+
+
+def _spec_dict(spec, with_weights: bool) -> dict:
+    d = {"name": spec.name, "summary": spec.summary, "plugin": spec.plugin, "licence": spec.licence,
+         "capabilities": [c.value for c in spec.capabilities], "tasks": dict(spec.tasks),
+         "latent_shape": list(spec.latent_shape) if spec.latent_shape else None,
+         "precisions": list(spec.precisions),
+         "options": [{"name": o.name, "type": o.describe_type(), "default": o.default, "help": o.help}
+                     for o in spec.options]}
+    if with_weights:
+        from imgedit.weights import status
+
+        d["weights"] = status(spec)
+    else:
+        d["weights"] = [{"name": w.name, "file": w.filename, "sha256": w.sha256} for w in spec.weights]
+    return d
+
+
+@command()
+def models(name: Annotated[Optional[str], typer.Argument(help="Show one model in detail.")] = None,
+           json_: Json = False) -> None:
+    """Available models (capabilities, tasks); with NAME: options, weights, licence."""
+    from imgedit.registry import get_registry
+
+    reg = get_registry()
+    specs = [reg.get(name)] if name else [reg.models[n] for n in sorted(reg.models)]
+    if json_:
+        data = [_spec_dict(s, with_weights=bool(name)) for s in specs]
+        typer.echo(json.dumps(data[0] if name else data, indent=2, default=str))
+        return
+    if not name:
+        if not specs:
+            typer.echo("no models installed (see `imgedit plugins`)")
+        for s in specs:
+            tasks = f"  [{', '.join(s.tasks)}]" if s.tasks else ""
+            typer.echo(f"{s.name:<24} {','.join(c.value for c in s.capabilities):<22} {s.summary}{tasks}")
+        return
+    s = specs[0]
+    d = _spec_dict(s, with_weights=True)
+    typer.echo(f"{s.name}: {s.summary}")
+    typer.echo(f"  plugin:       {s.plugin}")
+    typer.echo(f"  capabilities: {', '.join(d['capabilities'])}")
+    if s.tasks:
+        typer.echo(f"  tasks:        {', '.join(f'{k} (priority {v})' for k, v in s.tasks.items())}")
+    typer.echo(f"  licence:      {s.licence or 'unspecified'}")
+    if s.latent_shape:
+        typer.echo(f"  latent shape: {tuple(s.latent_shape)}")
+    typer.echo("  options:" + ("" if s.options else " none"))
+    for o in s.options:
+        typer.echo(f"    {o.name:<16} {o.describe_type():<22} default {o.default!r:<10} {o.help}")
+    typer.echo("  weights:" + ("" if s.weights else " none"))
+    for w in d["weights"]:
+        typer.echo(f"    {w['file']}  [{w['status']}]  sha256 {w['sha256'][:16]}…  {w.get('licence') or ''}")
+        if w["status"] != "ok" and w.get("train_command"):
+            typer.echo(f"      train it with: {w['train_command']}")
+
+
+@command()
+def info(json_: Json = False) -> None:
+    """Versions, devices (with bf16/fp16 support) and plugin status, for bug reports."""
+    import platform
+
+    import torch
+
+    from imgedit.devices import device_report
+    from imgedit.registry import get_registry
+
+    versions = {"imgedit": __version__, "python": platform.python_version(), "torch": torch.__version__,
+                "platform": platform.platform()}
+    for mod in ("torchvision", "cv2", "av", "PIL", "numpy", "typer", "pluggy", "safetensors"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except Exception:  # noqa: BLE001
+            versions[mod] = None
+    data = {"versions": versions, "devices": device_report(),
+            "plugins": [p.as_dict() for p in get_registry().plugins]}
+    if json_:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    for k, v in versions.items():
+        typer.echo(f"{k:<12} {v}")
+    dev = data["devices"]
+    typer.echo(f"cpu          {dev['cpu']['capability']}, {dev['cpu']['threads']} threads, "
+               f"bf16 {'yes' if dev['cpu']['bf16'] else 'no'}")
+    for c in dev["cuda"]:
+        typer.echo(f"cuda         {c['name']}, bf16 {'yes' if c['bf16'] else 'no'}, fp16 yes")
+    if not dev["cuda"]:
+        typer.echo("cuda         not available")
+    typer.echo(f"mps          {'available' if dev['mps'] else 'not available'}")
+    for p in data["plugins"]:
+        typer.echo(f"plugin       {p['name']} ({p['package']} {p['version']}) {p['status']}"
+                   + (f": {p['error'].splitlines()[0]}" if p["error"] else ""))
+
+
+@command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                               "help_option_names": []})
+def train(ctx: typer.Context,
+          name: Annotated[Optional[str], typer.Argument(help="Trainer name (see `imgedit train` alone).")] = None) -> None:
+    """Train a model: `imgedit train NAME --help` shows that trainer's own options."""
+    from imgedit.plugins import import_object
+    from imgedit.registry import get_registry
+
+    reg = get_registry()
+    if not name or name in ("-h", "--help"):
+        typer.echo("usage: imgedit train NAME [ARGS]...\n\ntrainers:")
+        for t in sorted(reg.trainers.values(), key=lambda t: t.name):
+            typer.echo(f"  {t.name:<12} {t.summary}  ({t.plugin})")
+        if not reg.trainers:
+            typer.echo("  none installed")
+        return
+    spec = reg.trainer(name)
+    fn = import_object(spec.entry)
+    raise typer.Exit(int(fn(list(ctx.args)) or 0))
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Console entry point (click's standalone mode: usage errors exit 2)."""
+    app(args=argv, prog_name="imgedit")

@@ -1,0 +1,237 @@
+"""Build a registered model and call it safely from Python: ``imgedit.load_model(name)``.
+
+:class:`LoadedModel` wraps a plugin's :class:`~imgedit.api.ImageModel`: it validates options
+against the spec, resolves ``image`` options, moves tensors to the device, runs the call inside
+``torch.inference_mode()`` and the chosen autocast, and returns float32 in [0,1]. It accepts
+tensors (B,3,H,W) / (3,H,W) or PIL images, and returns the same kind it was given.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import numpy as np
+import torch
+
+from imgedit import weights as weights_mod
+from imgedit.api import Capability, Frame, ImageArg, ImageModel, ModelContext, ModelSpec
+from imgedit.devices import resolve_device, resolve_precision
+from imgedit.errors import CapabilityError, OptionError, PluginError, UsageError
+from imgedit.plugins import import_object
+from imgedit.registry import get_registry
+
+DEFAULT_TILE_PIXELS = 2048 * 2048
+
+
+def to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """H x W x 3 float32 [0,1] array -> (1,3,H,W) float32 tensor."""
+    return torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).permute(2, 0, 1)[None]
+
+
+def from_tensor(t: torch.Tensor) -> np.ndarray:
+    """(1,3,H,W) or (3,H,W) tensor -> H x W x 3 float32 array in [0,1]."""
+    if t.dim() == 4:
+        t = t[0]
+    return t.detach().to("cpu", torch.float32).clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+def _pil_to_tensor(img) -> torch.Tensor:
+    return to_tensor(np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0)
+
+
+def _tensor_to_pil(t: torch.Tensor):
+    from PIL import Image
+
+    return Image.fromarray((from_tensor(t) * 255 + 0.5).astype(np.uint8))
+
+
+def parse_image_value(raw: str) -> tuple[str, float]:
+    """``"a.jpg:0.7"`` -> ("a.jpg", 0.7); a suffix that is not a number stays part of the value."""
+    head, sep, tail = raw.rpartition(":")
+    if sep and head:
+        try:
+            w = float(tail)
+        except ValueError:
+            return raw, 1.0
+        if w < 0:
+            raise OptionError(f"{raw!r}: the weight after ':' must be >= 0")
+        return head, w
+    return raw, 1.0
+
+
+def resolve_image_arg(raw: Any, max_pixels: int | None = None) -> ImageArg:
+    """Turn an ``image`` option value into an :class:`ImageArg` (reading the file if it is one)."""
+    if isinstance(raw, ImageArg):
+        return raw
+    if isinstance(raw, torch.Tensor):
+        return ImageArg("<tensor>", raw if raw.dim() == 4 else raw[None], 1.0)
+    if hasattr(raw, "convert"):  # PIL image
+        return ImageArg("<image>", _pil_to_tensor(raw), 1.0)
+    value, weight = parse_image_value(str(raw))
+    path = Path(value).expanduser()
+    if path.is_file():
+        from imgedit.errors import InputError
+        from imgedit.io.images import DEFAULT_MAX_PIXELS, read_image
+
+        try:
+            img = read_image(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+        return ImageArg(str(path), to_tensor(img.pixels), weight)
+    return ImageArg(value, None, weight)
+
+
+class LoadedModel:
+    """A ready-to-call model. Create it with :func:`load_model`."""
+
+    def __init__(self, spec: ModelSpec, model: ImageModel, ctx: ModelContext):
+        self.spec, self.model, self.ctx = spec, model, ctx
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def __repr__(self) -> str:
+        return f"<LoadedModel {self.spec.name} on {self.ctx.device} ({self.ctx.precision})>"
+
+    # -- option handling -------------------------------------------------------------------
+    def options(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Validate options (raw strings or values), fill defaults, resolve image options."""
+        opts = self.spec.resolve_options(dict(given or {}))
+        for o in self.spec.options:
+            if o.type != "image" or opts.get(o.name) is None:
+                continue
+            v = opts[o.name]
+            opts[o.name] = tuple(resolve_image_arg(x) for x in v) if o.multiple else resolve_image_arg(v)
+        return opts
+
+    def _need(self, cap: Capability) -> None:
+        if not self.spec.can(cap) and not (cap == Capability.EDIT_SEQUENCE and self.spec.can(Capability.EDIT)):
+            caps = ", ".join(c.value for c in self.spec.capabilities)
+            raise CapabilityError(f"model {self.spec.name} cannot {cap.value} (it can: {caps})")
+
+    def _contexts(self):
+        import contextlib
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.inference_mode())
+        stack.enter_context(self.ctx.autocast())
+        return stack
+
+    def _prepare(self, images) -> tuple[torch.Tensor, str]:
+        if isinstance(images, torch.Tensor):
+            kind = "tensor3" if images.dim() == 3 else "tensor"
+            t = images[None] if images.dim() == 3 else images
+            if t.dim() != 4 or t.shape[1] != 3:
+                raise UsageError(f"expected images of shape (B,3,H,W), got {tuple(images.shape)}")
+            return t.to(self.ctx.device, torch.float32), kind
+        if isinstance(images, (list, tuple)) and images and hasattr(images[0], "convert"):
+            return torch.cat([_pil_to_tensor(i) for i in images]).to(self.ctx.device), "pil_list"
+        if hasattr(images, "convert"):
+            return _pil_to_tensor(images).to(self.ctx.device), "pil"
+        raise UsageError(f"expected a tensor or PIL image, got {type(images).__name__}")
+
+    @staticmethod
+    def _finish(out: torch.Tensor, kind: str):
+        out = out.float().clamp(0, 1)
+        if kind == "pil":
+            return _tensor_to_pil(out)
+        if kind == "pil_list":
+            return [_tensor_to_pil(o) for o in out]
+        return out[0] if kind == "tensor3" else out
+
+    # -- capabilities ------------------------------------------------------------------------
+    def edit(self, images, options: Mapping[str, Any] | None = None, **kw):
+        """Edit images: tensor (B,3,H,W)/(3,H,W), a PIL image or a list of them."""
+        self._need(Capability.EDIT)
+        opts = self.options({**(options or {}), **kw})
+        x, kind = self._prepare(images)
+        with self._contexts():
+            out = self.model.edit(x, **opts)
+        return self._finish(out, kind)
+
+    def encode(self, images, options: Mapping[str, Any] | None = None, **kw) -> torch.Tensor:
+        self._need(Capability.ENCODE)
+        opts = self.options({**(options or {}), **kw})
+        x, _ = self._prepare(images)
+        with self._contexts():
+            return self.model.encode(x, **opts).float().cpu()
+
+    def sample_latents(self, n: int, seed: int = 0, options: Mapping[str, Any] | None = None) -> torch.Tensor:
+        """``n`` latents; latent i depends only on ``seed + i`` (stable across batch sizes)."""
+        opts = self.options(options)
+        outs = []
+        for i in range(n):
+            g = torch.Generator().manual_seed(seed + i)
+            outs.append(self.model.sample_latents(1, g, **opts))
+        return torch.cat(outs)
+
+    def generate(self, latents: torch.Tensor | None = None, n: int = 1, seed: int = 0,
+                 options: Mapping[str, Any] | None = None, pil: bool = False, **kw):
+        self._need(Capability.GENERATE)
+        opts = self.options({**(options or {}), **kw})
+        if latents is None:
+            latents = self.sample_latents(n, seed, options={**(options or {}), **kw})
+        with self._contexts():
+            out = self.model.generate(latents.to(self.ctx.device), **opts)
+        return self._finish(out, "pil_list" if pil else "tensor")
+
+    def edit_sequence(self, frames: Iterable[Frame | torch.Tensor], options: Mapping[str, Any] | None = None,
+                      rate: Fraction | float = Fraction(25), **kw) -> Iterator[Frame]:
+        """Run the model over frames in order. Plain tensors are wrapped as one scene at ``rate``
+        frames per second; :class:`~imgedit.api.Frame` objects keep their own fields."""
+        self._need(Capability.EDIT_SEQUENCE)
+        opts = self.options({**(options or {}), **kw})
+        fps = Fraction(rate).limit_denominator(100000)
+
+        def wrap() -> Iterator[Frame]:
+            for i, f in enumerate(frames):
+                if not isinstance(f, Frame):
+                    t, _ = self._prepare(f)
+                    f = Frame(t, Fraction(i) / fps, i, i == 0, fps)
+                else:
+                    f.image = f.image.to(self.ctx.device, torch.float32)
+                    if f.rate is None:
+                        f.rate = fps
+                yield f
+
+        gen = self.model.edit_sequence(wrap(), **opts)
+        while True:
+            with self._contexts():
+                try:
+                    out = next(gen)
+                except StopIteration:
+                    return
+            out.image = out.image.float().clamp(0, 1)
+            yield out
+
+    def output_rate(self, input_rate: Fraction, options: Mapping[str, Any] | None = None) -> Fraction:
+        return Fraction(self.model.output_rate(Fraction(input_rate), **self.options(options)))
+
+
+def load_model(name: str, device: str = "auto", precision: str = "auto",
+               tile_pixels: int = DEFAULT_TILE_PIXELS) -> LoadedModel:
+    """Build model ``name`` from the installed plugins, ready to call on tensors or PIL images."""
+    spec = get_registry().get(name)
+    return build(spec, device=device, precision=precision, tile_pixels=tile_pixels)
+
+
+def build(spec: ModelSpec, device: str = "auto", precision: str = "auto",
+          tile_pixels: int = DEFAULT_TILE_PIXELS) -> LoadedModel:
+    dev = resolve_device(device)
+    prec = resolve_precision(precision, dev, spec.precisions)
+    ctx = ModelContext(spec, device=dev, precision=prec.name, dtype=prec.dtype, tile_pixels=tile_pixels,
+                       load_weights=lambda wname: weights_mod.load(spec, wname, device="cpu"))
+    try:
+        cls = import_object(spec.factory)
+    except Exception as exc:  # noqa: BLE001
+        raise PluginError(f"model {spec.name} (plugin {spec.plugin}): cannot import {spec.factory}: "
+                          f"{type(exc).__name__}: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, ImageModel)):
+        raise PluginError(f"model {spec.name}: {spec.factory} is not an ImageModel subclass")
+    model = cls(ctx)
+    to = getattr(model, "to", None)
+    if callable(to) and isinstance(model, torch.nn.Module):
+        model.to(dev)
+    return LoadedModel(spec, model, ctx)

@@ -1,0 +1,161 @@
+"""Turn the command line's inputs into a plan: one :class:`Job` per image, video or frames folder.
+
+Rules (the README repeats them for users):
+- a file is an image or a video by its extension; anything else given explicitly is a failed job
+  ("unsupported file type"), while unsupported files met inside a folder are ignored;
+- a folder contributes its images and videos (all levels with ``recursive``), filtered by
+  ``--include``/``--exclude`` globs matched against the path relative to that folder; in
+  *frames mode* a folder is one ordered frame sequence instead;
+- outputs mirror each input's relative path under ``OUT``; the extension follows ``--format``;
+- two inputs that would write the same output are disambiguated deterministically: jobs are
+  sorted by source path, the first keeps the name, later ones get ``_<srcext>`` then ``_2``...;
+- an output that would land on an input is refused, and ``OUT`` itself is never scanned.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from imgedit.io.images import IMAGE_EXTENSIONS
+from imgedit.io.video import VIDEO_EXTENSIONS
+
+FORMATS = ("png", "jpg", "webp", "tiff", "same")
+_EXT_FOR_FORMAT = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tiff": ".tif"}
+
+
+@dataclass
+class Job:
+    kind: str          #: "image" | "video" | "frames"
+    source: Path       #: file, or folder for "frames"
+    output: Path       #: file, or folder for "frames" (or a video file when frames -> video)
+    rel: str           #: path shown to the user (relative to the input root)
+    error: str | None = None  #: set when the job is known to fail before it runs
+
+
+def kind_of(path: Path) -> str | None:
+    ext = path.suffix.lower()
+    if ext in IMAGE_EXTENSIONS:
+        return "image"
+    if ext in VIDEO_EXTENSIONS:
+        return "video"
+    return None
+
+
+def natural_key(name: str) -> list:
+    """Sort key that puts frame2 before frame10."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def list_frames(folder: Path) -> list[Path]:
+    """Image files directly inside ``folder``, in natural order (a frame sequence)."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and kind_of(p) == "image"
+                   and not p.name.startswith(".")), key=lambda p: natural_key(p.name))
+
+
+def _matches(rel: str, patterns: tuple[str, ...]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def _walk(root: Path, recursive: bool, skip: Path | None) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        d = Path(dirpath)
+        dirnames[:] = sorted(n for n in dirnames if not n.startswith(".")
+                             and (skip is None or (d / n).resolve() != skip))
+        found.extend(d / f for f in filenames if not f.startswith("."))
+        if not recursive:
+            break
+    return found
+
+
+def output_ext(source: Path, fmt: str) -> str:
+    if fmt == "same":
+        ext = source.suffix.lower()
+        return ".jpg" if ext == ".jpeg" else ".tif" if ext == ".tiff" else ext if ext != ".bmp" else ".png"
+    return _EXT_FOR_FORMAT[fmt]
+
+
+def plan(inputs: list[Path], output: Path, *, recursive: bool = False, include: tuple[str, ...] = (),
+         exclude: tuple[str, ...] = (), fmt: str = "same", frames_mode: bool = False,
+         video_ext: str = ".mp4", output_suffix: str = "", frames_out: bool = False) -> list[Job]:
+    """Build the job list.
+
+    ``output_suffix`` is inserted before the extension (``clip.2x.mp4``). ``frames_out`` writes
+    videos as PNG-sequence folders. With a single input, an ``output`` with an image or video
+    extension is the output file itself (a frames folder may be encoded straight to a video).
+    """
+    out_root = output
+    single = len(inputs) == 1 and (inputs[0].is_file() or (frames_mode and inputs[0].is_dir()))
+    out_is_file = single and kind_of(output) is not None
+    skip = output.resolve()
+    jobs: list[Job] = []
+
+    def add(kind: str, src: Path, rel: str) -> None:
+        if out_is_file:
+            dest = output
+        elif kind == "video" and frames_out:
+            base = Path(rel)
+            dest = out_root / base.with_name(base.stem + output_suffix)
+        else:
+            base = Path(rel)
+            if kind == "image":
+                dest = out_root / base.with_name(base.stem + output_suffix + output_ext(src, fmt))
+            elif kind == "video":
+                dest = out_root / base.with_name(base.stem + output_suffix + video_ext)
+            else:  # frames folder -> frames folder
+                dest = out_root / (base.name + output_suffix if base.name else "frames" + output_suffix)
+        jobs.append(Job(kind, src, dest, rel))
+
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            if frames_mode:
+                add("frames", p, p.resolve().name)
+                continue
+            for f in _walk(p, recursive, skip):
+                rel = f.relative_to(p).as_posix()
+                k = kind_of(f)
+                if k is None or (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude)):
+                    continue
+                add(k, f, rel)
+        elif p.exists():
+            k = kind_of(p)
+            if k is None:
+                jobs.append(Job("image", p, out_root / p.name, p.name,
+                                error="unsupported file type (not an image or video extension)"))
+            elif exclude and _matches(p.name, exclude):
+                continue
+            else:
+                add(k, p, p.name)
+        else:
+            jobs.append(Job("image", p, out_root / p.name, str(p), error="file not found"))
+
+    jobs.sort(key=lambda j: (natural_key(str(j.source))))
+    _dedupe(jobs)
+    sources = {j.source.resolve() for j in jobs if j.source.exists()}
+    for j in jobs:
+        if j.error is None and j.output.resolve() in sources:
+            j.error = "output would overwrite an input file (choose another OUT)"
+    return jobs
+
+
+def _dedupe(jobs: list[Job]) -> None:
+    taken: set[str] = set()
+    for j in jobs:
+        if j.error:
+            continue
+        cand = j.output
+        key = str(cand).lower()
+        if key in taken:
+            src_ext = j.source.suffix.lstrip(".").lower() or "file"
+            cand = cand.with_name(f"{cand.stem}_{src_ext}{cand.suffix}")
+            n = 2
+            while str(cand).lower() in taken:
+                cand = j.output.with_name(f"{j.output.stem}_{src_ext}_{n}{j.output.suffix}")
+                n += 1
+        taken.add(str(cand).lower())
+        j.output = cand

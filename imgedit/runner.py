@@ -1,0 +1,601 @@
+"""The batch engine behind every verb: plan -> skip/resume -> run the model -> atomic write.
+
+:func:`process` is the whole pipeline; the CLI is a thin layer over it. It never looks inside a
+model: it reads inputs (:mod:`imgedit.io`), hands tensors to a :class:`~imgedit.engine.LoadedModel`
+and writes what comes back. Users' files are sacred:
+
+- inputs are opened read-only and never written;
+- every output is written to a temp file in its target folder and renamed into place, so an
+  interrupted run (Ctrl-C, crash) leaves no half-written file, and a rerun resumes: outputs
+  that exist are skipped unless ``overwrite``;
+- a bad input fails that item only (one line naming the file and the reason) and the batch goes
+  on; :class:`Summary` counts done/skipped/failed and gives the exit code (0, 1, or 130).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from imgedit.api import Capability, Frame
+from imgedit.errors import ImgeditError, InputError, UsageError, debug_enabled
+from imgedit.io.discover import Job, list_frames, plan
+
+DEFAULT_FRAMES_FPS = Fraction(25)
+
+
+@dataclass
+class RunConfig:
+    """Options shared by every verb (the CLI's common flags)."""
+
+    device: str = "auto"
+    precision: str = "auto"
+    batch_size: int = 1
+    max_pixels: int | None = None       #: refuse inputs above this many pixels (decompression bombs)
+    tile_pixels: int | None = None      #: models tile above this many pixels per forward pass
+    fmt: str = "same"                   #: png | jpg | webp | tiff | same
+    quality: int = 95
+    overwrite: bool = False
+    dry_run: bool = False
+    recursive: bool = False
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    frames_mode: bool = False           #: folders are frame sequences, not image collections
+    frames_out: bool = False            #: write videos as PNG-sequence folders
+    frames_fps: Fraction = DEFAULT_FRAMES_FPS  #: rate of a frames folder given as input
+    scene_threshold: float | None = None
+    output_suffix: str = ""
+    progress: bool = True               #: rich progress bar on stderr (only when it is a TTY)
+
+
+@dataclass
+class ItemResult:
+    input: str
+    output: str | None
+    kind: str
+    status: str                          #: done | skipped | failed | planned
+    reason: str | None = None
+    seconds: float = 0.0
+    frames: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        d = {"input": self.input, "output": self.output, "kind": self.kind, "status": self.status,
+             "reason": self.reason, "seconds": round(self.seconds, 3)}
+        if self.frames is not None:
+            d["frames"] = self.frames
+        if self.warnings:
+            d["warnings"] = self.warnings
+        d.update(self.extra)
+        return d
+
+
+@dataclass
+class Summary:
+    results: list[ItemResult] = field(default_factory=list)
+    model: str | None = None
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 1 if self.count("failed") else 0
+
+    def as_dict(self) -> dict:
+        return {"summary": True, "model": self.model, "done": self.count("done"),
+                "skipped": self.count("skipped"), "failed": self.count("failed"),
+                "planned": self.count("planned"), "interrupted": self.interrupted,
+                "seconds": round(self.seconds, 3), "exit_code": self.exit_code}
+
+
+# --------------------------------------------------------------------------------------------
+# progress
+class _Progress:
+    """A rich progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                                TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.__exit__(*exc)
+
+    def task(self, description: str, total: int | None, unit: str = "items"):
+        return _Task(self.bar, description, total, unit)
+
+    def log(self, message: str) -> None:
+        if self.bar:
+            self.bar.console.print(message, markup=False, highlight=False)
+
+
+class _Task:
+    def __init__(self, bar, description: str, total: int | None, unit: str):
+        self.bar, self.unit, self.start, self.n = bar, unit, time.perf_counter(), 0
+        self.id = bar.add_task(description[:40], total=total, rate="") if bar else None
+
+    def advance(self, n: int = 1) -> None:
+        self.n += n
+        if self.bar:
+            rate = self.n / max(time.perf_counter() - self.start, 1e-9)
+            self.bar.update(self.id, advance=n, rate=f"{rate:.2f} {self.unit}/s")
+
+    def done(self) -> None:
+        if self.bar:
+            self.bar.remove_task(self.id)
+
+
+# --------------------------------------------------------------------------------------------
+def _cleanup_tmp_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _commit_dir(tmp: Path, final: Path, overwrite: bool) -> None:
+    """Move a finished temp folder into place (replacing ``final`` only when overwriting)."""
+    if final.exists():
+        if not overwrite:
+            raise FileExistsError(final)
+        trash = final.with_name(f".{final.name}.imgedit-old-{uuid.uuid4().hex[:8]}")
+        os.replace(final, trash)
+        os.replace(tmp, final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+
+
+def _fail_reason(exc: BaseException) -> str:
+    if isinstance(exc, InputError):
+        return exc.reason
+    if isinstance(exc, ImgeditError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or type(exc).__name__}" + (f": {exc.filename}" if exc.filename else "")
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
+class Runner:
+    """Runs one verb over a plan. Build it through :func:`process` or the CLI."""
+
+    def __init__(self, *, capability: Capability, spec, options: Mapping[str, Any], config: RunConfig,
+                 on_result: Callable[[ItemResult], None] | None = None,
+                 log: Callable[[str], None] | None = None):
+        self.capability, self.spec, self.raw_options, self.cfg = capability, spec, dict(options), config
+        self.on_result = on_result
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self._model = None
+        self._opts: dict[str, Any] | None = None
+
+    # the model is built on first use, so a fully resumed run never loads it
+    @property
+    def model(self):
+        if self._model is None:
+            from imgedit.engine import DEFAULT_TILE_PIXELS, build
+
+            self._model = build(self.spec, device=self.cfg.device, precision=self.cfg.precision,
+                                tile_pixels=self.cfg.tile_pixels or DEFAULT_TILE_PIXELS)
+            self._opts = self._model.options(self.raw_options)
+        return self._model
+
+    @property
+    def opts(self) -> dict[str, Any]:
+        _ = self.model
+        return self._opts  # type: ignore[return-value]
+
+    def emit(self, summary: Summary, result: ItemResult) -> None:
+        summary.results.append(result)
+        if self.on_result:
+            self.on_result(result)
+
+    # -- images -------------------------------------------------------------------------------
+    def _read(self, job: Job):
+        from imgedit.io.images import DEFAULT_MAX_PIXELS, read_image
+
+        return read_image(job.source, max_pixels=self.cfg.max_pixels or DEFAULT_MAX_PIXELS)
+
+    def run_images(self, jobs: list[Job], summary: Summary, progress: _Progress) -> None:
+        from imgedit.engine import from_tensor, to_tensor
+        from imgedit.io.images import write_image
+
+        task = progress.task("images", len(jobs), "img")
+        pending: list[tuple[Job, Any, float]] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            import torch
+
+            batch = torch.cat([to_tensor(img.pixels) for _, img, _ in pending])
+            try:
+                if self.capability == Capability.ENCODE:
+                    outs = list(self.model.encode(batch, self.opts))
+                else:
+                    outs = list(self.model.edit(batch, self.opts))
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 - model failure: retry one by one if batched
+                if len(pending) > 1:
+                    items = list(pending)
+                    pending.clear()
+                    for it in items:
+                        pending.append(it)
+                        flush()
+                    return
+                self._failed(summary, pending[0][0], exc, pending[0][2])
+                pending.clear()
+                task.advance()
+                return
+            for (job, img, t0), out in zip(pending, outs):
+                try:
+                    if self.capability == Capability.ENCODE:
+                        from imgedit.latent import save_latent
+
+                        job.output.parent.mkdir(parents=True, exist_ok=True)
+                        save_latent(job.output, out, model=self.spec.name, source=str(job.source))
+                    else:
+                        write_image(job.output, img.with_pixels(from_tensor(out)), format=None,
+                                    quality=self.cfg.quality)
+                except KeyboardInterrupt:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    self._failed(summary, job, exc, t0)
+                else:
+                    self.emit(summary, ItemResult(str(job.source), str(job.output), "image", "done",
+                                                  seconds=time.perf_counter() - t0,
+                                                  warnings=list(img.warnings)))
+                task.advance()
+            pending.clear()
+
+        for job in jobs:
+            t0 = time.perf_counter()
+            try:
+                img = self._read(job)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                self._failed(summary, job, exc, t0)
+                task.advance()
+                continue
+            shape = img.pixels.shape
+            if pending and (len(pending) >= max(1, self.cfg.batch_size) or pending[0][1].pixels.shape != shape):
+                flush()
+            pending.append((job, img, t0))
+        flush()
+        task.done()
+
+    # -- sequences (video files and frames folders) -------------------------------------------
+    def _frames_from_video(self, job: Job, progress: _Progress):
+        from imgedit.io.video import probe_video, read_frames
+
+        info = probe_video(job.source)
+        return info.fps, info.frame_count, ((arr, t) for arr, t in read_frames(job.source))
+
+    def _frames_from_folder(self, job: Job):
+        files = list_frames(job.source)
+        if not files:
+            raise InputError(job.source, "no image frames in this folder")
+        fps = self.cfg.frames_fps
+
+        def gen():
+            for i, f in enumerate(files):
+                img = self._read(Job("image", f, f, f.name))
+                yield img.pixels, Fraction(i) / fps
+
+        return fps, len(files), gen(), files
+
+    def run_sequence(self, job: Job, summary: Summary, progress: _Progress) -> None:
+        from imgedit.engine import from_tensor, to_tensor
+        from imgedit.scenes import DEFAULT_THRESHOLD, SceneDetector
+
+        t0 = time.perf_counter()
+        tmp_dir: Path | None = None
+        names: list[Path] | None = None
+        try:
+            if job.kind == "video":
+                fps, total, source = self._frames_from_video(job, progress)
+            else:
+                fps, total, source, names = self._frames_from_folder(job)
+            model = self.model
+            out_rate = model.output_rate(fps, self.opts)
+            detector = SceneDetector(self.cfg.scene_threshold if self.cfg.scene_threshold is not None
+                                     else DEFAULT_THRESHOLD)
+            n_in = 0
+
+            def frames() -> Iterator[Frame]:
+                nonlocal n_in
+                for i, (arr, t) in enumerate(source):
+                    cut = detector.update(arr)
+                    n_in += 1
+                    task.advance()
+                    pixels = arr.astype("float32") / 255.0 if arr.dtype.kind == "u" else arr
+                    yield Frame(to_tensor(pixels), t, i, cut, fps)
+
+            task = progress.task(job.rel, total, "frames")
+            outputs = model.edit_sequence(frames(), self.opts, rate=fps)
+            n_out = 0
+            to_video = job.output.suffix.lower() in _video_exts()
+            if to_video:
+                from imgedit.io.video import VideoWriter
+
+                job.output.parent.mkdir(parents=True, exist_ok=True)
+                audio = job.source if job.kind == "video" else None
+                with VideoWriter(job.output, out_rate, audio_from=audio) as writer:
+                    for fr in outputs:
+                        writer.write(_to_uint8(from_tensor(fr.image)))
+                        n_out += 1
+                codec = writer.codec_used
+            else:
+                from imgedit.io.images import Image, write_image
+
+                codec = None
+                job.output.parent.mkdir(parents=True, exist_ok=True)
+                tmp_dir = job.output.with_name(f".{job.output.name}.imgedit-tmp-{uuid.uuid4().hex[:8]}")
+                tmp_dir.mkdir()
+                same = self.spec.sequence_output == "same" and names is not None
+                for fr in outputs:
+                    name = (names[fr.index].stem if same and fr.index < len(names) else f"frame_{n_out:06d}")
+                    img = Image(pixels=from_tensor(fr.image), alpha=None, gray=False, bit_depth=8,
+                                format="PNG", icc_profile=None, exif=None, warnings=[])
+                    write_image(tmp_dir / f"{name}.png", img)
+                    n_out += 1
+                _commit_dir(tmp_dir, job.output, self.cfg.overwrite)
+                tmp_dir = None
+            task.done()
+        except KeyboardInterrupt:
+            if tmp_dir is not None:
+                _cleanup_tmp_dir(tmp_dir)
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if tmp_dir is not None:
+                _cleanup_tmp_dir(tmp_dir)
+            self._failed(summary, job, exc, t0)
+            return
+        extra = {"frames_in": n_in, "fps_in": float(fps), "fps_out": float(out_rate),
+                 "scene_cuts": detector.cuts}
+        if codec:
+            extra["codec"] = codec
+        self.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "done",
+                                      seconds=time.perf_counter() - t0, frames=n_out, extra=extra))
+
+    def _failed(self, summary: Summary, job: Job, exc: BaseException, t0: float) -> None:
+        if debug_enabled() and not isinstance(exc, InputError):
+            traceback.print_exception(exc)
+        self.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "failed",
+                                      reason=_fail_reason(exc), seconds=time.perf_counter() - t0))
+
+
+def _video_exts() -> set[str]:
+    from imgedit.io.video import VIDEO_EXTENSIONS
+
+    return VIDEO_EXTENSIONS
+
+
+def _to_uint8(pixels):
+    import numpy as np
+
+    return (np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _output_exists(job: Job) -> bool:
+    return job.output.exists()
+
+
+def process(inputs, output, *, model: str | None = None, task: str | None = None,
+            capability: Capability | str = Capability.EDIT, options: Mapping[str, Any] | None = None,
+            config: RunConfig | None = None, on_result: Callable[[ItemResult], None] | None = None,
+            **config_kw) -> Summary:
+    """Run a model over files exactly as the CLI does; returns the per-item results.
+
+    ``inputs``: a path or a list of paths (images, videos, folders); ``output``: folder (or file
+    for a single input). ``model`` names the model, or ``task`` picks the best model for a task
+    verb (``"stylize"``, ``"interpolate"``). ``options`` are the model's options (raw strings or
+    values). Any :class:`RunConfig` field can be passed as a keyword (``overwrite=True``).
+    """
+    from imgedit.registry import get_registry
+
+    started = time.perf_counter()
+    cfg = config or RunConfig()
+    for k, v in config_kw.items():
+        if not hasattr(cfg, k):
+            raise UsageError(f"process() got an unknown keyword {k!r}")
+        setattr(cfg, k, v)
+    capability = Capability(capability)
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    inputs = [Path(p) for p in inputs]
+    if not inputs:
+        raise UsageError("no inputs given")
+    spec = get_registry().resolve(task, model, capability)
+    if capability == Capability.ENCODE and not spec.can(Capability.ENCODE):
+        raise UsageError(f"model {spec.name} cannot encode")
+    if capability == Capability.EDIT and not (spec.can(Capability.EDIT) or spec.can(Capability.EDIT_SEQUENCE)):
+        raise UsageError(f"model {spec.name} cannot edit (it can: "
+                         f"{', '.join(c.value for c in spec.capabilities)})")
+    spec.resolve_options(dict(options or {}))  # validate before touching any file
+    if cfg.fmt not in ("png", "jpg", "webp", "tiff", "same"):
+        raise UsageError(f"--format {cfg.fmt!r}: choose png, jpg, webp, tiff or same")
+    if not 1 <= cfg.quality <= 100:
+        raise UsageError("--quality must be between 1 and 100")
+    if cfg.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+
+    from imgedit.latent import LATENT_SUFFIX
+
+    jobs = plan(inputs, Path(output), recursive=cfg.recursive, include=cfg.include, exclude=cfg.exclude,
+                fmt=cfg.fmt, frames_mode=cfg.frames_mode, frames_out=cfg.frames_out,
+                output_suffix=cfg.output_suffix)
+    if capability == Capability.ENCODE:
+        for j in jobs:
+            if j.kind == "image" and j.error is None:
+                j.output = j.output.with_name(Path(j.rel).stem + LATENT_SUFFIX) \
+                    if j.output.suffix.lower() != ".safetensors" else j.output
+            elif j.error is None:
+                j.error = "encode works on images only"
+    summary = Summary(model=spec.name)
+    runner = Runner(capability=capability, spec=spec, options=options or {}, config=cfg, on_result=on_result)
+    if not jobs:
+        raise UsageError("no images or videos found in the inputs",
+                         hint="use --recursive for sub-folders, or check --include/--exclude")
+
+    todo: list[Job] = []
+    for job in jobs:
+        if job.error:
+            runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "failed", job.error))
+        elif _output_exists(job) and not cfg.overwrite:
+            runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "skipped",
+                                            "output exists (use --overwrite to replace it)"))
+        elif cfg.dry_run:
+            runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "planned"))
+        else:
+            todo.append(job)
+    if cfg.dry_run or not todo:
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    _ = runner.model  # build it now: a missing weight file or broken plugin stops the run here
+    images = [j for j in todo if j.kind == "image"]
+    sequences = [j for j in todo if j.kind != "image"]
+    try:
+        with _Progress(cfg.progress) as progress:
+            if images:
+                runner.run_images(images, summary, progress)
+            for job in sequences:
+                if capability == Capability.ENCODE:
+                    continue
+                runner.run_sequence(job, summary, progress)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
+             options: Mapping[str, Any] | None = None, config: RunConfig | None = None,
+             on_result: Callable[[ItemResult], None] | None = None, **config_kw) -> Summary:
+    """Write generated images to folder ``output``: ``count`` images from seeds ``seed..`` (named
+    ``seed000042.png``), or one image per latent file in ``latents`` (files or folders, named after
+    the latent file). Same skip/overwrite/atomic/keep-going rules as :func:`process`."""
+    from imgedit.engine import from_tensor
+    from imgedit.io.images import Image, write_image
+    from imgedit.latent import LATENT_SUFFIX, load_latent
+    from imgedit.registry import get_registry
+
+    started = time.perf_counter()
+    cfg = config or RunConfig(fmt="png")
+    for k, v in config_kw.items():
+        setattr(cfg, k, v)
+    spec = get_registry().get(model)
+    if not spec.can(Capability.GENERATE):
+        raise UsageError(f"model {spec.name} cannot generate (it can: "
+                         f"{', '.join(c.value for c in spec.capabilities)})")
+    spec.resolve_options(dict(options or {}))
+    ext = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tiff": ".tif", "same": ".png"}.get(cfg.fmt)
+    if ext is None:
+        raise UsageError(f"--format {cfg.fmt!r}: choose png, jpg, webp or tiff")
+    out_dir = Path(output)
+    # items: (label, output path, latent file or None, seed or None)
+    items: list[tuple[str, Path, Path | None, int | None]] = []
+    if latents:
+        files: list[Path] = []
+        for p in map(Path, latents):
+            if p.is_dir():
+                files.extend(sorted(p.rglob("*" + LATENT_SUFFIX)))
+            else:
+                files.append(p)
+        if not files:
+            raise UsageError("no latent files (*.latent.safetensors) found in --latents")
+        for f in files:
+            stem = f.name[: -len(LATENT_SUFFIX)] if f.name.endswith(LATENT_SUFFIX) else f.stem
+            items.append((str(f), out_dir / (stem + ext), f, None))
+    else:
+        for i in range(count):
+            items.append((f"seed {seed + i}", out_dir / f"seed{seed + i:06d}{ext}", None, seed + i))
+
+    summary = Summary(model=spec.name)
+    runner = Runner(capability=Capability.GENERATE, spec=spec, options=options or {}, config=cfg,
+                    on_result=on_result)
+    todo = []
+    for label, dest, lat, s in items:
+        if dest.exists() and not cfg.overwrite:
+            runner.emit(summary, ItemResult(label, str(dest), "generate", "skipped",
+                                            "output exists (use --overwrite to replace it)"))
+        elif cfg.dry_run:
+            runner.emit(summary, ItemResult(label, str(dest), "generate", "planned"))
+        else:
+            todo.append((label, dest, lat, s))
+    if cfg.dry_run or not todo:
+        summary.seconds = time.perf_counter() - started
+        return summary
+    loaded = runner.model
+    blank = Image(pixels=None, alpha=None, gray=False, bit_depth=8, format="PNG", icc_profile=None,
+                  exif=None, warnings=[])
+    try:
+        with _Progress(cfg.progress) as progress:
+            task = progress.task("generate", len(todo), "img")
+            for start in range(0, len(todo), cfg.batch_size):
+                chunk = todo[start:start + cfg.batch_size]
+                t0 = time.perf_counter()
+                import torch
+
+                zs, ok = [], []
+                for item in chunk:
+                    label, dest, lat, s = item
+                    try:
+                        if lat is not None:
+                            z, _ = load_latent(lat, model=spec.name)
+                        else:
+                            z = loaded.sample_latents(1, s, runner.opts)[0]
+                    except Exception as exc:  # noqa: BLE001
+                        runner.emit(summary, ItemResult(label, str(dest), "generate", "failed", _fail_reason(exc)))
+                        task.advance()
+                        continue
+                    zs.append(z)
+                    ok.append(item)
+                if not ok:
+                    continue
+                try:
+                    images = loaded.generate(torch.stack(zs), options=runner.opts)
+                except KeyboardInterrupt:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    for label, dest, _, _ in ok:
+                        runner.emit(summary, ItemResult(label, str(dest), "generate", "failed", _fail_reason(exc)))
+                        task.advance()
+                    continue
+                for (label, dest, _, _), img in zip(ok, images):
+                    try:
+                        write_image(dest, blank.with_pixels(from_tensor(img)), quality=cfg.quality)
+                    except Exception as exc:  # noqa: BLE001
+                        runner.emit(summary, ItemResult(label, str(dest), "generate", "failed", _fail_reason(exc)))
+                    else:
+                        runner.emit(summary, ItemResult(label, str(dest), "generate", "done",
+                                                        seconds=(time.perf_counter() - t0) / len(ok)))
+                    task.advance()
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,1 @@
+"""imgedit-posterize: the example plugin of imgedit's README tutorial."""
