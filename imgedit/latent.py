@@ -8,16 +8,19 @@ batch axis) and string metadata: the model that made it (``model``), the image i
 from __future__ import annotations
 
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from imgedit.errors import InputError
+
+if TYPE_CHECKING:  # torch is imported inside the functions: listing a plan needs no torch
+    import torch
 
 LATENT_SUFFIX = ".latent.safetensors"
 
 
-def save_latent(path: Path, latent: torch.Tensor, *, model: str, source: str = "") -> None:
+def save_latent(path: Path, latent: "torch.Tensor", *, model: str, source: str = "") -> None:
     """Write one latent atomically (temp file + rename)."""
+    import torch
     from safetensors.torch import save_file
 
     from imgedit import __version__
@@ -28,7 +31,7 @@ def save_latent(path: Path, latent: torch.Tensor, *, model: str, source: str = "
         save_file({"latent": latent.detach().to("cpu", torch.float32).contiguous()}, str(tmp), metadata=meta)
 
 
-def load_latent(path: Path, *, model: str | None = None) -> tuple[torch.Tensor, dict]:
+def load_latent(path: Path, *, model: str | None = None) -> "tuple[torch.Tensor, dict]":
     """Read a latent file; when ``model`` is given it must match the file's model."""
     from safetensors import SafetensorError, safe_open
 
@@ -45,12 +48,13 @@ def load_latent(path: Path, *, model: str | None = None) -> tuple[torch.Tensor, 
     return tensor, meta
 
 
-def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+def lerp(a: "torch.Tensor", b: "torch.Tensor", t: float) -> "torch.Tensor":
     return a + (b - a) * t
 
 
-def slerp(a: torch.Tensor, b: torch.Tensor, t: float, eps: float = 1e-7) -> torch.Tensor:
+def slerp(a: "torch.Tensor", b: "torch.Tensor", t: float, eps: float = 1e-7) -> "torch.Tensor":
     """Spherical interpolation of (batches of) latents; falls back to lerp for parallel vectors."""
+    import torch
     af, bf = a.flatten(1) if a.dim() > 1 else a[None], b.flatten(1) if b.dim() > 1 else b[None]
     an, bn = af / af.norm(dim=1, keepdim=True).clamp_min(eps), bf / bf.norm(dim=1, keepdim=True).clamp_min(eps)
     omega = torch.acos((an * bn).sum(1).clamp(-1 + eps, 1 - eps))[:, None]

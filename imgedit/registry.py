@@ -44,7 +44,10 @@ class Registry:
             return self.get(model)
         if task is None:
             raise ModelNotFoundError("no model given", hint="pass --model NAME (see `imgedit models`)")
-        candidates = [s for s in self.for_task(task) if s.can(capability) or s.can(Capability.EDIT)]
+        wanted = {capability}
+        if capability == Capability.EDIT:
+            wanted.add(Capability.EDIT_SEQUENCE)
+        candidates = [s for s in self.for_task(task) if wanted & set(s.capabilities)]
         if not candidates:
             broken = [p.package for p in self.plugins if p.status == "broken"]
             extra = f"; broken plugins: {', '.join(broken)} (see `imgedit plugins`)" if broken else ""
@@ -52,7 +55,7 @@ class Registry:
                 f"no installed plugin provides `{task}`{extra}",
                 hint=f"install a plugin that registers a model for the '{task}' task "
                      f"(e.g. the first-party imgedit-{_TASK_PLUGIN.get(task, task)}), then check "
-                     "`imgedit models`")
+                     "`imgedit models`" + _TASK_FALLBACK.get(task, ""))
         return candidates[0]
 
     def trainer(self, name: str) -> TrainerSpec:
@@ -64,6 +67,7 @@ class Registry:
 
 
 _TASK_PLUGIN = {"stylize": "style", "interpolate": "interp"}
+_TASK_FALLBACK = {"interpolate": "; plain frame blending is available with --model classic.blend"}
 
 
 def _collect() -> Registry:

@@ -23,7 +23,11 @@ def target_rate(input_rate: Fraction, factor: int | None = 2, fps: float | None 
     if fps:
         if fps <= 0:
             raise OptionError("--fps must be positive")
-        return Fraction(fps).limit_denominator(1001)
+        for base in (24, 30, 48, 60, 90, 120, 240):  # NTSC rates typed as 23.976, 29.97, 59.94...
+            ntsc = Fraction(base * 1000, 1001)
+            if abs(float(ntsc) - fps) < 0.006:
+                return ntsc
+        return Fraction(fps).limit_denominator(1000)
     if not factor or factor < 1:
         raise OptionError("--factor must be a positive integer")
     return Fraction(input_rate) * int(factor)
@@ -32,28 +36,32 @@ def target_rate(input_rate: Fraction, factor: int | None = 2, fps: float | None 
 def retime(frames: Iterable[Frame], in_rate: Fraction, out_rate: Fraction,
            interpolate: Interpolator) -> Iterator[Frame]:
     ratio = Fraction(in_rate) / Fraction(out_rate)  # input frames per output frame
+    rate = Fraction(out_rate)
     k = 0
     prev: Frame | None = None
-    pending_cut = True
+    scene = shown = -1  # scene of `prev`, scene of the last output frame
+
+    def emit(image, this_scene):
+        nonlocal k, shown
+        out = Frame(image, k / rate, k, this_scene != shown, rate)
+        shown = this_scene
+        k += 1
+        return out
+
     for cur in frames:
+        cur_scene = scene + 1 if (cur.scene_start or prev is None) else scene
         if prev is not None:
             while k * ratio < cur.index:
                 t = k * ratio - prev.index
                 if t == 0:
-                    image = prev.image
-                elif cur.scene_start:
-                    image = prev.image if t < Fraction(1, 2) else cur.image
+                    yield emit(prev.image, scene)
+                elif cur_scene != scene:  # never blend two shots: repeat the nearer frame
+                    yield emit(prev.image, scene) if t < Fraction(1, 2) else emit(cur.image, cur_scene)
                 else:
-                    image = interpolate(prev, cur, float(t))
-                from_cur = cur.scene_start and t >= Fraction(1, 2)
-                yield Frame(image, k / Fraction(out_rate), k, pending_cut or from_cur, Fraction(out_rate))
-                pending_cut = False
-                k += 1
-        prev = cur
+                    yield emit(interpolate(prev, cur, float(t)), scene)
+        prev, scene = cur, cur_scene
     if prev is None:
         return
     total = round((prev.index + 1) / ratio)
     while k < total:
-        yield Frame(prev.image, k / Fraction(out_rate), k, pending_cut, Fraction(out_rate))
-        pending_cut = False
-        k += 1
+        yield emit(prev.image, scene)

@@ -49,7 +49,7 @@ def imgedit_register_models(register) -> None:
     register(ModelSpec(
         name="classic.blend", summary="Frame-rate conversion by blending neighbour frames (baseline).",
         factory=_M + "Blend", capabilities=(Capability.EDIT_SEQUENCE,), licence="MIT",
-        precisions=("fp32",), tasks={"interpolate": 1}, sequence_output="rate",
+        precisions=("fp32",), sequence_output="rate",
         options=(
             Option("factor", "int", 2, "multiply the frame rate by this", min=1, max=16),
             Option("fps", "float", None, "target frame rate (overrides factor)", min=1, max=1000),

@@ -86,11 +86,14 @@ def plan(inputs: list[Path], output: Path, *, recursive: bool = False, include: 
 
     ``output_suffix`` is inserted before the extension (``clip.2x.mp4``). ``frames_out`` writes
     videos as PNG-sequence folders. With a single input, an ``output`` with an image or video
-    extension is the output file itself (a frames folder may be encoded straight to a video).
+    extension is the output file itself (a frames folder may be encoded straight to a video),
+    and a single frames folder (frames mode, no suffix) is written to the folder ``output``.
     """
     out_root = output
     single = len(inputs) == 1 and (inputs[0].is_file() or (frames_mode and inputs[0].is_dir()))
-    out_is_file = single and kind_of(output) is not None
+    # one file -> OUT with an extension is the file itself; one frames folder -> OUT is the folder
+    out_is_file = single and (kind_of(output) is not None
+                              or (frames_mode and inputs[0].is_dir() and not output_suffix))
     skip = output.resolve()
     jobs: list[Job] = []
 

@@ -16,11 +16,15 @@ Decoding rules
 * EXIF orientation is applied; the returned EXIF says orientation 1.
 * 16-bit PNG and TIFF are decoded with OpenCV (Pillow reduces 16-bit RGB(A) PNG to 8 bit) so
   no precision is lost; Pillow still supplies the metadata.
-* cv2 is imported lazily (only for 16-bit files and for resizing alpha), torch never.
+* OpenCV applies TIFF orientation itself; this is measured once (see
+  ``_cv2_applies_orientation``) so that no file is ever rotated twice.
+* cv2 is imported lazily (only for 16-bit files and for resizing alpha), torch never. OpenCV's
+  log level is lowered to errors on first use (libtiff warnings would clutter the CLI).
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import os
 import stat
@@ -29,6 +33,7 @@ import warnings as _warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import PIL.Image
@@ -71,6 +76,8 @@ _EXIF_ORIENTATION = 0x0112
 _TIFF_BITS_PER_SAMPLE = 258
 _TIFF_PHOTOMETRIC = 262
 _TIFF_SAMPLE_FORMAT = 339
+_TIFF_EXTRA_SAMPLES = 338
+_TIFF_ICC_PROFILE = 34675
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _REC601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -242,6 +249,8 @@ def _decode(path: Path, pil: PIL.ImageFile.ImageFile) -> Image:
         pixels, alpha, gray, bit_depth, icc = _pillow_to_arrays(pil, icc, notes)
 
     orientation, exif = _orientation_and_exif(pil, fmt, notes)
+    if sixteen is not None and _cv2_applies_orientation(fmt):
+        orientation = 1  # OpenCV already returned the displayed orientation
     if orientation != 1:
         pixels = _apply_orientation(pixels, orientation)
         if alpha is not None:
@@ -279,9 +288,48 @@ def _sixteen_bit_layout(path: Path, pil: PIL.ImageFile.ImageFile) -> bool | None
     return None
 
 
+def _cv2() -> Any:
+    """Import OpenCV lazily; its warnings (e.g. libtiff notes) are silenced once, errors kept."""
+    import cv2
+
+    global _CV2_CONFIGURED
+    if not _CV2_CONFIGURED:
+        _CV2_CONFIGURED = True
+        try:
+            logging = cv2.utils.logging
+            if logging.getLogLevel() > logging.LOG_LEVEL_ERROR:
+                logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+        except AttributeError:
+            pass
+    return cv2
+
+
+_CV2_CONFIGURED = False
+
+
+@functools.lru_cache(maxsize=None)
+def _cv2_applies_orientation(fmt: str) -> bool:
+    """Whether ``cv2.imdecode(..., IMREAD_UNCHANGED)`` already applies the orientation stored in
+    a ``fmt`` file (OpenCV's TIFF reader does, its PNG reader does not). Measured once on a
+    2x1 image with orientation 6, so that a change in OpenCV cannot rotate twice."""
+    cv2 = _cv2()
+    sample = np.zeros((1, 2), np.uint16)
+    if fmt == "PNG":
+        exif = PIL.Image.Exif()
+        exif[_EXIF_ORIENTATION] = 6
+        ok, buf = cv2.imencode(".png", sample)
+        data = _png_with_metadata(buf.tobytes(), None, exif.tobytes())
+    else:
+        out = io.BytesIO()
+        PIL.Image.fromarray(sample).save(out, format="TIFF", tiffinfo={_EXIF_ORIENTATION: 6})
+        data = out.getvalue()
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    return decoded is not None and decoded.shape[:2] == (2, 1)
+
+
 def _decode_16bit_with_cv2(path: Path, *, gray_source: bool) -> tuple[np.ndarray, np.ndarray | None, bool]:
     """Full-precision decode of a 16-bit PNG/TIFF (np.fromfile: works with any file name)."""
-    import cv2
+    cv2 = _cv2()
 
     data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if data is None:
@@ -505,8 +553,7 @@ def _quantise(arr: np.ndarray, top: int, dtype: type[np.integer]) -> np.ndarray:
 def _fit_alpha(alpha: np.ndarray, height: int, width: int, dtype: type[np.integer]) -> np.ndarray:
     """Resize alpha to the pixels' size (bilinear, same dtype) and convert to ``dtype``."""
     if alpha.shape[:2] != (height, width):
-        import cv2
-
+        cv2 = _cv2()
         alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
     if alpha.dtype == dtype:
         return np.ascontiguousarray(alpha)
@@ -601,7 +648,7 @@ def _write_with_pillow(
 
 def _encode_16bit(fmt: str, samples: np.ndarray, alpha: np.ndarray | None, image: Image) -> bytes:
     """Encode uint16 samples (H x W gray or H x W x 3 RGB) plus optional uint16 alpha."""
-    import cv2
+    cv2 = _cv2()
 
     if samples.ndim == 2 and alpha is not None:
         if fmt == "PNG":  # OpenCV cannot write 2-channel images: use the small encoder below
@@ -623,9 +670,38 @@ def _encode_16bit(fmt: str, samples: np.ndarray, alpha: np.ndarray | None, image
     ok, buf = cv2.imencode(".tiff", bgr)
     if not ok:
         raise ValueError("OpenCV could not encode the TIFF")
-    if image.icc_profile:
-        image.warnings.append("ICC profile not written (16-bit TIFF)")
-    return buf.tobytes()
+    return _tiff_with_tags(buf.tobytes(), alpha=alpha is not None, icc=image.icc_profile, notes=image.warnings)
+
+
+def _tiff_with_tags(data: bytes, *, alpha: bool, icc: bytes | None, notes: list[str]) -> bytes:
+    """Add ExtraSamples=unassociated alpha (OpenCV omits it) and the ICC profile to a classic
+    TIFF: a new first IFD (old entries plus ours) is appended; the image data is not moved."""
+    if not alpha and not icc:
+        return data
+    order = {b"II": "<", b"MM": ">"}.get(data[:2])
+    if order is None or struct.unpack(order + "H", data[2:4])[0] != 42:  # not a classic TIFF
+        if icc:
+            notes.append("ICC profile not written (16-bit TIFF)")
+        return data
+    (ifd,) = struct.unpack(order + "I", data[4:8])
+    (count,) = struct.unpack(order + "H", data[ifd : ifd + 2])
+    entries = {
+        struct.unpack(order + "H", data[pos : pos + 2])[0]: data[pos : pos + 12]
+        for pos in range(ifd + 2, ifd + 2 + 12 * count, 12)
+    }
+    next_ifd = data[ifd + 2 + 12 * count : ifd + 6 + 12 * count]
+    out = bytearray(data)
+    if len(out) % 2:
+        out += b"\x00"
+    if icc:
+        entries[_TIFF_ICC_PROFILE] = struct.pack(order + "HHII", _TIFF_ICC_PROFILE, 7, len(icc), len(out))
+        out += icc + b"\x00" * (len(icc) % 2)
+    if alpha:
+        entries[_TIFF_EXTRA_SAMPLES] = struct.pack(order + "HHIHH", _TIFF_EXTRA_SAMPLES, 3, 1, 2, 0)
+    new_ifd = len(out)
+    out += struct.pack(order + "H", len(entries)) + b"".join(entries[tag] for tag in sorted(entries)) + next_ifd
+    out[4:8] = struct.pack(order + "I", new_ifd)
+    return bytes(out)
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:

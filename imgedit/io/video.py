@@ -381,43 +381,95 @@ class VideoWriter:
             self._audio_in = None
 
     def _start(self, height: int, width: int) -> None:
-        """Open the output container, pick an encoder, add audio streams (first frame)."""
+        """First frame: choose encoder and audio handling, open the output, write its header."""
         import av
 
         self._size = (height, width)
+        width, height = _even(width), _even(height)
         make_parent_dirs(self.path)
         self._tmp = temp_path_for(self.path)
         try:
-            self._out = av.open(str(self._tmp), mode="w")
-        except (av.error.FFmpegError, OSError, ValueError) as err:
-            discard_temp(self._tmp)
-            if isinstance(err, OSError) and not isinstance(err, av.error.FFmpegError):
-                raise OutputError(self.path, describe_os_error(err)) from err
-            raise OutputError(self.path, f"cannot create a video with extension {self.path.suffix!r} ({err})") from err
+            # Opening for writing only picks the muxer from the name; the file is created when
+            # the header is written.
+            with av.open(str(self._tmp), mode="w") as scratch:
+                muxer = scratch.format.name
+                defaults = (scratch.default_video_codec, scratch.default_audio_codec)
+        except (av.error.FFmpegError, ValueError) as err:
+            raise OutputError(self.path, f"cannot write videos with extension {self.path.suffix!r}") from err
         try:
-            self._add_video_stream(_even(width), _even(height))
             if self.audio_from is not None:
-                self._add_audio_streams()
-        except BaseException:
+                self._open_audio_input()
+            encoder, audio_codec = self._choose_plan(muxer, width, height, defaults)
+            self._out = av.open(str(self._tmp), mode="w")
+            self._video, self._audio_map = self._build(self._out, encoder, audio_codec, width, height, defaults[1])
+            self._out.start_encoding()  # writes the header (creates the temp file)
+        except BaseException as err:
             self.abort()
+            if isinstance(err, av.error.FFmpegError):
+                raise OutputError(self.path, f"cannot start the video ({err})") from err
+            if isinstance(err, OSError):
+                raise OutputError(self.path, describe_os_error(err)) from err
             raise
+        self.codec_used = self._video.codec_context.name
+        if self._audio_map:
+            self.audio_mode = "reencode" if any(re for _, re in self._audio_map.values()) else "copy"
+            self._audio_packets = iter(self._audio_in.demux(*self._audio_in.streams.audio))
+        else:
+            self._close_audio_input()
 
-    def _encoder_candidates(self) -> list[str]:
+    def _open_audio_input(self) -> None:
+        import av
+
+        assert self.audio_from is not None
+        try:
+            self._audio_in = av.open(str(self.audio_from), mode="r", metadata_errors="replace")
+        except (av.error.FFmpegError, OSError, ValueError) as err:
+            raise InputError(self.audio_from, "cannot read the audio (not a media file or damaged)") from err
+
+    def _encoder_candidates(self, default_video: str) -> list[str]:
         chain = list(_ENCODER_CHAINS.get(self.codec.lower(), [self.codec]))
-        chain += ["mpeg4", self._out.default_video_codec]
-        seen: list[str] = []
+        chain += ["mpeg4", default_video]
+        unique: list[str] = []
         for name in chain:
-            if name and name != "none" and name not in seen:
-                seen.append(name)
-        return seen
+            if name and name != "none" and name not in unique:
+                unique.append(name)
+        return unique
+
+    def _choose_plan(self, muxer: str, width: int, height: int, defaults: tuple[str, str]) -> tuple[str, str | None]:
+        """Find (video encoder, audio codec or None to copy) by dry runs: build the streams in
+        an in-memory container of the same format and write its header (some muxers only refuse
+        a codec there). Audio copy is preferred, then AAC, then the container's default audio
+        codec; within each, the encoder order of the chain."""
+        import io
+
+        import av
+
+        audio_choices: list[str | None] = [None]
+        if self._audio_in is not None and self._audio_in.streams.audio:
+            audio_choices += [name for name in ("aac", defaults[1]) if name and name != "none"]
+        for audio_codec in dict.fromkeys(audio_choices):
+            for encoder in self._encoder_candidates(defaults[0]):
+                dry = av.open(io.BytesIO(), mode="w", format=muxer)
+                try:
+                    self._build(dry, encoder, audio_codec, width, height, defaults[1])
+                    dry.start_encoding()
+                    works = True
+                except Exception:  # encoder missing or refused, codec not allowed in the muxer...
+                    works = False
+                finally:
+                    try:
+                        dry.close()
+                    except Exception:
+                        pass
+                if works:
+                    return encoder, audio_codec
+        raise OutputError(self.path, f"no usable video encoder for {self.codec!r} in a {self.path.suffix} file")
 
     def _encoder_settings(self, name: str, width: int, height: int) -> tuple[dict[str, str], dict[str, Any]]:
         """(codec options, codec-context attributes) for encoder ``name``."""
         if name in ("libx264", "libx265"):
             return {"crf": str(self.crf), "preset": self.preset}, {}
-        if name in ("libvpx-vp9", "libvpx"):
-            return {"crf": str(min(63, self.crf + 13)), "b": "0"}, {}
-        if name == "libaom-av1":
+        if name in ("libvpx-vp9", "libvpx", "libaom-av1"):
             return {"crf": str(min(63, self.crf + 13)), "b": "0"}, {}
         if name == "libsvtav1":
             return {"crf": str(min(63, self.crf + 13))}, {}
@@ -426,73 +478,37 @@ class VideoWriter:
             return {}, {"qscale": True, "global_quality": quant * 118}  # FF_QP2LAMBDA = 118
         return {}, {"bit_rate": max(200_000, int(width * height * float(self.fps) * 0.15))}
 
-    def _try_open_encoder(self, name: str, width: int, height: int) -> bool:
-        """Check, on a throw-away codec context, that encoder ``name`` opens with our settings."""
+    def _build(
+        self, container: Any, encoder: str, audio_codec: str | None, width: int, height: int, default_audio: str
+    ) -> tuple[Any, dict[int, tuple[Any, bool]]]:
+        """Add the video stream and one output stream per input audio stream to ``container``:
+        audio is copied when ``audio_codec`` is None (streams the container refuses are
+        re-encoded to AAC or the default audio codec), else re-encoded to ``audio_codec``.
+        Returns (video stream, {input audio stream index: (output stream, re-encoded?)})."""
+        options, attributes = self._encoder_settings(encoder, width, height)
+        video = container.add_stream(encoder, rate=self.fps, options=dict(options), time_base=1 / self.fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        for key, value in attributes.items():
+            setattr(video.codec_context, key, value)
+        audio_map: dict[int, tuple[Any, bool]] = {}
+        if self._audio_in is not None:
+            for in_stream in self._audio_in.streams.audio:
+                if audio_codec is None:
+                    try:
+                        audio_map[in_stream.index] = (container.add_stream_from_template(in_stream), False)
+                        continue
+                    except ValueError:  # this container cannot hold that codec
+                        pass
+                codecs = [audio_codec] if audio_codec else ["aac", default_audio]
+                audio_map[in_stream.index] = (self._add_reencode_stream(container, in_stream, codecs), True)
+        return video, audio_map
+
+    def _add_reencode_stream(self, container: Any, in_stream: Any, codecs: list[str]) -> Any:
+        """An output stream re-encoding ``in_stream``'s audio with the first of ``codecs`` that
+        the container accepts."""
         import av
 
-        try:
-            ctx = av.CodecContext.create(name, "w")
-            if ctx.type != "video":
-                return False
-            ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
-            ctx.time_base = 1 / self.fps
-            ctx.framerate = self.fps
-            options, attributes = self._encoder_settings(name, width, height)
-            ctx.options = dict(options)
-            for key, value in attributes.items():
-                setattr(ctx, key, value)
-            ctx.open()
-            return True
-        except Exception:
-            return False
-
-    def _add_video_stream(self, width: int, height: int) -> None:
-        for name in self._encoder_candidates():
-            if not self._try_open_encoder(name, width, height):
-                continue
-            options, attributes = self._encoder_settings(name, width, height)
-            try:
-                stream = self._out.add_stream(name, rate=self.fps, options=dict(options), time_base=1 / self.fps)
-            except ValueError:  # the container does not accept this codec
-                continue
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            for key, value in attributes.items():
-                setattr(stream.codec_context, key, value)
-            self._video = stream
-            self.codec_used = stream.codec_context.name
-            return
-        raise OutputError(self.path, f"no usable video encoder for {self.codec!r} in a {self.path.suffix} file")
-
-    def _add_audio_streams(self) -> None:
-        """Add one output stream per audio stream of ``audio_from``: a copy when the container
-        accepts the codec, else an AAC (or the container's default) re-encode."""
-        import av
-
-        assert self.audio_from is not None
-        try:
-            self._audio_in = av.open(str(self.audio_from), mode="r", metadata_errors="replace")
-        except (av.error.FFmpegError, OSError, ValueError) as err:
-            raise InputError(self.audio_from, "cannot read the audio (not a media file or damaged)") from err
-        in_streams = list(self._audio_in.streams.audio)
-        if not in_streams:
-            self._close_audio_input()
-            return
-        for in_stream in in_streams:
-            try:
-                out_stream = self._out.add_stream_from_template(in_stream)
-                self._audio_map[in_stream.index] = (out_stream, False)
-                self.audio_mode = self.audio_mode or "copy"
-            except ValueError:
-                out_stream = self._add_reencode_stream(in_stream)
-                self._audio_map[in_stream.index] = (out_stream, True)
-                self.audio_mode = "reencode"
-        self._audio_packets = iter(self._audio_in.demux(*in_streams))
-
-    def _add_reencode_stream(self, in_stream: Any) -> Any:
-        import av
-
-        default = self._out.default_audio_codec
-        for name in ("aac", default):
+        for name in codecs:
             if not name or name == "none":
                 continue
             try:
@@ -500,7 +516,7 @@ class VideoWriter:
                 rates = av.Codec(name, "w").audio_rates
                 if rates and rate not in rates:  # e.g. Opus only takes 8/12/16/24/48 kHz
                     rate = 48000 if 48000 in rates else max(rates)
-                out_stream = self._out.add_stream(name, rate=rate)
+                out_stream = container.add_stream(name, rate=rate)
             except (ValueError, av.error.FFmpegError):
                 continue
             out_stream.codec_context.layout = in_stream.codec_context.layout

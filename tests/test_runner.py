@@ -1,0 +1,245 @@
+"""The batch runner: skip / overwrite / resume / atomic writes / keep going / exit codes.
+
+Most tests call :func:`imgedit.process` in-process with the built-in ``classic`` models; a few
+run the real console script to check what a user sees (one line per bad file, exit codes).
+"""
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_plugin_dist, run_cli, sha256
+from imgedit.errors import UsageError
+from imgedit.runner import process
+
+
+def _photo(path, size=(40, 30), color=(200, 100, 50), mode="RGB"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = np.zeros((size[1], size[0], 3), np.uint8)
+    arr[...] = color
+    arr[::4] = 255 - np.array(color, np.uint8)
+    Image.fromarray(arr).convert(mode).save(path)
+    return path
+
+
+@pytest.fixture
+def photos(tmp_path):
+    src = tmp_path / "in"
+    _photo(src / "a.png")
+    _photo(src / "b.jpg", color=(10, 200, 30))
+    _photo(src / "sub" / "c.png", color=(0, 0, 255))
+    (src / "notes.txt").write_text("not an image, ignored inside folders")
+    return src
+
+
+def _statuses(summary):
+    return {os.path.basename(r.input): r.status for r in summary.results}
+
+
+def test_folder_mirrors_tree_and_skips_existing(photos, tmp_path):
+    out = tmp_path / "out"
+    s = process([photos], out, model="classic.adjust", options={"saturation": "0"}, recursive=True, progress=False)
+    assert s.exit_code == 0 and s.count("done") == 3
+    assert (out / "a.png").is_file() and (out / "b.jpg").is_file() and (out / "sub" / "c.png").is_file()
+    rgb = np.asarray(Image.open(out / "a.png").convert("RGB")).astype(int)
+    assert np.abs(rgb[..., 0] - rgb[..., 1]).max() <= 1  # saturation 0 -> grey
+    mtime = (out / "a.png").stat().st_mtime_ns
+    s2 = process([photos], out, model="classic.adjust", options={"saturation": "0"}, recursive=True, progress=False)
+    assert s2.count("skipped") == 3 and s2.count("done") == 0
+    assert (out / "a.png").stat().st_mtime_ns == mtime
+    s3 = process([photos], out, model="classic.adjust", overwrite=True, recursive=True, progress=False)
+    assert s3.count("done") == 3
+
+
+def test_not_recursive_by_default_and_globs(photos, tmp_path):
+    s = process([photos], tmp_path / "o1", model="classic.adjust", progress=False)
+    assert set(_statuses(s)) == {"a.png", "b.jpg"}
+    s = process([photos], tmp_path / "o2", model="classic.adjust", recursive=True, include=("*.png",), progress=False)
+    assert set(_statuses(s)) == {"a.png", "c.png"}
+    s = process([photos], tmp_path / "o3", model="classic.adjust", recursive=True, exclude=("sub/*",), progress=False)
+    assert set(_statuses(s)) == {"a.png", "b.jpg"}
+
+
+def test_format_conversion_and_collisions(tmp_path):
+    src = tmp_path / "in"
+    _photo(src / "x.png")
+    _photo(src / "x.jpg")
+    s = process([src], tmp_path / "out", model="classic.adjust", fmt="webp", progress=False)
+    outs = sorted(os.path.basename(r.output) for r in s.results)
+    assert outs == ["x.webp", "x_png.webp"]  # deterministic: sorted by source, later one renamed
+    assert Image.open(tmp_path / "out" / "x.webp").format == "WEBP"
+
+
+def test_dry_run_writes_nothing(photos, tmp_path):
+    out = tmp_path / "out"
+    s = process([photos], out, model="classic.adjust", dry_run=True, recursive=True, progress=False)
+    assert s.count("planned") == 3 and not out.exists()
+
+
+def test_output_never_overwrites_input(tmp_path):
+    src = tmp_path / "in"
+    _photo(src / "a.png")
+    before = sha256(src / "a.png")
+    s = process([src / "a.png"], src / "a.png", model="classic.adjust", overwrite=True, progress=False)
+    assert s.exit_code == 1 and "overwrite an input" in s.results[0].reason
+    assert sha256(src / "a.png") == before
+
+
+def test_same_folder_in_and_out_is_safe(tmp_path):
+    src = tmp_path / "in"
+    _photo(src / "a.png")
+    s = process([src], src, model="classic.adjust", fmt="jpg", progress=False)
+    assert s.exit_code == 0 and (src / "a.jpg").exists()
+
+
+def test_bad_options_are_usage_errors(photos, tmp_path):
+    with pytest.raises(UsageError):
+        process([photos], tmp_path / "o", model="classic.adjust", options={"saturation": "lots"})
+    with pytest.raises(UsageError):
+        process([photos], tmp_path / "o", model="classic.adjust", options={"nope": "1"})
+    assert not (tmp_path / "o").exists()
+
+
+def test_batching_same_and_mixed_sizes(tmp_path):
+    src = tmp_path / "in"
+    for i in range(5):
+        _photo(src / f"{i}.png", size=(32, 32) if i < 3 else (20, 24))
+    s1 = process([src], tmp_path / "b1", model="classic.sharpen", batch_size=1, progress=False)
+    s4 = process([src], tmp_path / "b4", model="classic.sharpen", batch_size=4, progress=False)
+    assert s1.count("done") == s4.count("done") == 5
+    for i in range(5):
+        a = np.asarray(Image.open(tmp_path / "b1" / f"{i}.png")).astype(int)
+        b = np.asarray(Image.open(tmp_path / "b4" / f"{i}.png")).astype(int)
+        assert np.abs(a - b).max() <= 1
+
+
+INTERRUPTER = '''
+from imgedit.api import Capability, ModelSpec, hookimpl
+
+@hookimpl
+def imgedit_register_models(register):
+    register(ModelSpec(name="test.interrupt", summary="raises Ctrl-C on the 3rd image",
+                       factory="fakeplug_intr_impl:Interrupt", capabilities=(Capability.EDIT,)))
+'''
+INTERRUPTER_IMPL = '''
+import os
+from imgedit.api import ImageModel
+
+class Interrupt(ImageModel):
+    calls = 0
+    def edit(self, images):
+        Interrupt.calls += 1
+        if Interrupt.calls == 3 and os.environ.get("IMGEDIT_TEST_INTERRUPT") == "1":
+            raise KeyboardInterrupt
+        return 1 - images
+'''
+
+
+def test_ctrl_c_leaves_no_partial_files_and_rerun_resumes(plugin_site, tmp_path, monkeypatch):
+    make_plugin_dist(plugin_site, "fake-intr", "intr", "fakeplug_intr", INTERRUPTER)
+    (plugin_site / "fakeplug_intr_impl.py").write_text(INTERRUPTER_IMPL)
+    src = tmp_path / "in"
+    for i in range(5):
+        _photo(src / f"{i}.png")
+    out = tmp_path / "out"
+    monkeypatch.setenv("IMGEDIT_TEST_INTERRUPT", "1")
+    s = process([src], out, model="test.interrupt", progress=False)
+    assert s.interrupted and s.exit_code == 130 and s.count("done") == 2
+    assert sorted(p.name for p in out.iterdir()) == ["0.png", "1.png"]  # no temp or partial file
+    monkeypatch.setenv("IMGEDIT_TEST_INTERRUPT", "0")
+    s = process([src], out, model="test.interrupt", progress=False)
+    assert s.count("skipped") == 2 and s.count("done") == 3 and s.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"{i}.png" for i in range(5)]
+
+
+FAILER = '''
+from imgedit.api import Capability, ModelSpec, hookimpl
+
+@hookimpl
+def imgedit_register_models(register):
+    register(ModelSpec(name="test.fail", summary="fails on wide images",
+                       factory="fakeplug_fail_impl:Fail", capabilities=(Capability.EDIT,)))
+'''
+FAILER_IMPL = '''
+from imgedit.api import ImageModel
+
+class Fail(ImageModel):
+    def edit(self, images):
+        if images.shape[-1] > 35:
+            raise RuntimeError("cannot handle wide images")
+        return images
+'''
+
+
+def test_model_failure_in_a_batch_fails_only_that_item(plugin_site, tmp_path):
+    make_plugin_dist(plugin_site, "fake-fail", "fail", "fakeplug_fail", FAILER)
+    (plugin_site / "fakeplug_fail_impl.py").write_text(FAILER_IMPL)
+    src = tmp_path / "in"
+    _photo(src / "1.png", size=(30, 30))
+    _photo(src / "2.png", size=(40, 30))
+    _photo(src / "3.png", size=(30, 30))
+    s = process([src], tmp_path / "out", model="test.fail", batch_size=3, progress=False)
+    assert _statuses(s) == {"1.png": "done", "2.png": "failed", "3.png": "done"}
+    assert "cannot handle wide images" in next(r.reason for r in s.results if r.status == "failed")
+    assert s.exit_code == 1
+
+
+def test_bad_input_corpus_through_cli(tmp_path):
+    """Every awkward file: the exact outcome, one line on stderr each, inputs byte-identical."""
+    from io_corpus import make_bad_inputs
+
+    src = tmp_path / "corpus"
+    expected = make_bad_inputs(src)
+    before = {p.name: sha256(p) for p in src.iterdir()}
+    out = tmp_path / "out"
+    res = run_cli("edit", "--model", "classic.adjust", src, out, "-o", "contrast=1.1", "--json")
+    assert res.returncode == 1, res.stderr
+    records = [json.loads(line) for line in res.stdout.splitlines()]
+    summary = records[-1]
+    items = {os.path.basename(r["input"]): r for r in records[:-1]}
+    assert set(items) == set(expected), set(items) ^ set(expected)
+    for name, reason in expected.items():
+        r = items[name]
+        if reason is None:
+            assert r["status"] == "done", (name, r)
+        else:
+            assert r["status"] == "failed" and reason in r["reason"], (name, r)
+    failed = [n for n, reason in expected.items() if reason]
+    assert summary["failed"] == len(failed) and summary["done"] == len(expected) - len(failed)
+    err_lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert "Traceback" not in res.stderr
+    for name in failed:  # one line naming the file and the reason
+        assert sum(name in ln for ln in err_lines) == 1, (name, res.stderr)
+    assert {p.name: sha256(p) for p in src.iterdir()} == before
+    leftovers = [p for p in out.rglob("*") if ".imgedit-tmp-" in p.name]
+    assert not leftovers
+
+
+def test_cli_exit_codes_and_messages(tmp_path):
+    _photo(tmp_path / "in" / "a.png")
+    res = run_cli("edit", "--model", "classic.adjust", tmp_path / "in" / "a.png")
+    assert res.returncode == 2 and "needs at least one input and an output" in res.stderr
+    res = run_cli("edit", "--model", "classic.adjust", tmp_path / "in", tmp_path / "o", "-o", "gamma=banana")
+    assert res.returncode == 2 and "gamma" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("edit", "--model", "classic.adjust", tmp_path / "missing.png", tmp_path / "o")
+    assert res.returncode == 1 and "missing.png: file not found" in res.stderr
+    res = run_cli("edit", "--bogus-flag")
+    assert res.returncode == 2
+    res = run_cli("edit", "--model", "classic.adjust", tmp_path / "in", tmp_path / "o", "--dry-run")
+    assert res.returncode == 0 and "would write" in res.stdout and not (tmp_path / "o").exists()
+
+
+def test_cli_stylize_without_provider_is_clear(tmp_path):
+    _photo(tmp_path / "in" / "a.png")
+    res = run_cli("stylize", tmp_path / "in", tmp_path / "o", env={"IMGEDIT_PLUGINS": "classic"})
+    assert res.returncode == 2
+    assert "no installed plugin provides `stylize`" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("interpolate", tmp_path / "clip.mp4", env={"IMGEDIT_PLUGINS": "classic"})
+    assert res.returncode == 2 and "no installed plugin provides `interpolate`" in res.stderr
+
+
+def test_debug_shows_traceback(tmp_path):
+    res = run_cli("edit", "--model", "classic.adjust", tmp_path, tmp_path / "o", env={"IMGEDIT_DEBUG": "1"})
+    assert res.returncode == 2 and "Traceback" in res.stderr
