@@ -437,6 +437,20 @@ def test_cleanup_stale_temps(tmp_path: Path) -> None:
     assert cleanup_stale_temps(tmp_path / "missing") == []
 
 
+def test_imports_stay_lazy() -> None:
+    """The CLI's --help imports these modules: they must not pull in cv2, av or torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, imgedit.io, imgedit.io.atomic, imgedit.io.images, imgedit.io.video;"
+        "print(sorted(m for m in ('cv2', 'av', 'torch') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 # ---------------------------------------------------------------------------------------------
 # optional: the real sample files (skipped in a fresh clone)
 

@@ -198,7 +198,7 @@ def test_audio_from_missing_file(tmp_path: Path) -> None:
 @pytest.mark.skipif(not SHARED_VIDEO.is_file(), reason="sample video not available")
 def test_real_sample_video_probe() -> None:
     info = probe_video(SHARED_VIDEO)
-    assert (info.width, info.height) == (640, 360) or info.width == 640
+    assert (info.width, info.height) == (640, 480) and info.fps == Fraction(1199, 50)
     assert info.has_audio and info.frame_count and info.frame_count > 100
     frame, t = next(read_frames(SHARED_VIDEO))
     assert frame.shape == (info.height, info.width, 3) and t == 0

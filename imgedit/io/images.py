@@ -221,7 +221,8 @@ def _size_without_bomb_check(path: Path) -> tuple[int, int] | None:
             for fmt in PIL.Image.ID:
                 factory, accept = PIL.Image.OPEN[fmt]
                 try:
-                    if accept is not None and accept(prefix) is not True:
+                    accepted = True if accept is None else accept(prefix)
+                    if not accepted or isinstance(accepted, str):
                         continue
                     fp.seek(0)
                     im = factory(fp, str(path))
@@ -236,7 +237,9 @@ def _size_without_bomb_check(path: Path) -> tuple[int, int] | None:
 def _decode(path: Path, pil: PIL.ImageFile.ImageFile) -> Image:
     fmt = pil.format or "UNKNOWN"
     notes: list[str] = []
-    if getattr(pil, "n_frames", 1) > 1:
+    if fmt == "MPO":  # camera JPEG with extra (preview/depth) pictures: the first is the photo
+        fmt = "JPEG"
+    elif getattr(pil, "n_frames", 1) > 1:
         notes.append("multi-frame image: only the first frame is used")
     icc = pil.info.get("icc_profile") or None
 

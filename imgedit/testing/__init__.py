@@ -181,6 +181,7 @@ class PluginContract:
         )
         env = {k: v for k, v in os.environ.items() if k != "IMGEDIT_PLUGINS"}
         env["IMGEDIT_PLUGINS"] = rec.name
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # same plugins as this process
         res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
         assert res.returncode == 0, res.stderr[-2000:]
         heavy = res.stdout.strip()
