@@ -61,12 +61,8 @@ def noise(height: int, width: int, channels: int = 3, *, seed: int = 0, dtype=np
     return np.random.default_rng(seed).integers(0, top + 1, shape, dtype=np.int64).astype(dtype)
 
 
-def save_pil(im: Image.Image, path: Path, **options) -> Path:
-    im.save(path, **options)
-    return path
-
-
-def exif_bytes(orientation: int, **tags: object) -> bytes:
+def exif_bytes(orientation: int) -> bytes:
+    """EXIF with the given orientation and Make = 'imgedit-test-camera'."""
     exif = Image.Exif()
     exif[0x0112] = orientation
     exif[0x010F] = "imgedit-test-camera"  # Make

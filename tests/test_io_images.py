@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from imgedit.errors import InputError, OutputError, UsageError
 from imgedit.io import images as images_mod
 from imgedit.io.atomic import TEMP_MARKER, atomic_path, atomic_write_bytes, cleanup_stale_temps
 from imgedit.io.images import Image, read_image, save_format_for, write_image
-from io_corpus import UNICODE_NAME, encode_cv2, exif_bytes, make_bad_inputs, noise, raw_png, srgb_icc
+from io_corpus import UNICODE_NAME, encode_cv2, exif_bytes, make_bad_inputs, noise, srgb_icc
 
 SHARED = Path("/work/shared/data/edgecases")
 
@@ -127,6 +126,7 @@ def test_pixel_limit_can_be_disabled(tmp_path: Path) -> None:
     path = tmp_path / "small.png"
     PILImage.fromarray(noise(40, 50)).save(path)
     assert read_image(path, max_pixels=None).pixels.shape == (40, 50, 3)
+    assert read_image(path, max_pixels=0).pixels.shape == (40, 50, 3)
     assert read_image(path, max_pixels=2000).pixels.shape == (40, 50, 3)
 
 

@@ -161,14 +161,14 @@ def _too_large_reason(width: int | None, height: int | None, pixels: int, max_pi
 
 
 def read_image(path: os.PathLike | str, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image:
-    """Decode ``path`` into an :class:`Image`. ``max_pixels=None`` disables the size limit.
+    """Decode ``path`` into an :class:`Image`. ``max_pixels`` None or 0 disables the size limit.
 
     Every failure is an :class:`InputError` naming the file (see the ``REASON_*`` constants).
     The file is only read, never modified.
     """
     path = Path(path)
     check_input_file(path)
-    pil = _open_with_pillow(path, max_pixels)
+    pil = _open_with_pillow(path, max_pixels if max_pixels and max_pixels > 0 else None)
     try:
         with pil:
             return _decode(path, pil)
@@ -190,7 +190,8 @@ def _open_with_pillow(path: Path, max_pixels: int | None) -> PIL.ImageFile.Image
             _warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
             pil = PIL.Image.open(path)
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
-        assert max_pixels is not None
+        if max_pixels is None:  # Pillow's limit was changed by someone else meanwhile
+            raise InputError(path, f"{REASON_TOO_LARGE} (Pillow's MAX_IMAGE_PIXELS)") from None
         size = _size_without_bomb_check(path)
         if size is None:
             raise InputError(path, f"{REASON_TOO_LARGE}: exceeds the limit of {max_pixels / 1e6:g} MP (--max-pixels)") from None

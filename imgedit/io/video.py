@@ -343,9 +343,7 @@ class VideoWriter:
         try:
             self._mux_video(self._video.encode(None))
             self._mux_audio_until(None)
-            for out_stream, reencode in self._audio_map.values():
-                if reencode:
-                    self._out.mux(out_stream.encode(None))
+            self._flush_reencoded_audio()
             self._out.close()
         except (av.error.FFmpegError, OSError) as err:
             self.abort()
@@ -530,6 +528,18 @@ class VideoWriter:
                 if stamp is not None:
                     self._mux_audio_until(float(stamp * packet.time_base) + _AUDIO_LEAD_S)
             self._out.mux(packet)
+
+    def _flush_reencoded_audio(self) -> None:
+        """Drain the decoders and encoders of re-encoded audio streams."""
+        if self._audio_in is None:
+            return
+        for in_stream in self._audio_in.streams.audio:
+            out_stream, reencode = self._audio_map.get(in_stream.index, (None, False))
+            if not reencode:
+                continue
+            for frame in in_stream.decode(None):
+                self._out.mux(out_stream.encode(frame))
+            self._out.mux(out_stream.encode(None))
 
     def _mux_audio_until(self, until: float | None) -> None:
         """Copy (or re-encode) audio packets whose time is <= ``until`` seconds (all if None)."""
