@@ -288,7 +288,7 @@ class Runner:
         task.done()
 
     # -- sequences (video files and frames folders) -------------------------------------------
-    def _frames_from_video(self, job: Job, progress: _Progress):
+    def _frames_from_video(self, job: Job):
         from imgedit.io.video import probe_video, read_frames
 
         info = probe_video(job.source)
@@ -316,7 +316,7 @@ class Runner:
         names: list[Path] | None = None
         try:
             if job.kind == "video":
-                fps, total, source = self._frames_from_video(job, progress)
+                fps, total, source = self._frames_from_video(job)
             else:
                 fps, total, source, names = self._frames_from_folder(job)
             model = self.model
@@ -443,18 +443,13 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
     if cfg.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
 
-    from imgedit.latent import LATENT_SUFFIX
-
+    encoding = capability == Capability.ENCODE
     jobs = plan(inputs, Path(output), recursive=cfg.recursive, include=cfg.include, exclude=cfg.exclude,
-                fmt=cfg.fmt, frames_mode=cfg.frames_mode, frames_out=cfg.frames_out,
+                fmt="latent" if encoding else cfg.fmt, frames_mode=cfg.frames_mode, frames_out=cfg.frames_out,
                 output_suffix=cfg.output_suffix)
-    if capability == Capability.ENCODE:
-        for j in jobs:
-            if j.kind == "image" and j.error is None:
-                j.output = j.output.with_name(Path(j.rel).stem + LATENT_SUFFIX) \
-                    if j.output.suffix.lower() != ".safetensors" else j.output
-            elif j.error is None:
-                j.error = "encode works on images only"
+    for j in jobs:
+        if encoding and j.kind != "image" and j.error is None:
+            j.error = "encode works on images only"
     summary = Summary(model=spec.name)
     runner = Runner(capability=capability, spec=spec, options=options or {}, config=cfg, on_result=on_result)
     if not jobs:
@@ -484,8 +479,6 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
             if images:
                 runner.run_images(images, summary, progress)
             for job in sequences:
-                if capability == Capability.ENCODE:
-                    continue
                 runner.run_sequence(job, summary, progress)
     except KeyboardInterrupt:
         summary.interrupted = True

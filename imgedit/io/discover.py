@@ -73,6 +73,10 @@ def _walk(root: Path, recursive: bool, skip: Path | None) -> list[Path]:
 
 
 def output_ext(source: Path, fmt: str) -> str:
+    if fmt == "latent":  # `imgedit encode`: one latent file per image
+        from imgedit.latent import LATENT_SUFFIX
+
+        return LATENT_SUFFIX
     if fmt == "same":
         ext = source.suffix.lower()
         return ".jpg" if ext == ".jpeg" else ".tif" if ext == ".tiff" else ext if ext != ".bmp" else ".png"

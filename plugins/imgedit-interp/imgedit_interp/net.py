@@ -1,0 +1,235 @@
+"""The interpolation network: recurrent bidirectional flow (RAFT-style ConvGRU) + fusion + refine.
+
+Pipeline for a pair of frames ``I0, I1`` (float, [0,1], (B,3,H,W)) and a time ``t`` in (0,1):
+
+1. :class:`Encoder` (shared weights) turns each frame into features at 1/4 and 1/8 of the
+   *flow resolution* (the frame resized to a multiple of 8, times ``scale``).
+2. :meth:`InterpNet.flows` estimates the bidirectional flows ``F01`` and ``F10`` at 1/8
+   resolution. Both directions run as one batch through the same recurrence: each iteration
+   backward-warps the target features with the current flow, builds a local correlation volume
+   (radius :data:`RADIUS`) against the source features, and a ConvGRU update operator predicts a
+   flow increment. The recurrence starts from zero or from a given flow (warm start: the
+   previous pair's motion in a video).
+3. :meth:`InterpNet.synthesize` (cheap, once per ``t``): intermediate flows ``Ft0, Ft1`` from the
+   linear-motion approximation of ``F01, F10``, corrected at 1/4 resolution by a small fusion net
+   that also predicts an occlusion/fusion mask; both frames are backward-warped at full
+   resolution, fused by the mask, and a small refinement net at 1/2 resolution adds a residual.
+
+Flows are in pixels of the grid they live on and point from the output pixel to where its
+content is in the source frame (backward warping: ``out(x) = src(x + F(x))``).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+RADIUS = 3  #: local correlation radius at 1/8 resolution (7x7 window, ±24 px per iteration)
+_grids: dict = {}
+
+
+def backwarp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Backward warp: ``out[..., y, x] = img[..., y + flow_y, x + flow_x]`` (bilinear, border).
+
+    ``flow`` is (B,2,H,W) in pixels of ``img``'s grid (channel 0 = x). Integer flows sample pixel
+    centres exactly (``align_corners=True``), so a whole-pixel shift is reproduced bit-exactly
+    inside the image.
+    """
+    b, _, h, w = flow.shape
+    key = (h, w, flow.device, flow.dtype)
+    base = _grids.get(key)
+    if base is None:
+        ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
+                                torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
+        base = torch.stack((xs, ys))[None]
+        if len(_grids) > 16:
+            _grids.clear()
+        _grids[key] = base
+    pos = base + flow
+    gx = pos[:, 0] * (2.0 / max(w - 1, 1)) - 1.0
+    gy = pos[:, 1] * (2.0 / max(h - 1, 1)) - 1.0
+    grid = torch.stack((gx, gy), dim=-1)
+    return F.grid_sample(img, grid.to(img.dtype), mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def local_corr(f1: torch.Tensor, f2: torch.Tensor, r: int = RADIUS) -> torch.Tensor:
+    """Local correlation volume: channel ``k`` is the mean over channels of ``f1 * shift_k(f2)``
+    for the (2r+1)^2 displacements of a window (zero outside the image)."""
+    h, w = f1.shape[-2:]
+    f2p = F.pad(f2, (r, r, r, r))
+    out = [(f1 * f2p[:, :, dy:dy + h, dx:dx + w]).mean(1, keepdim=True)
+           for dy in range(2 * r + 1) for dx in range(2 * r + 1)]
+    return torch.cat(out, 1)
+
+
+def conv(cin: int, cout: int, k: int = 3, stride: int = 1, act: bool = True) -> nn.Module:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2)]
+    if act:
+        layers.append(nn.LeakyReLU(0.1, inplace=True))
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """Frame -> (features at 1/4: 32 ch, features at 1/8: 64 ch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.s2 = nn.Sequential(conv(3, 16, 3, 2), conv(16, 16))
+        self.s4 = nn.Sequential(conv(16, 32, 3, 2), conv(32, 32))
+        self.s8 = nn.Sequential(conv(32, 64, 3, 2), conv(64, 64), conv(64, 64, act=False))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f4 = self.s4(self.s2(x * 2.0 - 1.0))
+        return f4, self.s8(f4)
+
+
+class ConvGRU(nn.Module):
+    """Convolutional GRU cell (3x3 gates)."""
+
+    def __init__(self, hidden: int, inp: int):
+        super().__init__()
+        self.zr = nn.Conv2d(hidden + inp, 2 * hidden, 3, padding=1)
+        self.q = nn.Conv2d(hidden + inp, hidden, 3, padding=1)
+
+    def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        z, r = torch.sigmoid(self.zr(torch.cat((h, x), 1))).chunk(2, 1)
+        q = torch.tanh(self.q(torch.cat((r * h, x), 1)))
+        return (1 - z) * h + z * q
+
+
+class UpdateBlock(nn.Module):
+    """Motion encoder (correlation + current flow) -> ConvGRU -> flow increment."""
+
+    HIDDEN, INP = 32, 16
+
+    def __init__(self):
+        super().__init__()
+        ncorr = (2 * RADIUS + 1) ** 2
+        self.corr = conv(ncorr, 32, 1)
+        self.flow = conv(2, 16, 3)
+        self.motion = conv(48, 30, 3)
+        self.gru = ConvGRU(self.HIDDEN, 32 + self.INP)
+        self.head = nn.Sequential(conv(self.HIDDEN, 32), conv(32, 2, act=False))
+
+    def forward(self, h, inp, corr, flow):
+        m = self.motion(torch.cat((self.corr(corr), self.flow(flow)), 1))
+        h = self.gru(h, torch.cat((m, flow, inp), 1))
+        return h, self.head(h)
+
+
+class InterpNet(nn.Module):
+    """The whole interpolator; see the module docstring. About 0.2 M parameters."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = Encoder()
+        self.context = conv(64, UpdateBlock.HIDDEN + UpdateBlock.INP, 3, act=False)
+        self.update = UpdateBlock()
+        self.proj4 = conv(32, 16, 1)
+        # fusion at 1/4: warped img0/img1 (3+3), warped proj. features (16+16), Ft0/Ft1 (4), t (1)
+        self.fusion = nn.Sequential(conv(43, 40), conv(40, 40), conv(40, 40), conv(40, 5, act=False))
+        # refinement at 1/2 (pixel-unshuffled fused, warped0, warped1 and mask: 10 ch x 4)
+        self.refine = nn.Sequential(conv(40, 24), conv(24, 12, act=False))
+        nn.init.zeros_(self.fusion[-1][0].weight)
+        nn.init.zeros_(self.fusion[-1][0].bias)
+        nn.init.zeros_(self.refine[-1][0].weight)
+        nn.init.zeros_(self.refine[-1][0].bias)
+
+    # -- stage 1+2: features and bidirectional flow ---------------------------------------------
+    def features(self, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder features of a frame already resized to the flow grid (H, W multiples of 8)."""
+        return self.encoder(img)
+
+    def flows(self, f8a: torch.Tensor, f8b: torch.Tensor, iters: int,
+              init: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Refine the bidirectional flow ``cat(F01, F10)`` (B,4,h,w) at 1/8 for ``iters`` steps.
+
+        Returns the estimate after every iteration (the last one is the result), each in pixels
+        of the 1/8 grid. ``init`` (same shape) warm-starts the recurrence.
+        """
+        b = f8a.shape[0]
+        src = torch.cat((f8a, f8b), 0)
+        tgt = torch.cat((f8b, f8a), 0)
+        h, inp = self.context(src).split((UpdateBlock.HIDDEN, UpdateBlock.INP), 1)
+        h, inp = torch.tanh(h), F.relu(inp)
+        if init is None:
+            flow = src.new_zeros((2 * b, 2, *src.shape[-2:]))
+        else:
+            flow = torch.cat(init.split(2, 1), 0).to(src.dtype)
+        out = []
+        for _ in range(iters):
+            corr = local_corr(src, backwarp(tgt, flow))
+            h, delta = self.update(h, inp, corr, flow)
+            flow = flow + delta
+            out.append(torch.cat(flow.split(b, 0), 1))
+        return out
+
+    # -- stage 3: one intermediate frame -----------------------------------------------------
+    def synthesize(self, img0: torch.Tensor, img1: torch.Tensor, f4a: torch.Tensor, f4b: torch.Tensor,
+                   flow8: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
+        """Frame at time ``t`` from full-resolution frames and the pair's 1/8 flow ``cat(F01,F10)``.
+
+        ``f4a``/``f4b`` are the 1/4 features of the flow grid; the full-resolution size may differ
+        from 8x the flow grid (``scale`` < 1 or sizes not multiple of 8): flows are rescaled per axis.
+        """
+        B, _, H, W = img0.shape
+        h4, w4 = f4a.shape[-2:]
+        if not torch.is_tensor(t):
+            t = torch.full((B,), float(t), device=img0.device)
+        t = t.to(img0.dtype).view(B, 1, 1, 1)
+        flow4 = F.interpolate(flow8, size=(h4, w4), mode="bilinear", align_corners=False) * 2.0
+        f01, f10 = flow4[:, :2], flow4[:, 2:]
+        ft0 = -(1 - t) * t * f01 + t * t * f10
+        ft1 = (1 - t) * (1 - t) * f01 - t * (1 - t) * f10
+        i0 = F.interpolate(img0, size=(h4, w4), mode="bilinear", align_corners=False, antialias=True)
+        i1 = F.interpolate(img1, size=(h4, w4), mode="bilinear", align_corners=False, antialias=True)
+        p0, p1 = self.proj4(f4a), self.proj4(f4b)
+        x = torch.cat((backwarp(i0, ft0), backwarp(i1, ft1), backwarp(p0, ft0), backwarp(p1, ft1),
+                       ft0 * 0.25, ft1 * 0.25, t.expand(B, 1, h4, w4)), 1)
+        d = self.fusion(x.to(p0.dtype))
+        ft0 = ft0 + d[:, 0:2]
+        ft1 = ft1 + d[:, 2:4]
+        prior = torch.log((1 - t) / t)  # the nearer frame wins a priori
+        logit = d[:, 4:5] + prior
+        # to full resolution: per-axis scale of the 1/4 grid to the image grid
+        sx, sy = W / w4, H / h4
+        scale = torch.tensor([sx, sy], device=img0.device, dtype=ft0.dtype).view(1, 2, 1, 1)
+        up = lambda z: F.interpolate(z, size=(H, W), mode="bilinear", align_corners=False)  # noqa: E731
+        ft0f, ft1f = up(ft0) * scale, up(ft1) * scale
+        mask = torch.sigmoid(up(logit))
+        w0 = backwarp(img0, ft0f.float())
+        w1 = backwarp(img1, ft1f.float())
+        fused = mask * w0 + (1 - mask) * w1
+        # refinement at 1/2 resolution (pad to even size)
+        ph, pw = H % 2, W % 2
+        z = torch.cat((fused, w0, w1, mask), 1)
+        if ph or pw:
+            z = F.pad(z, (0, pw, 0, ph), mode="replicate")
+        res = F.pixel_shuffle(self.refine(F.pixel_unshuffle(z, 2).to(p0.dtype)), 2)[:, :, :H, :W]
+        return fused + res.float()
+
+    # -- training / convenience ----------------------------------------------------------------
+    def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: float | torch.Tensor, iters: int = 6,
+                scale: float = 1.0) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Interpolate a batch. Returns ``(frame_t, flow estimates per iteration)``."""
+        g0, g1 = to_flow_grid(img0, scale), to_flow_grid(img1, scale)
+        f4a, f8a = self.features(g0)
+        f4b, f8b = self.features(g1)
+        flows = self.flows(f8a, f8b, iters)
+        return self.synthesize(img0, img1, f4a, f4b, flows[-1], t), flows
+
+
+def flow_grid_size(h: int, w: int, scale: float = 1.0) -> tuple[int, int]:
+    """The size flow is estimated at: ``scale`` times the frame, rounded up to a multiple of 8."""
+    return max(8, math.ceil(h * scale / 8) * 8), max(8, math.ceil(w * scale / 8) * 8)
+
+
+def to_flow_grid(img: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Resize a frame to :func:`flow_grid_size` (a no-op when it already has that size)."""
+    h, w = img.shape[-2:]
+    size = flow_grid_size(h, w, scale)
+    if size == (h, w):
+        return img
+    return F.interpolate(img, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
