@@ -243,3 +243,56 @@ def test_cli_stylize_without_provider_is_clear(tmp_path):
 def test_debug_shows_traceback(tmp_path):
     res = run_cli("edit", "--model", "classic.adjust", tmp_path, tmp_path / "o", env={"IMGEDIT_DEBUG": "1"})
     assert res.returncode == 2 and "Traceback" in res.stderr
+
+
+SLOW = '''
+from imgedit.api import Capability, ModelSpec, hookimpl
+
+@hookimpl
+def imgedit_register_models(register):
+    register(ModelSpec(name="test.slow", summary="sleeps", factory="fakeplug_slow_impl:Slow",
+                       capabilities=(Capability.EDIT,)))
+'''
+SLOW_IMPL = '''
+import time
+from imgedit.api import ImageModel
+
+class Slow(ImageModel):
+    def edit(self, images):
+        time.sleep(0.3)
+        return 1 - images
+'''
+
+
+def test_real_sigint_exits_130_without_partial_files_then_resumes(tmp_path):
+    """A real Ctrl-C (SIGINT) to the running CLI: exit 130, only complete outputs, rerun resumes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    site = tmp_path / "site"
+    make_plugin_dist(site, "fake-slow", "slow", "fakeplug_slow", SLOW)
+    (site / "fakeplug_slow_impl.py").write_text(SLOW_IMPL)
+    src, out = tmp_path / "in", tmp_path / "out"
+    for i in range(12):
+        _photo(src / f"{i:02d}.png", size=(64, 48))
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    exe = os.path.join(os.path.dirname(sys.executable), "imgedit")
+    proc = subprocess.Popen([exe, "edit", "-m", "test.slow", str(src), str(out)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out.exists() and len([p for p in out.iterdir() if p.suffix == ".png"]) >= 2):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    done = [p for p in out.iterdir()]
+    assert all(".imgedit-tmp-" not in p.name for p in done), done
+    assert 2 <= len(done) < 12
+    for p in done:  # every file that exists is complete
+        Image.open(p).load()
+    res = run_cli("edit", "-m", "test.slow", src, out, "--json", env={"PYTHONPATH": str(site)})
+    summary = json.loads(res.stdout.splitlines()[-1])
+    assert res.returncode == 0 and summary["skipped"] == len(done) and summary["done"] == 12 - len(done)
