@@ -412,17 +412,20 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
 
     ``inputs``: a path or a list of paths (images, videos, folders); ``output``: folder (or file
     for a single input). ``model`` names the model, or ``task`` picks the best model for a task
-    verb (``"stylize"``, ``"interpolate"``). ``options`` are the model's options (raw strings or
-    values). Any :class:`RunConfig` field can be passed as a keyword (``overwrite=True``).
+    verb (``"stylize"``, ``"interpolate"``). Keywords that are :class:`RunConfig` fields configure
+    the run (``overwrite=True``, ``recursive=True``); any other keyword is a model option
+    (``saturation=1.4``), as are the entries of ``options`` (raw strings or values).
     """
     from imgedit.registry import get_registry
 
     started = time.perf_counter()
     cfg = config or RunConfig()
+    options = dict(options or {})
     for k, v in config_kw.items():
-        if not hasattr(cfg, k):
-            raise UsageError(f"process() got an unknown keyword {k!r}")
-        setattr(cfg, k, v)
+        if hasattr(cfg, k):
+            setattr(cfg, k, v)
+        else:
+            options[k] = v
     capability = Capability(capability)
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
@@ -447,9 +450,18 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
     jobs = plan(inputs, Path(output), recursive=cfg.recursive, include=cfg.include, exclude=cfg.exclude,
                 fmt="latent" if encoding else cfg.fmt, frames_mode=cfg.frames_mode, frames_out=cfg.frames_out,
                 output_suffix=cfg.output_suffix)
+    out_path = Path(output)
+    if out_path.is_file() and (len(jobs) > 1 or any(p.is_dir() for p in inputs)):
+        raise UsageError(f"{out_path} is a file, but the inputs need an output folder")
+    sequence_only = capability == Capability.EDIT and not spec.can(Capability.EDIT)
     for j in jobs:
-        if encoding and j.kind != "image" and j.error is None:
+        if j.error is not None:
+            continue
+        if encoding and j.kind != "image":
             j.error = "encode works on images only"
+        elif sequence_only and j.kind == "image":
+            j.error = (f"model {spec.name} works on videos and frame sequences only "
+                       "(use --frames to treat a folder of frames as one sequence)")
     summary = Summary(model=spec.name)
     runner = Runner(capability=capability, spec=spec, options=options or {}, config=cfg, on_result=on_result)
     if not jobs:

@@ -151,5 +151,7 @@ def test_python_api_tensors_pil_and_process(tmp_path):
                         progress=False)
     assert s.exit_code == 0 and s.results[0].status == "done" and (tmp_path / "b.png").exists()
     assert json.dumps(s.as_dict())
+    s = imgedit.process([tmp_path / "a.png"], tmp_path / "c", model="classic.adjust", saturation=0, progress=False)
+    assert s.exit_code == 0 and (tmp_path / "c" / "a.png").exists()
     with pytest.raises(OptionError):
         m.edit(x, saturation=-1)
