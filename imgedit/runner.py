@@ -129,10 +129,6 @@ class _Progress:
     def task(self, description: str, total: int | None, unit: str = "items"):
         return _Task(self.bar, description, total, unit)
 
-    def log(self, message: str) -> None:
-        if self.bar:
-            self.bar.console.print(message, markup=False, highlight=False)
-
 
 class _Task:
     def __init__(self, bar, description: str, total: int | None, unit: str):
@@ -182,11 +178,9 @@ class Runner:
     """Runs one verb over a plan. Build it through :func:`process` or the CLI."""
 
     def __init__(self, *, capability: Capability, spec, options: Mapping[str, Any], config: RunConfig,
-                 on_result: Callable[[ItemResult], None] | None = None,
-                 log: Callable[[str], None] | None = None):
+                 on_result: Callable[[ItemResult], None] | None = None):
         self.capability, self.spec, self.raw_options, self.cfg = capability, spec, dict(options), config
         self.on_result = on_result
-        self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self._model = None
         self._opts: dict[str, Any] | None = None
 
