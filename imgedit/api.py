@@ -47,7 +47,7 @@ __all__ = [
     "ENTRY_POINT_GROUP", "hookimpl", "hookspec", "Capability", "Option", "WeightFile", "ModelSpec",
     "TrainerSpec",
     "ImageModel", "ModelContext", "Frame", "ImageArg", "ImgeditError", "InputError", "OptionError",
-    "UsageError", "WeightsError", "CapabilityError",
+    "UsageError", "WeightsError", "CapabilityError", "parse_weighted",
 ]
 
 
@@ -274,6 +274,21 @@ class ImageArg:
     weight: float = 1.0
 
 
+def parse_weighted(raw: str) -> tuple[str, float]:
+    """``"a.jpg:0.7"`` -> ``("a.jpg", 0.7)``; a suffix that is not a number stays part of the
+    value (``"C:/x.jpg"`` -> ``("C:/x.jpg", 1.0)``). Used for ``image`` options (style blends)."""
+    head, sep, tail = raw.rpartition(":")
+    if sep and head:
+        try:
+            w = float(tail)
+        except ValueError:
+            return raw, 1.0
+        if w < 0 or not math.isfinite(w):
+            raise OptionError(f"{raw!r}: the weight after ':' must be a number >= 0")
+        return head, w
+    return raw, 1.0
+
+
 @dataclass
 class Frame:
     """One video frame travelling through :meth:`ImageModel.edit_sequence`.
@@ -342,6 +357,14 @@ class ImageModel:
     @property
     def device(self):
         return self.ctx.device
+
+    def prepare(self, **options: Any) -> None:
+        """Called once before a batch with the validated options (defaults filled in).
+
+        Raise :class:`OptionError` here for values only the model can judge (an unknown style
+        name, a method whose weights are not trained), so the run stops with one usage error
+        instead of failing every item; precompute what all items share. Default: nothing.
+        """
 
     def encode(self, images: "torch.Tensor", **options: Any) -> "torch.Tensor":
         """(B,3,H,W) images -> (B, *latent_shape) latents."""

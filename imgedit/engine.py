@@ -7,6 +7,7 @@ tensors (B,3,H,W) / (3,H,W) or PIL images, and returns the same kind it was give
 """
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 
 from imgedit import weights as weights_mod
-from imgedit.api import Capability, Frame, ImageArg, ImageModel, ModelContext, ModelSpec
+from imgedit.api import Capability, Frame, ImageArg, ImageModel, ModelContext, ModelSpec, parse_weighted
 from imgedit.devices import resolve_device, resolve_precision
 from imgedit.errors import CapabilityError, OptionError, PluginError, UsageError
 from imgedit.plugins import import_object
@@ -46,20 +47,6 @@ def _tensor_to_pil(t: torch.Tensor):
     return Image.fromarray((from_tensor(t) * 255 + 0.5).astype(np.uint8))
 
 
-def parse_image_value(raw: str) -> tuple[str, float]:
-    """``"a.jpg:0.7"`` -> ("a.jpg", 0.7); a suffix that is not a number stays part of the value."""
-    head, sep, tail = raw.rpartition(":")
-    if sep and head:
-        try:
-            w = float(tail)
-        except ValueError:
-            return raw, 1.0
-        if w < 0:
-            raise OptionError(f"{raw!r}: the weight after ':' must be >= 0")
-        return head, w
-    return raw, 1.0
-
-
 def resolve_image_arg(raw: Any, max_pixels: int | None = None) -> ImageArg:
     """Turn an ``image`` option value into an :class:`ImageArg` (reading the file if it is one)."""
     if isinstance(raw, ImageArg):
@@ -68,7 +55,7 @@ def resolve_image_arg(raw: Any, max_pixels: int | None = None) -> ImageArg:
         return ImageArg("<tensor>", raw if raw.dim() == 4 else raw[None], 1.0)
     if hasattr(raw, "convert"):  # PIL image
         return ImageArg("<image>", _pil_to_tensor(raw), 1.0)
-    value, weight = parse_image_value(str(raw))
+    value, weight = parse_weighted(str(raw))
     path = Path(value).expanduser()
     if path.is_file():
         from imgedit.errors import InputError
@@ -142,6 +129,14 @@ class LoadedModel:
         return out[0] if kind == "tensor3" else out
 
     # -- capabilities ------------------------------------------------------------------------
+    def prepare(self, options: Mapping[str, Any] | None = None, **kw) -> dict[str, Any]:
+        """Validate options with the model itself (see :meth:`ImageModel.prepare`) once, before
+        a batch; returns the resolved options to pass to the calls."""
+        opts = self.options({**(options or {}), **kw})
+        with self._contexts():
+            self.model.prepare(**opts)
+        return opts
+
     def edit(self, images, options: Mapping[str, Any] | None = None, **kw):
         """Edit images: tensor (B,3,H,W)/(3,H,W), a PIL image or a list of them."""
         self._need(Capability.EDIT)
@@ -219,6 +214,11 @@ def load_model(name: str, device: str = "auto", precision: str = "auto",
 
 def build(spec: ModelSpec, device: str = "auto", precision: str = "auto",
           tile_pixels: int = DEFAULT_TILE_PIXELS) -> LoadedModel:
+    threads = os.environ.get("IMGEDIT_THREADS", "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            raise UsageError(f"IMGEDIT_THREADS={threads!r}: expected a positive integer")
+        torch.set_num_threads(int(threads))
     dev = resolve_device(device)
     prec = resolve_precision(precision, dev, spec.precisions)
     ctx = ModelContext(spec, device=dev, precision=prec.name, dtype=prec.dtype, tile_pixels=tile_pixels,

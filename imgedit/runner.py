@@ -190,9 +190,10 @@ class Runner:
         if self._model is None:
             from imgedit.engine import DEFAULT_TILE_PIXELS, build
 
-            self._model = build(self.spec, device=self.cfg.device, precision=self.cfg.precision,
-                                tile_pixels=self.cfg.tile_pixels or DEFAULT_TILE_PIXELS)
-            self._opts = self._model.options(self.raw_options)
+            model = build(self.spec, device=self.cfg.device, precision=self.cfg.precision,
+                          tile_pixels=self.cfg.tile_pixels or DEFAULT_TILE_PIXELS)
+            self._opts = model.prepare(self.raw_options)  # model-level option checks: once, up front
+            self._model = model
         return self._model
 
     @property

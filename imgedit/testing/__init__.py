@@ -58,6 +58,7 @@ def no_file_io():
     patches = [(builtins, "open"), (io, "open"), (os, "open"), (pathlib.Path, "open")]
     try:
         import torch
+        import torch._dynamo  # noqa: F401  (torch.optim imports it lazily and reads package metadata)
         patches.append((torch, "load"))
         patches.append((torch, "save"))
     except ImportError:  # pragma: no cover
@@ -226,7 +227,7 @@ class PluginContract:
         for spec in self._specs():
             opts_raw = self.example_options.get(spec.name, {})
             loaded, _ = self._build(spec)
-            opts = loaded.options(opts_raw)
+            opts = loaded.prepare(opts_raw)
             with no_file_io():
                 # build again inside the guard: constructors must not read files either
                 cls = type(loaded.model)

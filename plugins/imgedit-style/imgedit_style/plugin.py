@@ -41,7 +41,7 @@ def fast_weight_name(style: str) -> str:
 
 def fast_train_command(style: str) -> str:
     return (f"imgedit train style --style {style} --data ~/.cache/imgedit/media/photos "
-            f"--steps 6000 --size 256 --export")
+            f"--steps 4000 --export")
 
 
 DECODER_TRAIN_COMMAND = "imgedit train style-decoder --data ~/.cache/imgedit/media/photos --steps 8000 --export"
@@ -86,7 +86,7 @@ def spec() -> ModelSpec:
             Option("steps", "int", 200, "optimize: iterations at the finest scale", min=1, max=100000),
             Option("scales", "int", 3, "optimize: pyramid levels (1 = single scale)", min=1, max=6),
             Option("optimizer", "choice", "adam", "optimize: adam or lbfgs", choices=("adam", "lbfgs")),
-            Option("style_weight", "float", 10.0, "optimize: weight of the style loss (content weight 1)",
+            Option("style_weight", "float", 3.0, "optimize: weight of the style loss (content weight 1)",
                    min=0.0, max=1e6),
             Option("tv_weight", "float", 0.5, "optimize: total-variation weight (smoothness)", min=0.0, max=1e3),
             Option("style_scale", "float", 1.0, "size of the style image relative to the working size",

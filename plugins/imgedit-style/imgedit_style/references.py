@@ -5,7 +5,7 @@ of a JPEG (longest side :data:`REFERENCE_SIZE`, quality 90). The file is declare
 :class:`~imgedit.api.WeightFile` of the ``style`` model, so it is located and sha256-checked by the
 core like any weight file and reaches the model through ``ctx.load_weights`` (models never open
 files). :func:`decode_reference` turns those bytes into a ``(1, 3, H, W)`` float tensor in memory
-(``torchvision.io.decode_jpeg``, no file IO).
+(``cv2.imdecode``, no file IO).
 
 Rebuild it (only when the paintings change; the sha256 in ``plugin.py`` must then be updated)::
 
@@ -27,11 +27,15 @@ REFERENCE_QUALITY = 90
 
 def decode_reference(data) -> "torch.Tensor":  # noqa: F821 - torch imported lazily
     """JPEG bytes (a 1-D uint8 tensor) -> ``(1, 3, H, W)`` float32 in [0, 1]."""
+    import cv2
     import torch
-    from torchvision.io import ImageReadMode, decode_jpeg
 
-    img = decode_jpeg(data.to("cpu", torch.uint8).contiguous(), mode=ImageReadMode.RGB)
-    return img.float().div_(255.0)[None]
+    buf = data.to("cpu", torch.uint8).contiguous().numpy()
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("style reference is not a decodable JPEG")
+    rgb = torch.from_numpy(bgr[:, :, ::-1].copy()).permute(2, 0, 1)
+    return rgb.float().div_(255.0)[None]
 
 
 def encode_reference(path: Path, size: int = REFERENCE_SIZE, quality: int = REFERENCE_QUALITY) -> bytes:

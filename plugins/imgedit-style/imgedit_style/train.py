@@ -1,0 +1,539 @@
+"""Trainers: ``imgedit train style`` (fast network for one painting) and ``imgedit train
+style-decoder`` (the feature decoder of the arbitrary method).
+
+Both train on photos only (``--data``: folders searched recursively; e.g. the ~500 real photos that
+``bash tools/fetch_media.sh`` extracts to ``~/.cache/imgedit/media/photos``), show a rich progress
+bar with the running losses, checkpoint to ``~/.cache/imgedit/train/<run>/`` every
+``--save-every`` steps and at the end (and on Ctrl-C), and resume from there automatically
+(``--fresh`` starts over). Checkpoints are safetensors (weights and Adam moments) plus a JSON
+state file: nothing is ever unpickled.
+
+``--export`` writes ``pretrained/style-<name>.safetensors`` (fp16) and a model card
+``style-<name>.md`` (data, command, steps, wall time, losses, sha256, licence), and records the
+sha256 in the ``TRAINED WEIGHTS`` block of :mod:`imgedit_style.plugin` so the ``style`` model
+declares the new weights (``--export-only`` re-exports the last checkpoint without training).
+
+Speed-ups (measured in ``benchmarks/style_fast.py``): bf16 autocast for the network and the loss
+encoder on CPUs with bf16 support, channels-last, photos pre-decoded once into memory at 1.25x the
+crop size, and a resolution curriculum (``--curriculum 0.4``: the first 40% of the steps train on
+half-size crops, four times cheaper; the network is fully convolutional, so it carries over).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import random
+import re
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+TRAIN_ROOT = Path(os.environ.get("IMGEDIT_TRAIN_DIR", Path.home() / ".cache" / "imgedit" / "train"))
+
+
+# ------------------------------------------------------------------------------------------------
+# data
+def list_images(dirs: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for d in dirs:
+        d = Path(d).expanduser()
+        if d.is_file():
+            files.append(d)
+        else:
+            files.extend(p for p in sorted(d.rglob("*")) if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    return files
+
+
+def read_rgb(path: Path, short_side: int | None = None) -> torch.Tensor | None:
+    """(3,H,W) uint8, optionally downscaled so the short side is ``short_side``; None if unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (short_side * 2, short_side * 2) if short_side else None)
+            im = im.convert("RGB")
+            if short_side and min(im.size) > short_side:
+                s = short_side / min(im.size)
+                im = im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.Resampling.BILINEAR)
+            import numpy as np
+
+            return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).contiguous()
+    except Exception:  # noqa: BLE001 - skip unreadable or odd files
+        return None
+
+
+class PhotoSet:
+    """All training photos decoded once, short side ``short_side``; random crops on demand."""
+
+    def __init__(self, dirs: list[Path], short_side: int, min_side: int, log: Callable[[str], None] = print):
+        files = list_images(dirs)
+        if not files:
+            raise SystemExit(f"no images found in {', '.join(map(str, dirs))}")
+        self.images = []
+        t0 = time.perf_counter()
+        for f in files:
+            img = read_rgb(f, short_side)
+            if img is not None and min(img.shape[1:]) >= min_side:
+                self.images.append(img)
+        if not self.images:
+            raise SystemExit(f"none of the {len(files)} images is at least {min_side} px on its short side")
+        self.files = len(files)
+        log(f"data: {len(self.images)} photos (of {len(files)} files) in {time.perf_counter() - t0:.1f} s")
+
+    def batch(self, n: int, size: int, rng: random.Random) -> torch.Tensor:
+        out = []
+        for _ in range(n):
+            img = self.images[rng.randrange(len(self.images))]
+            h, w = img.shape[1:]
+            scale = rng.uniform(size / min(h, w), 1.0) if min(h, w) > size else size / min(h, w)
+            crop = max(1, min(min(h, w), round(size / scale)))
+            y, x = rng.randint(0, h - crop), rng.randint(0, w - crop)
+            piece = img[:, y:y + crop, x:x + crop].float()[None] / 255.0
+            piece = F.interpolate(piece, size=(size, size), mode="bilinear", align_corners=False,
+                                  antialias=crop > size)
+            if rng.random() < 0.5:
+                piece = piece.flip(-1)
+            out.append(piece)
+        return torch.cat(out).clamp(0, 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# checkpoints (safetensors + json; no pickle)
+def _flat_optimizer(opt: torch.optim.Optimizer, names: dict[int, str]) -> dict[str, torch.Tensor]:
+    out = {}
+    for group in opt.param_groups:
+        for p in group["params"]:
+            st = opt.state.get(p, {})
+            for k, v in st.items():
+                if isinstance(v, torch.Tensor):
+                    out[f"opt.{names[id(p)]}.{k}"] = v.detach().cpu().contiguous()
+    return out
+
+
+def _load_optimizer(opt: torch.optim.Optimizer, names: dict[int, str], tensors: dict[str, torch.Tensor]) -> None:
+    for group in opt.param_groups:
+        for p in group["params"]:
+            st = {}
+            for k in ("step", "exp_avg", "exp_avg_sq"):
+                key = f"opt.{names[id(p)]}.{k}"
+                if key in tensors:
+                    st[k] = tensors[key].to(p.device)
+            if st:
+                opt.state[p] = st
+
+
+def save_checkpoint(run_dir: Path, net: torch.nn.Module, opt: torch.optim.Optimizer, state: dict) -> None:
+    from safetensors.torch import save_file
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    names = {id(p): n for n, p in net.named_parameters()}
+    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    tensors.update(_flat_optimizer(opt, names))
+    tmp = run_dir / "last.safetensors.tmp"
+    save_file(tensors, str(tmp))
+    os.replace(tmp, run_dir / "last.safetensors")
+    tmpj = run_dir / "state.json.tmp"
+    tmpj.write_text(json.dumps(state, indent=1))
+    os.replace(tmpj, run_dir / "state.json")
+
+
+def load_checkpoint(run_dir: Path, net: torch.nn.Module, opt: torch.optim.Optimizer | None) -> dict | None:
+    from safetensors.torch import load_file
+
+    if not (run_dir / "last.safetensors").is_file() or not (run_dir / "state.json").is_file():
+        return None
+    tensors = load_file(str(run_dir / "last.safetensors"))
+    net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")}, strict=True)
+    if opt is not None:
+        _load_optimizer(opt, {id(p): n for n, p in net.named_parameters()}, tensors)
+    return json.loads((run_dir / "state.json").read_text())
+
+
+# ------------------------------------------------------------------------------------------------
+# export
+PLUGIN_FILE = Path(__file__).resolve().parent / "plugin.py"
+
+
+def default_export_dir() -> Path:
+    from imgedit.weights import source_pretrained_dir
+
+    return source_pretrained_dir()
+
+
+def record_sha256(kind: str, name: str, sha: str, plugin_file: Path | None = None) -> bool:
+    """Write ``sha`` into the TRAINED WEIGHTS block of plugin.py. Returns False if not possible."""
+    plugin_file = plugin_file or PLUGIN_FILE
+    try:
+        src = plugin_file.read_text()
+    except OSError:
+        return False
+    if kind == "fast":
+        m = re.search(r"FAST_WEIGHTS: dict\[str, str\] = \{\n(.*?)\}", src, re.S)
+        if not m:
+            return False
+        entries = dict(re.findall(r'"([^"]+)": "([0-9a-f]{64})"', m.group(1)))
+        entries[name] = sha
+        body = "".join(f'    "{k}": "{v}",\n' for k, v in sorted(entries.items()))
+        new = src[:m.start(1)] + body + src[m.end(1):]
+    else:
+        new, n = re.subn(r"^DECODER_SHA256: str \| None = .*$", f'DECODER_SHA256: str | None = "{sha}"', src,
+                         flags=re.M)
+        if not n:
+            return False
+    try:
+        plugin_file.write_text(new)
+    except OSError:
+        return False
+    return True
+
+
+def export(net: torch.nn.Module, out: Path, card: str, meta: dict[str, str]) -> str:
+    """fp16 safetensors (integer buffers kept) + model card beside it; returns the sha256."""
+    from safetensors.torch import save_file
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: (v.detach().half() if v.is_floating_point() else v.detach()).cpu().contiguous()
+               for k, v in net.state_dict().items()}
+    save_file(tensors, str(out), metadata=meta)
+    sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    out.with_suffix(".md").write_text(card.replace("{SHA256}", sha).replace("{SIZE}", f"{out.stat().st_size / 1e6:.2f} MB"))
+    return sha
+
+
+# ------------------------------------------------------------------------------------------------
+# generic loop
+def _progress(total: int, description: str):
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    return Progress(TextColumn(f"[bold]{description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+                    disable=not sys.stderr.isatty())
+
+
+def _autocast(enabled: bool):
+    return torch.autocast("cpu", dtype=torch.bfloat16) if enabled else contextlib.nullcontext()
+
+
+def _bf16_default() -> bool:
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def common_args(ap: argparse.ArgumentParser, steps: int, lr: float) -> None:
+    ap.add_argument("--data", type=Path, action="append", required=True,
+                    help="folder of photos (recursive; repeatable)")
+    ap.add_argument("--steps", type=int, default=steps, help=f"training steps (default {steps})")
+    ap.add_argument("--size", type=int, default=256, help="crop size (default 256)")
+    ap.add_argument("--batch", type=int, default=4, help="batch size (default 4)")
+    ap.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr})")
+    ap.add_argument("--curriculum", type=float, default=0.4,
+                    help="fraction of the steps trained on half-size crops (default 0.4; 0 = off)")
+    ap.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--save-every", type=int, default=250, help="checkpoint interval in steps")
+    ap.add_argument("--log-every", type=int, default=50, help="loss log interval in steps")
+    ap.add_argument("--run-dir", type=Path, default=None, help="checkpoint folder (default ~/.cache/imgedit/train/<run>)")
+    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
+    ap.add_argument("--export", action="store_true", help="export fp16 weights + model card when done")
+    ap.add_argument("--export-only", action="store_true", help="export the last checkpoint, do not train")
+    ap.add_argument("--export-dir", type=Path, default=None, help="where to export (default: the repo's pretrained/)")
+    ap.add_argument("--quiet", action="store_true", help="no log lines (progress bar only)")
+
+
+def train_loop(*, args, net: torch.nn.Module, run_dir: Path, loss_fn: Callable[[torch.Tensor, bool], dict],
+               data: PhotoSet, config: dict, description: str, log: Callable[[str], None]) -> dict:
+    """Run (or resume) the optimisation; returns the state dict written to ``state.json``."""
+    torch.manual_seed(args.seed)
+    bf16 = _bf16_default() if args.precision == "auto" else args.precision == "bf16"
+    net.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    state = None if args.fresh else load_checkpoint(run_dir, net, opt)
+    if state is not None and state.get("config", {}).get("arch") != config.get("arch"):
+        raise SystemExit(f"{run_dir} holds a checkpoint of another architecture ({state['config'].get('arch')}); "
+                         "use --fresh or another --run-dir")
+    if state is None:
+        state = {"step": 0, "wall_seconds": 0.0, "history": [], "config": config, "started": _now()}
+    else:
+        log(f"resuming {run_dir} at step {state['step']}")
+    state["config"] = {**state.get("config", {}), **config}
+    rng = random.Random(args.seed * 1000003 + state["step"])
+    start_step = state["step"]
+    half_until = int(args.curriculum * args.steps)
+    window: list[dict] = []
+    interrupted = False
+
+    def handler(signum, frame):  # noqa: ARG001 - finish the step, checkpoint, exit
+        nonlocal interrupted
+        interrupted = True
+
+    old = signal.signal(signal.SIGINT, handler)
+    t_last = time.perf_counter()
+    try:
+        with _progress(args.steps, description) as bar:
+            task = bar.add_task(description, total=args.steps, completed=start_step, info="")
+            for step in range(start_step, args.steps):
+                size = max(32, args.size // 2) if step < half_until else args.size
+                batch = data.batch(args.batch, size, rng).contiguous(memory_format=torch.channels_last)
+                with _autocast(bf16):
+                    losses = loss_fn(batch, bf16)
+                opt.zero_grad(set_to_none=True)
+                losses["total"].backward()
+                opt.step()
+                now = time.perf_counter()
+                state["wall_seconds"] += now - t_last
+                t_last = now
+                state["step"] = step + 1
+                window.append({k: float(v.detach()) for k, v in losses.items()})
+                if (step + 1) % args.log_every == 0 or step + 1 == args.steps or step == start_step:
+                    avg = {k: sum(w[k] for w in window) / len(window) for k in window[0]}
+                    state["history"].append({"step": step + 1, "size": size, **{k: round(v, 5) for k, v in avg.items()}})
+                    window.clear()
+                    info = " ".join(f"{k} {v:.4g}" for k, v in avg.items())
+                    bar.update(task, info=info)
+                    if not args.quiet and not sys.stderr.isatty():
+                        log(f"step {step + 1}/{args.steps} size {size} {info} ({state['wall_seconds']:.0f} s)")
+                bar.update(task, advance=1)
+                if (step + 1) % args.save_every == 0:
+                    save_checkpoint(run_dir, net, opt, state)
+                if interrupted:
+                    break
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if state["step"] > start_step:
+            save_checkpoint(run_dir, net, opt, state)
+    if interrupted:
+        log(f"interrupted at step {state['step']}: checkpoint saved in {run_dir}; rerun the same command to resume")
+        raise SystemExit(130)
+    return state
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _command(prog: str, argv: list[str]) -> str:
+    return " ".join(["imgedit", "train", prog, *map(shlex.quote, argv)])
+
+
+def _loss_table(history: list[dict]) -> str:
+    if not history:
+        return "(no steps)"
+    keys = [k for k in history[0] if k not in ("step", "size")]
+    picks = [history[0]] + history[max(1, len(history) // 4)::max(1, len(history) // 4)]
+    if picks[-1] is not history[-1]:
+        picks.append(history[-1])
+    lines = ["| step | crop | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
+    for h in picks:
+        lines.append(f"| {h['step']} | {h['size']} | " + " | ".join(f"{h[k]:.4g}" for k in keys) + " |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# imgedit train style
+def _style_image(value: str) -> tuple[str, torch.Tensor]:
+    """A shipped style name (from the references weight file) or an image path -> (name, (1,3,H,W))."""
+    from imgedit_style.plugin import SHIPPED_STYLES, spec
+
+    p = Path(value).expanduser()
+    if p.is_file():
+        img = read_rgb(p)
+        if img is None:
+            raise SystemExit(f"cannot read style image {p}")
+        return re.sub(r"[^a-z0-9_]+", "_", p.stem.lower()).strip("_") or "style", img.float()[None] / 255.0
+    if value in SHIPPED_STYLES:
+        from imgedit import weights as weights_mod
+        from imgedit_style.references import decode_reference
+
+        return value, decode_reference(weights_mod.load(spec(), "references")[value])
+    raise SystemExit(f"--style {value!r}: not an image file nor a shipped style ({', '.join(SHIPPED_STYLES)})")
+
+
+def main_style(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="imgedit train style",
+                                 description="Train a fast (Johnson) style network for one painting on photos.")
+    ap.add_argument("--style", required=True, help="shipped style name or a painting's image file")
+    ap.add_argument("--out", default=None, help="name of the style (default: the style name / file stem)")
+    ap.add_argument("--style-size", type=int, default=384, help="long side of the painting for its Grams (default 384)")
+    ap.add_argument("--style-weight", type=float, default=3.0)
+    ap.add_argument("--content-weight", type=float, default=1.0)
+    ap.add_argument("--tv-weight", type=float, default=0.5)
+    ap.add_argument("--width", type=int, default=32, help="network width (default 32, as Johnson et al.)")
+    ap.add_argument("--blocks", type=int, default=5, help="residual blocks (default 5)")
+    common_args(ap, steps=4000, lr=1e-3)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from imgedit.perceptual import PerceptualLoss, get_encoder, style_grams
+    from imgedit_style.color import resize_long
+    from imgedit_style.transformer import TransformerNet
+
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    style_name, style_img = _style_image(args.style)
+    name = args.out or style_name
+    run_dir = args.run_dir or TRAIN_ROOT / f"style-{name}"
+    net = TransformerNet(args.width, args.blocks)
+    config = {"arch": f"transformer-w{args.width}-b{args.blocks}", "style": args.style, "style_size": args.style_size,
+              "style_weight": args.style_weight, "content_weight": args.content_weight, "tv_weight": args.tv_weight,
+              "size": args.size, "batch": args.batch, "lr": args.lr, "curriculum": args.curriculum,
+              "data": [str(d) for d in args.data], "command": _command("style", argv),
+              "threads": torch.get_num_threads()}
+    if not args.export_only:
+        encoder = get_encoder("cpu")
+        grams = style_grams(resize_long(style_img, args.style_size), encoder=encoder)
+        from imgedit.perceptual import StyleLoss
+
+        loss = PerceptualLoss(StyleLoss.from_grams(grams), content_weight=args.content_weight,
+                              style_weight=args.style_weight, tv_weight=args.tv_weight, encoder=encoder)
+
+        def loss_fn(batch: torch.Tensor, bf16: bool) -> dict:
+            targets = loss.content_targets(batch)
+            return loss(net(batch), targets)
+
+        data = PhotoSet(args.data, short_side=round(args.size * 1.25), min_side=args.size // 2, log=log)
+        log(f"training style {name!r} ({config['arch']}) for {args.steps} steps -> {run_dir}")
+        state = train_loop(args=args, net=net, run_dir=run_dir, loss_fn=loss_fn, data=data, config=config,
+                           description=f"style {name}", log=log)
+    else:
+        state = load_checkpoint(run_dir, net, None)
+        if state is None:
+            raise SystemExit(f"no checkpoint in {run_dir}")
+    if args.export or args.export_only:
+        _export_style(net, name, state, args, argv, log)
+    return 0
+
+
+def _export_style(net, name: str, state: dict, args, argv: list[str], log) -> None:
+    from imgedit_style.plugin import SHIPPED_STYLES
+
+    out = (args.export_dir or default_export_dir()) / f"style-{name}.safetensors"
+    painting = SHIPPED_STYLES.get(name)
+    source = f"{painting[0]}, {painting[1]} ({painting[2]}), public domain" if painting else f"user image {state['config']['style']}"
+    card = f"""# style-{name}: fast style network
+
+Johnson-style feed-forward network ({state['config']['arch']}) for `imgedit stylize --style {name}`
+(`--method fast`, the default for this style once the weights are present).
+
+| | |
+|---|---|
+| file | `style-{name}.safetensors` (fp16, {{SIZE}}) |
+| sha256 | `{{SHA256}}` |
+| style | {source} |
+| training data | photos only: {', '.join(state['config']['data'])} |
+| command | `{state['config'].get('command', '?')}` |
+| steps | {state['step']} (batch {state['config']['batch']}, crops {state['config']['size']} px, first {state['config']['curriculum']:.0%} at half size) |
+| wall time | {state['wall_seconds'] / 60:.1f} min |
+| trained | started {state.get('started', '?')}, {state['config'].get('threads', '?')} torch CPU thread(s) |
+| losses | content {state['config']['content_weight']}, style {state['config']['style_weight']}, TV {state['config']['tv_weight']} (EfficientNet-Lite0 perceptual losses) |
+| licence | MIT (weights); the painting is in the public domain |
+
+## Loss curve
+
+{_loss_table(state['history'])}
+"""
+    sha = export(net, out, card, {"style": name, "arch": state["config"]["arch"], "steps": str(state["step"])})
+    log(f"exported {out} (sha256 {sha})")
+    print(sha)
+    if record_sha256("fast", name, sha):
+        log(f"recorded in {PLUGIN_FILE}: FAST_WEIGHTS[{name!r}]")
+    else:
+        log(f"add to FAST_WEIGHTS in {PLUGIN_FILE}:  \"{name}\": \"{sha}\",")
+
+
+# ------------------------------------------------------------------------------------------------
+# imgedit train style-decoder
+def main_decoder(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="imgedit train style-decoder",
+                                 description="Train the decoder of the arbitrary-style method to invert "
+                                             "EfficientNet-Lite0 features of photos (no paintings needed).")
+    ap.add_argument("--tap", default="block7", help="encoder tap the decoder inverts (default block7)")
+    ap.add_argument("--width", type=int, default=128, help="decoder width (default 128)")
+    ap.add_argument("--blocks", type=int, default=2, help="residual blocks at feature resolution (default 2)")
+    ap.add_argument("--pixel-weight", type=float, default=1.0, help="L1 pixel loss weight")
+    ap.add_argument("--feature-weight", type=float, default=1.0, help="perceptual feature loss weight")
+    common_args(ap, steps=8000, lr=5e-4)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from imgedit.perceptual import DEFAULT_STYLE_TAPS, ContentLoss, get_encoder
+    from imgedit_style.arbitrary import Decoder
+
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    run_dir = args.run_dir or TRAIN_ROOT / "style-decoder"
+    dec = Decoder(args.tap, args.width, args.blocks)
+    config = {"arch": f"decoder-{args.tap}-w{args.width}-b{args.blocks}", "size": args.size, "batch": args.batch,
+              "lr": args.lr, "curriculum": args.curriculum, "pixel_weight": args.pixel_weight,
+              "feature_weight": args.feature_weight, "data": [str(d) for d in args.data],
+              "command": _command("style-decoder", argv), "threads": torch.get_num_threads()}
+    if not args.export_only:
+        encoder = get_encoder("cpu")
+        feat_taps = tuple(dict.fromkeys((*DEFAULT_STYLE_TAPS[:4], args.tap)))
+        feature_loss = ContentLoss(feat_taps, normalize=True)
+
+        def loss_fn(batch: torch.Tensor, bf16: bool) -> dict:
+            with torch.no_grad():
+                f = encoder(batch, [args.tap])[args.tap]
+                target = encoder(batch, feat_taps)
+            y = dec(f, size=tuple(batch.shape[-2:]))
+            pix = (y.float() - batch.float()).abs().mean()
+            feat = feature_loss(encoder(y, feat_taps), target)
+            return {"pixel": pix, "feature": feat, "total": args.pixel_weight * pix + args.feature_weight * feat}
+
+        data = PhotoSet(args.data, short_side=round(args.size * 1.25), min_side=args.size // 2, log=log)
+        log(f"training the style decoder ({config['arch']}) for {args.steps} steps -> {run_dir}")
+        state = train_loop(args=args, net=dec, run_dir=run_dir, loss_fn=loss_fn, data=data, config=config,
+                           description="style-decoder", log=log)
+    else:
+        state = load_checkpoint(run_dir, dec, None)
+        if state is None:
+            raise SystemExit(f"no checkpoint in {run_dir}")
+    if args.export or args.export_only:
+        out = (args.export_dir or default_export_dir()) / "style-decoder.safetensors"
+        card = f"""# style-decoder: decoder of the arbitrary-style method
+
+Inverts EfficientNet-Lite0 `{args.tap}` features to images; `imgedit stylize --method arbitrary`
+whitens/colours those features with any painting's statistics (WCT) and decodes them. Trained on
+photos only (reconstruction), never on paintings.
+
+| | |
+|---|---|
+| file | `style-decoder.safetensors` (fp16, {{SIZE}}) |
+| sha256 | `{{SHA256}}` |
+| architecture | {state['config']['arch']} |
+| training data | photos only: {', '.join(state['config']['data'])} |
+| command | `{state['config'].get('command', '?')}` |
+| steps | {state['step']} (batch {state['config']['batch']}, crops {state['config']['size']} px) |
+| wall time | {state['wall_seconds'] / 60:.1f} min |
+| losses | L1 pixel x{state['config']['pixel_weight']} + normalised feature MSE x{state['config']['feature_weight']} |
+| licence | MIT |
+
+## Loss curve
+
+{_loss_table(state['history'])}
+"""
+        sha = export(dec, out, card, {"arch": state["config"]["arch"], "steps": str(state["step"])})
+        log(f"exported {out} (sha256 {sha})")
+        print(sha)
+        if record_sha256("decoder", "decoder", sha):
+            log(f"recorded in {PLUGIN_FILE}: DECODER_SHA256")
+        else:
+            log(f"set DECODER_SHA256 = \"{sha}\" in {PLUGIN_FILE}")
+    return 0

@@ -1,0 +1,156 @@
+"""Johnson et al. (2016) feed-forward style network, with tile-safe instance normalisation.
+
+Architecture (``width`` = w, default 32 as in the paper)::
+
+    reflect-pad conv 9x9 w  -> IN -> ReLU
+    conv 3x3 2w stride 2    -> IN -> ReLU
+    conv 3x3 4w stride 2    -> IN -> ReLU
+    ``blocks`` x residual (conv 3x3 4w, IN, ReLU, conv 3x3 4w, IN) + skip
+    nearest x2 + conv 3x3 2w -> IN -> ReLU
+    nearest x2 + conv 3x3 w  -> IN -> ReLU
+    conv 9x9 3 -> sigmoid        (output in [0, 1])
+
+Upsampling is nearest-neighbour + convolution (no checkerboard artefacts). Input is any
+``(B, 3, H, W)`` in [0, 1]; the output has the input's size (odd sizes are padded internally).
+
+**Tiling.** Instance normalisation uses per-image statistics, so running tiles independently
+would give each tile its own colours. :class:`StatsNorm` can *record* the statistics of a pass
+over a (downscaled) copy of the whole image and *replay* them on every tile; :func:`run_tiled`
+does that, so a tiled result matches the untiled one up to the tile-border effects that the
+overlap blending of :func:`imgedit.tiling.tiled` removes.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from imgedit.tiling import tiled
+
+
+class StatsNorm(nn.Module):
+    """Affine instance norm whose statistics can be recorded once and replayed (see module doc)."""
+
+    def __init__(self, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.eps = eps
+        self.mode = "instance"  # instance | record | replay
+        self.saved: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "replay":
+            assert self.saved is not None, "StatsNorm: replay without recorded statistics"
+            mean, var = self.saved
+        else:
+            var, mean = torch.var_mean(x.float(), dim=(2, 3), keepdim=True, correction=0)
+            if self.mode == "record":
+                self.saved = (mean.detach(), var.detach())
+        # statistics in float32, applied as one per-channel multiply-add in the input's dtype
+        scale = torch.rsqrt(var + self.eps) * self.weight.view(1, -1, 1, 1).float()
+        shift = self.bias.view(1, -1, 1, 1).float() - mean * scale
+        return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
+
+
+class ConvLayer(nn.Sequential):
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1):
+        super().__init__(nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, c: int):
+        super().__init__()
+        self.conv1, self.in1 = ConvLayer(c, c, 3), StatsNorm(c)
+        self.conv2, self.in2 = ConvLayer(c, c, 3), StatsNorm(c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.in1(self.conv1(x)))
+        return x + self.in2(self.conv2(y))
+
+
+class UpConv(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv = ConvLayer(cin, cout, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class TransformerNet(nn.Module):
+    """The fast style network. ``width`` and ``blocks`` are read back from a state dict by
+    :meth:`from_state_dict`, so exported files are self-describing."""
+
+    def __init__(self, width: int = 32, blocks: int = 5):
+        super().__init__()
+        w = width
+        self.width, self.blocks = width, blocks
+        self.down = nn.Sequential(
+            ConvLayer(3, w, 9), StatsNorm(w), nn.ReLU(inplace=True),
+            ConvLayer(w, 2 * w, 3, 2), StatsNorm(2 * w), nn.ReLU(inplace=True),
+            ConvLayer(2 * w, 4 * w, 3, 2), StatsNorm(4 * w), nn.ReLU(inplace=True),
+        )
+        self.res = nn.Sequential(*[ResidualBlock(4 * w) for _ in range(blocks)])
+        self.up = nn.Sequential(
+            UpConv(4 * w, 2 * w), StatsNorm(2 * w), nn.ReLU(inplace=True),
+            UpConv(2 * w, w), StatsNorm(w), nn.ReLU(inplace=True),
+            ConvLayer(w, 3, 9),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % 4, (-w) % 4
+        y = (x - 0.5) * 2.0
+        if ph or pw:
+            y = F.pad(y, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
+        y = self.up(self.res(self.down(y)))
+        return torch.sigmoid(y[:, :, :h, :w].float())
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, torch.Tensor]) -> "TransformerNet":
+        width = int(state["down.0.1.weight"].shape[0])
+        blocks = len({k.split(".")[1] for k in state if k.startswith("res.")})
+        net = cls(width, blocks)
+        net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        return net.eval().requires_grad_(False)
+
+    @contextlib.contextmanager
+    def norm_mode(self, mode: str):
+        norms = [m for m in self.modules() if isinstance(m, StatsNorm)]
+        old = [n.mode for n in norms]
+        for n in norms:
+            n.mode = mode
+        try:
+            yield
+        finally:
+            for n, m in zip(norms, old):
+                n.mode = m
+                if m != "replay" and mode == "replay":
+                    n.saved = None
+
+
+def run_tiled(net: TransformerNet, x: torch.Tensor, tile_pixels: int, *, stats_pixels: int | None = None,
+              overlap: int = 64) -> torch.Tensor:
+    """``net(x)``, tiled when H*W > tile_pixels, with instance-norm statistics shared by all tiles.
+
+    The statistics come from one pass over ``x`` downscaled to at most ``stats_pixels`` pixels
+    (default: ``max(tile_pixels, 1 Mpx)``; at most ``H*W``, i.e. exact when the image fits).
+    """
+    h, w = x.shape[-2:]
+    if h * w <= tile_pixels:
+        return net(x)
+    stats_pixels = min(h * w, stats_pixels or max(tile_pixels, 1 << 20))
+    s = math.sqrt(stats_pixels / (h * w))
+    small = x if s >= 1 else F.interpolate(x.float(), size=(max(8, round(h * s)), max(8, round(w * s))),
+                                            mode="bilinear", align_corners=False, antialias=True).to(x.dtype)
+    out: torch.Tensor
+    with net.norm_mode("record"):
+        net(small)
+    with net.norm_mode("replay"):
+        tile = max(int(math.isqrt(tile_pixels)), 2 * overlap + 32)
+        out = tiled(net, x, tile=tile, overlap=overlap)
+    return out

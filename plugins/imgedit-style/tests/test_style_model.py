@@ -1,0 +1,218 @@
+"""Behaviour of the ``style`` model: options, strength, colour, blending, tiling, methods."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from imgedit.api import ImageArg, ModelContext, OptionError, WeightFile
+from imgedit_style import color, plugin
+from imgedit_style.arbitrary import Decoder, feature_stats, wct
+from imgedit_style.model import StyleModel
+from imgedit_style.transformer import TransformerNet, run_tiled
+
+FAST = {"method": "optimize", "steps": 8, "scales": 1}
+
+
+@pytest.fixture(scope="module")
+def model():
+    import imgedit
+
+    return imgedit.load_model("style", device="cpu", precision="fp32")
+
+
+def photo(h=32, w=40, seed=0) -> torch.Tensor:
+    """A smooth, colourful test picture (B=1) with some structure."""
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand((1, 3, 5, 6), generator=g)
+    x = torch.nn.functional.interpolate(low, size=(h, w), mode="bicubic", align_corners=False)
+    return x.clamp(0.05, 0.95)
+
+
+def random_state(module: torch.nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:
+    torch.manual_seed(seed)
+    for m in module.modules():  # give the norms non-trivial affine parameters
+        if m.__class__.__name__ == "StatsNorm":
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.normal_(0, 0.3)
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def model_with(extra: dict[str, dict[str, torch.Tensor]], tile_pixels: int = 1 << 22) -> StyleModel:
+    """A StyleModel whose spec also declares ``extra`` weights (random nets for fast/arbitrary)."""
+    from imgedit import weights as weights_mod
+
+    base = plugin.spec()
+    decl = tuple(WeightFile(name, f"{name}.safetensors", "0" * 64) for name in extra)
+    spec = dataclasses.replace(base, weights=base.weights + decl)
+    refs = weights_mod.load(base, "references")
+    ctx = ModelContext(spec, device=torch.device("cpu"), precision="fp32", dtype=None, tile_pixels=tile_pixels,
+                       load_weights=lambda n: refs if n == "references" else extra[n])
+    return StyleModel(ctx)
+
+
+def test_references_are_the_five_paintings(model):
+    refs = model.model.references
+    assert set(refs) == set(plugin.SHIPPED_STYLES)
+    for img in refs.values():
+        assert img.shape[0] == 1 and img.shape[1] == 3 and max(img.shape[-2:]) == 512
+        assert 0.05 < img.mean() < 0.95 and img.std() > 0.05  # real pictures, not blank
+
+
+def test_strength_zero_returns_the_photo(model):
+    x = photo()
+    out = model.edit(x, strength=0.0, **FAST)
+    assert torch.equal(out, x)
+
+
+def test_optimize_changes_the_photo_and_keeps_size(model):
+    x = photo(36, 52)
+    out = model.edit(x, **FAST)
+    assert out.shape == x.shape
+    assert (out - x).abs().mean() > 0.02
+
+
+def test_strength_cross_fades_optimize(model):
+    x = photo(seed=3)
+    full = model.edit(x, **FAST)
+    weak = model.edit(x, strength=0.2, **FAST)
+    assert torch.allclose(weak, 0.2 * full + 0.8 * x, atol=1e-5)
+
+
+def test_preserve_color_keeps_chroma(model):
+    x = photo(seed=1)
+    out = model.edit(x, preserve_color=True, **FAST)
+    yo, yx = color.rgb_to_ycbcr(out), color.rgb_to_ycbcr(x)
+    inside = ((out > 0.002) & (out < 0.998)).all(dim=1, keepdim=True).expand(-1, 2, -1, -1)
+    assert inside.float().mean() > 0.5
+    chroma_err = (yo[:, 1:] - yx[:, 1:]).abs()
+    assert chroma_err[inside].max() < 1e-4  # chroma kept exactly where RGB did not clip
+    assert chroma_err.mean() < 0.01
+    assert (yo[:, :1] - yx[:, :1]).abs().mean() > 0.01  # but the luma was stylised
+    plain = model.edit(x, **FAST)
+    assert (color.rgb_to_ycbcr(plain)[:, 1:] - yx[:, 1:]).abs().mean() > 0.02  # without it chroma moves
+
+
+def test_ycbcr_round_trip():
+    x = torch.rand(2, 3, 8, 9)
+    assert torch.allclose(color.ycbcr_to_rgb(color.rgb_to_ycbcr(x)), x, atol=1e-5)
+    y = color.rgb_to_ycbcr(torch.tensor([1.0, 1.0, 1.0]).view(1, 3, 1, 1))
+    assert torch.allclose(y.flatten(), torch.tensor([1.0, 0.5, 0.5]), atol=1e-5)
+
+
+def test_max_size_result_keeps_input_size(model):
+    x = photo(60, 90)
+    out = model.edit(x, max_size=30, **FAST)
+    assert out.shape == x.shape
+
+
+def test_style_image_and_blending(model, monkeypatch):
+    """Shipped names and image tensors mix; their weights reach the Gram blend of the optimiser."""
+    from imgedit_style import optimize
+
+    seen = {}
+    real = optimize.stylize
+
+    def spy(content, styles, weights, cfg, encoder, **kw):
+        seen["styles"], seen["weights"] = styles, weights
+        return real(content, styles, weights, cfg, encoder, **kw)
+
+    monkeypatch.setattr(optimize, "stylize", spy)
+    x = photo(seed=2)
+    noise = torch.rand(1, 3, 64, 64)
+    blend = model.edit(x, style=(ImageArg("wave", None, 0.7), ImageArg("noise.png", noise, 0.3)), **FAST)
+    assert seen["weights"] == [0.7, 0.3]
+    assert torch.equal(seen["styles"][0], model.model.references["wave"])
+    assert torch.equal(seen["styles"][1], noise)
+    only_wave = model.edit(x, style=("wave",), **FAST)
+    assert (blend - only_wave).abs().mean() > 0.005
+
+
+def test_gram_blend_targets_are_weighted_means():
+    from imgedit.perceptual import get_encoder
+    from imgedit_style.optimize import OptimizeConfig, level_grams
+
+    enc = get_encoder("cpu")
+    a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32) * 0.5
+    cfg = OptimizeConfig()
+    ga = level_grams([a], [1.0], (32, 32), cfg, enc)
+    gb = level_grams([b], [1.0], (32, 32), cfg, enc)
+    gab = level_grams([a, b], [0.7, 0.3], (32, 32), cfg, enc)
+    for t in ga:
+        assert torch.allclose(gab[t], 0.7 * ga[t] + 0.3 * gb[t], rtol=1e-4, atol=1e-7)
+
+
+def test_style_string_weights_and_errors(model):
+    m = model.model
+    assert m.resolve_styles(("wave:0.25", "udnie")) == [("wave", None, 0.25), ("udnie", None, 1.0)]
+    with pytest.raises(OptionError, match="neither an image file nor a shipped style"):
+        m.resolve_styles(("no_such_painting",))
+    with pytest.raises(OptionError, match="not all be 0"):
+        m.resolve_styles(("wave:0",))
+
+
+def test_method_choice_without_trained_weights(model):
+    m = model.model
+    styles = m.resolve_styles(("starry_night",))
+    expected = "fast" if m.has_fast("starry_night") else ("arbitrary" if m.has_decoder else "optimize")
+    assert m.pick_method("auto", styles) == expected
+    img_style = [("x.png", torch.rand(1, 3, 8, 8), 1.0)]
+    with pytest.raises(OptionError, match="method fast needs a shipped style"):
+        m.pick_method("fast", img_style)
+
+
+def test_fast_method_auto_strength_and_tiling():
+    net = TransformerNet(8, 1)
+    m = model_with({"fast-wave": random_state(net)}, tile_pixels=48 * 48)
+    styles = m.resolve_styles(("wave",))
+    assert m.pick_method("auto", styles) == "fast"
+    x = photo(80, 112)  # 8960 px > 2304: tiled
+    with torch.inference_mode():
+        full = m.edit(x, style=("wave",))
+        half = m.edit(x, style=("wave",), strength=0.5)
+    assert full.shape == x.shape
+    assert torch.allclose(half, 0.5 * full + 0.5 * x, atol=1e-5)  # fast: output-space strength
+    with pytest.raises(OptionError):
+        m.edit(x, style=("udnie",), method="fast")  # no fast weights for udnie
+
+
+def test_tiled_matches_untiled():
+    net = TransformerNet(16, 2)
+    net.load_state_dict(random_state(net, seed=1))
+    net.eval().requires_grad_(False)
+    x = photo(192, 256, seed=4)
+    with torch.no_grad():
+        ref = net(x)
+        out = run_tiled(net, x, tile_pixels=128 * 128, stats_pixels=192 * 256, overlap=48)
+        untouched = run_tiled(net, x, tile_pixels=192 * 256)
+    assert torch.equal(untouched, ref)  # below the budget: one pass
+    err = (out - ref).abs()
+    assert err.mean() < 0.006 and err.max() < 0.08, (err.mean(), err.max())
+    naive = torch.cat([net(x[..., :128]), net(x[..., 128:])], dim=-1)  # per-tile statistics
+    assert (naive - ref).abs().mean() > 2 * err.mean()
+
+
+def test_wct_matches_style_statistics():
+    torch.manual_seed(0)
+    fc = torch.randn(1, 6, 10, 12)
+    fs = torch.randn(1, 6, 9, 9) @ torch.eye(9) * 2 + 1
+    ms, cs = feature_stats(fs)
+    out = wct(fc, ms, cs)
+    mo, co = feature_stats(out)
+    assert torch.allclose(mo, ms, atol=1e-4) and torch.allclose(co, cs, atol=1e-3)
+    assert torch.allclose(wct(fc, ms, cs, strength=0.0), fc, atol=1e-6)
+
+
+def test_arbitrary_method_with_a_decoder():
+    dec = Decoder("block4", width=32, blocks=1)
+    torch.manual_seed(0)
+    m = model_with({"decoder": {k: v.clone() for k, v in dec.state_dict().items()}}, tile_pixels=64 * 64)
+    styles = m.resolve_styles(("wave",))
+    assert m.pick_method("auto", styles) == "arbitrary"
+    x = photo(96, 100)
+    with torch.inference_mode():
+        out = m.edit(x, style=("wave", ImageArg("n.png", torch.rand(1, 3, 40, 40), 0.5)))
+        tiled_out = m.edit(x, style=("wave",), max_size=60)
+    assert out.shape == x.shape and tiled_out.shape == x.shape
+    assert torch.isfinite(out).all()

@@ -1,0 +1,93 @@
+"""`imgedit train style` / `style-decoder` on tiny data: loss falls, resume works, export is usable."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from imgedit_style import train
+from imgedit_style.arbitrary import Decoder
+from imgedit_style.transformer import TransformerNet
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        low = rng.random((6, 8, 3))
+        img = Image.fromarray((low * 255).astype(np.uint8)).resize((96, 72), Image.Resampling.BICUBIC)
+        img.save(d / f"p{i}.png")
+    (d / "notes.txt").write_text("not an image")
+    return d
+
+
+def _history(run: Path) -> list[dict]:
+    return json.loads((run / "state.json").read_text())["history"]
+
+
+def _first_last(hist: list[dict], key: str = "total") -> tuple[float, float]:
+    return hist[0][key], hist[-1][key]
+
+
+def test_train_style_lowers_loss_resumes_and_exports(photos, tmp_path, monkeypatch):
+    run, export_dir = tmp_path / "run", tmp_path / "pretrained"
+    fake_plugin = tmp_path / "plugin.py"
+    shutil.copy(train.PLUGIN_FILE, fake_plugin)
+    monkeypatch.setattr(train, "PLUGIN_FILE", fake_plugin)
+    base = ["--style", "wave", "--data", str(photos), "--size", "48", "--batch", "2", "--width", "8",
+            "--blocks", "1", "--lr", "5e-3", "--log-every", "5", "--run-dir", str(run), "--precision", "fp32",
+            "--curriculum", "0", "--quiet", "--seed", "1"]
+    assert train.main_style(base + ["--steps", "40"]) == 0
+    hist = _history(run)
+    first, last = _first_last(hist)
+    assert hist[-1]["step"] == 40
+    assert last < 0.8 * first, hist
+    # resume: continues at step 40, does not start over
+    assert train.main_style(base + ["--steps", "45", "--export", "--export-dir", str(export_dir)]) == 0
+    state = json.loads((run / "state.json").read_text())
+    assert state["step"] == 45 and state["history"][0]["step"] == 1
+    out = export_dir / "style-wave.safetensors"
+    card = (export_dir / "style-wave.md").read_text()
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(out))
+    assert all(v.dtype == torch.float16 for v in tensors.values())
+    net = TransformerNet.from_state_dict(tensors)
+    assert net.width == 8 and net.blocks == 1
+    sha = train.hashlib.sha256(out.read_bytes()).hexdigest()
+    assert sha in card and "public domain" in card and "steps | 45" in card
+    assert "`imgedit train style --style wave" in card and "--steps 45" in card
+    assert f'"wave": "{sha}"' in fake_plugin.read_text()  # the plugin now declares the weights
+
+
+def test_train_decoder_lowers_loss(photos, tmp_path):
+    run = tmp_path / "dec"
+    args = ["--data", str(photos), "--size", "48", "--batch", "2", "--width", "32", "--blocks", "1",
+            "--tap", "block2", "--lr", "2e-3", "--log-every", "5", "--run-dir", str(run), "--precision", "fp32",
+            "--curriculum", "0", "--quiet", "--steps", "30"]
+    assert train.main_decoder(args) == 0
+    first, last = _first_last(_history(run))
+    assert last < 0.8 * first
+    dec = Decoder("block2", 32, 1)
+    assert train.load_checkpoint(run, dec, None)["step"] == 30
+
+
+def test_record_sha256_updates_only_the_block(tmp_path):
+    f = tmp_path / "plugin.py"
+    shutil.copy(train.PLUGIN_FILE, f)
+    before = f.read_text()
+    assert train.record_sha256("decoder", "decoder", "a" * 64, f)
+    assert train.record_sha256("fast", "my_style", "b" * 64, f)
+    after = f.read_text()
+    assert 'DECODER_SHA256: str | None = "' + "a" * 64 + '"' in after
+    assert '"my_style": "' + "b" * 64 + '"' in after
+    entry = re.compile(r'^    "[a-z0-9_]+": "[0-9a-f]{64}",$', re.M)
+    assert len(entry.findall(after)) == len(entry.findall(before)) + 1
+    assert len(after.splitlines()) - len(before.splitlines()) == len(entry.findall(after)) - len(entry.findall(before))
