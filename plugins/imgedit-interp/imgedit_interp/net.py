@@ -34,15 +34,17 @@ def backwarp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Backward warp: ``out[..., y, x] = img[..., y + flow_y, x + flow_x]`` (bilinear, border).
 
     ``flow`` is (B,2,H,W) in pixels of ``img``'s grid (channel 0 = x). Integer flows sample pixel
-    centres exactly (``align_corners=True``), so a whole-pixel shift is reproduced bit-exactly
-    inside the image.
+    centres (``align_corners=True``), so a whole-pixel shift is reproduced up to float32 rounding.
+    Positions and sampling are always float32 (the result has ``img``'s dtype): in bf16 a
+    normalised position near the right edge of a 214 px wide grid is off by up to 0.4 px.
     """
     b, _, h, w = flow.shape
-    key = (h, w, flow.device, flow.dtype)
+    flow = flow.float()
+    key = (h, w, flow.device)
     base = _grids.get(key)
     if base is None:
-        ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
-                                torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
+        ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=torch.float32),
+                                torch.arange(w, device=flow.device, dtype=torch.float32), indexing="ij")
         base = torch.stack((xs, ys))[None]
         if len(_grids) > 16:
             _grids.clear()
@@ -51,7 +53,8 @@ def backwarp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     gx = pos[:, 0] * (2.0 / max(w - 1, 1)) - 1.0
     gy = pos[:, 1] * (2.0 / max(h - 1, 1)) - 1.0
     grid = torch.stack((gx, gy), dim=-1)
-    return F.grid_sample(img, grid.to(img.dtype), mode="bilinear", padding_mode="border", align_corners=True)
+    out = F.grid_sample(img.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out.to(img.dtype)
 
 
 def local_corr(f1: torch.Tensor, f2: torch.Tensor, r: int = RADIUS) -> torch.Tensor:
@@ -154,15 +157,15 @@ class InterpNet(nn.Module):
         tgt = torch.cat((f8b, f8a), 0)
         h, inp = self.context(src).split((UpdateBlock.HIDDEN, UpdateBlock.INP), 1)
         h, inp = torch.tanh(h), F.relu(inp)
-        if init is None:
-            flow = src.new_zeros((2 * b, 2, *src.shape[-2:]))
+        if init is None:  # flows accumulate in float32 (bf16 cannot hold sub-pixel positions)
+            flow = src.new_zeros((2 * b, 2, *src.shape[-2:]), dtype=torch.float32)
         else:
-            flow = torch.cat(init.split(2, 1), 0).to(src.dtype)
+            flow = torch.cat(init.split(2, 1), 0).float()
         out = []
         for _ in range(iters):
             corr = local_corr(src, backwarp(tgt, flow))
             h, delta = self.update(h, inp, corr, flow)
-            flow = flow + delta
+            flow = flow + delta.float()
             out.append(torch.cat(flow.split(b, 0), 1))
         return out
 
@@ -179,7 +182,7 @@ class InterpNet(nn.Module):
         if not torch.is_tensor(t):
             t = torch.full((B,), float(t), device=img0.device)
         t = t.to(img0.dtype).view(B, 1, 1, 1)
-        flow4 = F.interpolate(flow8, size=(h4, w4), mode="bilinear", align_corners=False) * 2.0
+        flow4 = F.interpolate(flow8.float(), size=(h4, w4), mode="bilinear", align_corners=False) * 2.0
         f01, f10 = flow4[:, :2], flow4[:, 2:]
         ft0 = -(1 - t) * t * f01 + t * t * f10
         ft1 = (1 - t) * (1 - t) * f01 - t * (1 - t) * f10
@@ -212,13 +215,24 @@ class InterpNet(nn.Module):
 
     # -- training / convenience ----------------------------------------------------------------
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: float | torch.Tensor, iters: int = 6,
-                scale: float = 1.0) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Interpolate a batch. Returns ``(frame_t, flow estimates per iteration)``."""
+                scale: float = 1.0, init: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Interpolate a batch. Returns ``(frame_t, flow estimates per iteration)``. ``init``: the
+        starting flow ``cat(F01, F10)`` at 1/8 of the flow grid (see :func:`flow_to_grid8`)."""
         g0, g1 = to_flow_grid(img0, scale), to_flow_grid(img1, scale)
         f4a, f8a = self.features(g0)
         f4b, f8b = self.features(g1)
-        flows = self.flows(f8a, f8b, iters)
+        flows = self.flows(f8a, f8b, iters, init=init)
         return self.synthesize(img0, img1, f4a, f4b, flows[-1], t), flows
+
+
+def flow_to_grid8(flow: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """A full-resolution flow (B,C,H,W) in pixels -> 1/8 of the flow grid ``grid``, in pixels of
+    that 1/8 grid (area-averaged, scaled per axis; C is 2 or 4, x then y per pair)."""
+    h8, w8 = grid[0] // 8, grid[1] // 8
+    h, w = flow.shape[-2:]
+    out = F.interpolate(flow.float(), size=(h8, w8), mode="area")
+    s = torch.tensor([w8 / w, h8 / h] * (flow.shape[1] // 2), device=flow.device).view(1, -1, 1, 1)
+    return out * s
 
 
 def flow_grid_size(h: int, w: int, scale: float = 1.0) -> tuple[int, int]:

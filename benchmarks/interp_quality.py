@@ -1,0 +1,231 @@
+"""Frame-interpolation benchmark: quality (PSNR/SSIM) and speed of interp.gru against baselines.
+
+Quality sets (held out from training, see imgedit_interp/data.py):
+
+- ``ucf101``: ``../shared/data/frames/ucf101/*/frame{0,1,2}.png`` — predict frame1 from 0 and 2;
+- ``sample_video``: the 24 frames of ``../shared/data/frames/sample_video`` — for every
+  consecutive triple, predict the middle frame from its neighbours.
+
+Methods: frame averaging; OpenCV DIS flow warping (bidirectional DIS flow, linear-motion
+intermediate flows, backward warp of both frames, time-weighted blend — :func:`dis_interpolate`);
+ffmpeg ``minterpolate`` (mi_mode=mci, through PyAV's libavfilter, when available); interp.gru with
+several ``iters`` (each triplet is a cold start: 2×iters flow iterations) and with the DIS flow as
+the recurrence's starting point (``init=dis``).
+
+Speed: output frames per second of ``edit_sequence`` at ×2 on 854×480 and 1280×720 frames
+(sample_video frames resized), fp32 and bf16, with the threads torch uses here.
+
+    .venv/bin/python benchmarks/interp_quality.py [--quick] [--no-speed] [--no-mci]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data" / "frames"
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(path)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def triplets(name: str) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(frame0, ground-truth middle, frame2) triplets of a benchmark set."""
+    if name == "ucf101":
+        dirs = sorted((SHARED / "ucf101").iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else p.name)
+        return [tuple(read_rgb(d / f"frame{i}.png") for i in range(3)) for d in dirs if d.is_dir()]
+    frames = [read_rgb(p) for p in sorted((SHARED / "sample_video").glob("*.png"))]
+    return [(frames[i], frames[i + 1], frames[i + 2]) for i in range(len(frames) - 2)]
+
+
+# -- metrics --------------------------------------------------------------------------------------
+def psnr(pred: np.ndarray, gt: np.ndarray) -> float:
+    mse = np.mean((pred.astype(np.float64) - gt.astype(np.float64)) ** 2)
+    return 10 * math.log10(255.0 ** 2 / max(mse, 1e-10))
+
+
+def ssim(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean SSIM over RGB channels (Gaussian window σ=1.5, 11×11, as in Wang et al. 2004)."""
+    x = torch.from_numpy(pred).permute(2, 0, 1)[:, None].double()
+    y = torch.from_numpy(gt).permute(2, 0, 1)[:, None].double()
+    g = torch.exp(-((torch.arange(11) - 5.0) ** 2) / (2 * 1.5 ** 2)).double()
+    g = (g / g.sum())
+    k = (g[:, None] * g[None, :])[None, None]
+    mu = lambda z: F.conv2d(z, k)  # noqa: E731 (valid convolution)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mx, my = mu(x), mu(y)
+    sxx, syy, sxy = mu(x * x) - mx ** 2, mu(y * y) - my ** 2, mu(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (sxx + syy + c2))
+    return float(s.mean())
+
+
+# -- baselines ------------------------------------------------------------------------------------
+def blend(a: np.ndarray, b: np.ndarray, t: float = 0.5) -> np.ndarray:
+    return np.clip(a * (1 - t) + b * t + 0.5, 0, 255).astype(np.uint8)
+
+
+def dis_interpolate(a: np.ndarray, b: np.ndarray, t: float = 0.5) -> np.ndarray:
+    """Classical flow interpolation: DIS (medium preset) flows F01, F10; intermediate flows by the
+    linear-motion approximation Ft0 = -(1-t)t F01 + t² F10, Ft1 = (1-t)² F01 - t(1-t) F10
+    (Jiang et al., Super SloMo); both frames backward-warped and blended with weights 1-t, t."""
+    ga, gb = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    f01 = dis.calc(ga, gb, None)
+    f10 = dis.calc(gb, ga, None)
+    ft0 = -(1 - t) * t * f01 + t * t * f10
+    ft1 = (1 - t) ** 2 * f01 - t * (1 - t) * f10
+    h, w = ga.shape
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    w0 = cv2.remap(a, xs + ft0[..., 0], ys + ft0[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    w1 = cv2.remap(b, xs + ft1[..., 0], ys + ft1[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return blend(w0, w1, t)
+
+
+def mci_available() -> bool:
+    try:
+        import av.filter
+
+        return "minterpolate" in av.filter.filters_available
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def mci_sequence(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """ffmpeg minterpolate (mi_mode=mci, aobmc, bidirectional ME) doubling the rate of ``frames``;
+    returns the frames it makes halfway between input i and i+1 (len(frames) - 1 of them)."""
+    import av
+    import av.filter
+
+    h, w = frames[0].shape[:2]
+    graph = av.filter.Graph()
+    src = graph.add_buffer(width=w, height=h, format="yuv444p", time_base=Fraction(1, 10))
+    mi = graph.add("minterpolate", "fps=20:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1:scd=none")
+    sink = graph.add("buffersink")
+    src.link_to(mi)
+    mi.link_to(sink)
+    graph.configure()
+    outs = []
+    for i, f in enumerate(list(frames) + [frames[-1]]):
+        fr = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv444p")
+        fr.pts, fr.time_base = i, Fraction(1, 10)
+        graph.push(fr)
+        while True:
+            try:
+                outs.append(graph.pull())
+            except (av.BlockingIOError, av.EOFError):
+                break
+    graph.push(None)
+    while True:
+        try:
+            outs.append(graph.pull())
+        except (av.BlockingIOError, av.EOFError):
+            break
+    by_pts = {int(o.pts): o.to_ndarray(format="rgb24") for o in outs}  # pts in 1/20 s
+    return [by_pts[2 * i + 1] for i in range(len(frames) - 1)]
+
+
+# -- our model ----------------------------------------------------------------------------------
+def load_ours(precision: str = "fp32"):
+    from imgedit.engine import load_model
+
+    return load_model("interp.gru", device="cpu", precision=precision)
+
+
+def ours_interpolate(loaded, a: np.ndarray, b: np.ndarray, iters: int, t: float = 0.5, init: str = "zero") -> np.ndarray:
+    from imgedit.api import Frame
+
+    m = loaded.model
+    ta = torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255
+    tb = torch.from_numpy(b).permute(2, 0, 1)[None].float() / 255
+    m.reset()
+    with torch.inference_mode(), loaded.ctx.autocast():
+        out = m.interpolate(Frame(ta, Fraction(0), 0, True, Fraction(10)),
+                            Frame(tb, Fraction(1, 10), 1, False, Fraction(10)), t, iters=iters, init=init)
+    return (out[0].permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+
+# -- runs ---------------------------------------------------------------------------------------
+def quality(sets: list[str], iters_list: list[int], use_mci: bool) -> list[tuple[str, str, float, float, float]]:
+    rows = []
+    loaded = load_ours("fp32")
+    for name in sets:
+        trips = triplets(name)
+        methods = {"frame averaging": lambda a, b: blend(a, b), "OpenCV DIS flow warping": dis_interpolate}
+        for it in iters_list:
+            methods[f"interp.gru iters={it}"] = (lambda it: lambda a, b: ours_interpolate(loaded, a, b, it))(it)
+        it = 4 if 4 in iters_list else iters_list[0]
+        methods[f"interp.gru iters={it} init=dis"] = lambda a, b: ours_interpolate(loaded, a, b, it, init="dis")
+        for mname, fn in methods.items():
+            t0 = time.perf_counter()
+            preds = [fn(a, b) for a, _, b in trips]
+            sec = (time.perf_counter() - t0) / len(trips)
+            rows.append((name, mname, np.mean([psnr(p, g) for p, (_, g, _) in zip(preds, trips)]),
+                         np.mean([ssim(p, g) for p, (_, g, _) in zip(preds, trips)]), sec))
+        if use_mci:
+            t0 = time.perf_counter()
+            if name == "ucf101":
+                preds = [mci_sequence([a, b])[0] for a, _, b in trips]
+            else:  # the two interleaved half-rate sequences of the video, each in one pass
+                frames = [read_rgb(p) for p in sorted((SHARED / "sample_video").glob("*.png"))]
+                ev, od = mci_sequence(frames[0::2]), mci_sequence(frames[1::2])
+                preds = [(ev if i % 2 == 0 else od)[i // 2] for i in range(len(trips))]
+            sec = (time.perf_counter() - t0) / len(trips)
+            rows.append((name, "ffmpeg minterpolate (mci)", np.mean([psnr(p, g) for p, (_, g, _) in zip(preds, trips)]),
+                         np.mean([ssim(p, g) for p, (_, g, _) in zip(preds, trips)]), sec))
+    return rows
+
+
+def speed(sizes: list[tuple[int, int]], n_frames: int, iters_list: list[int]) -> list[tuple]:
+    """Output fps of edit_sequence ×2 (the first output frame includes no warm-up)."""
+    frames = [read_rgb(p) for p in sorted((SHARED / "sample_video").glob("*.png"))][:n_frames]
+    rows = []
+    for prec in ("fp32", "bf16"):
+        loaded = load_ours(prec)
+        for w, h in sizes:
+            tens = [torch.from_numpy(cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)).permute(2, 0, 1)[None].float() / 255
+                    for f in frames]
+            for it in iters_list:
+                list(loaded.edit_sequence(tens[:2], {"iters": it}, rate=24))  # warm-up
+                t0 = time.perf_counter()
+                n = sum(1 for _ in loaded.edit_sequence(tens, {"iters": it}, rate=24))
+                rows.append((f"{w}x{h}", prec, it, n / (time.perf_counter() - t0)))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer variants (iters 4 only, 8 speed frames)")
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--no-quality", action="store_true")
+    ap.add_argument("--no-mci", action="store_true")
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    iters_list = [4] if args.quick else [2, 4, 8]
+    if not args.no_quality:
+        rows = quality(["ucf101", "sample_video"], iters_list, mci_available() and not args.no_mci)
+        print("\n| set | method | PSNR (dB) | SSIM | s / frame |\n|---|---|---:|---:|---:|")
+        for r in rows:
+            print(f"| {r[0]} | {r[1]} | {r[2]:.2f} | {r[3]:.4f} | {r[4]:.3f} |")
+    if not args.no_speed:
+        srows = speed([(854, 480), (1280, 720)], 8 if args.quick else 12, [2, 4] if not args.quick else [4])
+        print(f"\n| size | precision | iters | output fps (×2, {torch.get_num_threads()} threads) |\n|---|---|---:|---:|")
+        for r in srows:
+            print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""``interp.gru``: the :class:`~imgedit.api.ImageModel` behind ``imgedit interpolate``.
+
+Frame-rate conversion (which output times exist, what happens at cuts) is
+:func:`imgedit.sequence.retime`'s job; this model only supplies ``interpolate(a, b, t)``. Per pair
+of input frames it computes encoder features and the bidirectional flow once (a ×4 or ×8
+conversion asks for several ``t`` of the same pair: they reuse the cache), and the features of
+``b`` are reused as the features of ``a`` of the next pair. In a video the flow recurrence
+warm-starts from the previous pair's flow (constant-motion prior) and runs ``iters`` iterations;
+the first pair of every scene (state dropped on ``Frame.scene_start``) starts from the OpenCV
+DIS flow (``init=dis``, the default; the recurrence was trained to refine it) or from zero motion
+(``init=zero``) and runs ``2 * iters``. DIS therefore runs once per scene, not per pair.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Iterable, Iterator
+
+import torch
+
+from imgedit.api import Frame, ImageModel, ModelContext
+from imgedit.sequence import retime, target_rate
+
+from .net import InterpNet, flow_to_grid8, to_flow_grid
+
+
+def dis_flow8(a: torch.Tensor, b: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """OpenCV DIS flows ``cat(F01, F10)`` between two (1,3,H,W) frames, at 1/8 of the flow grid
+    ``grid`` and in pixels of that 1/8 grid (the recurrence's units)."""
+    from .data import dis_flows
+
+    def rgb8(x):
+        return (x[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype("uint8")
+
+    return flow_to_grid8(dis_flows(rgb8(a), rgb8(b))[None].to(a.device), grid)
+
+
+def load_net(tensors: dict) -> InterpNet:
+    """An :class:`InterpNet` in eval mode with ``tensors`` (fp16 or fp32) loaded as float32."""
+    net = InterpNet()
+    net.load_state_dict({k: v.float() for k, v in tensors.items()})
+    return net.eval()
+
+
+@dataclass
+class _PairCache:
+    """What the model keeps between calls (dropped at scene starts)."""
+
+    feat_index: int | None = None      #: index of the frame whose features are in ``feats``
+    feats: tuple | None = None          #: (f4, f8) of that frame
+    pair: tuple[int, int] | None = None  #: (a.index, b.index) the flow below belongs to
+    flow: torch.Tensor | None = None    #: cat(F01, F10) at 1/8 of the flow grid
+    feats_a: tuple | None = None
+    stats: dict = field(default_factory=lambda: {"pairs": 0, "cold": 0, "warm": 0, "resets": 0})
+
+
+class GRUInterp(ImageModel):
+    """Recurrent flow-refinement interpolator (see :mod:`imgedit_interp.net`)."""
+
+    def __init__(self, ctx: ModelContext):
+        super().__init__(ctx)
+        self.net = load_net(ctx.load_weights("interp")).to(ctx.device)
+        self.cache = _PairCache()
+
+    # -- state ---------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything carried from earlier frames (called at every scene start)."""
+        stats = self.cache.stats
+        stats["resets"] += 1
+        self.cache = _PairCache(stats=stats)
+
+    @property
+    def stats(self) -> dict:
+        """Counters: pairs whose flow was estimated, how many cold/warm-started, state resets."""
+        return self.cache.stats
+
+    # -- one pair -----------------------------------------------------------------------------
+    def _features(self, frame: Frame, scale: float):
+        c = self.cache
+        if c.feat_index == frame.index and c.feats is not None:
+            return c.feats
+        return self.net.features(to_flow_grid(frame.image, scale))
+
+    def interpolate(self, a: Frame, b: Frame, t: float, iters: int = 4, scale: float = 1.0,
+                    init: str = "dis") -> torch.Tensor:
+        """The frame at time ``t`` in (0,1) between frames ``a`` and ``b`` (same scene).
+
+        ``init`` chooses the cold-start flow: ``zero`` or ``dis`` (OpenCV DIS flow, refined by the
+        recurrence); warm starts always use the previous pair's flow."""
+        c = self.cache
+        if c.pair != (a.index, b.index):
+            fa = self._features(a, scale)
+            fb = self.net.features(to_flow_grid(b.image, scale))
+            warm = c.pair is not None and c.pair[1] == a.index and c.flow is not None
+            if warm:
+                start = c.flow
+            elif init == "dis":
+                ga, gb = to_flow_grid(a.image, scale), to_flow_grid(b.image, scale)  # DIS at flow resolution
+                start = dis_flow8(ga, gb, tuple(ga.shape[-2:]))
+            else:
+                start = None
+            flow = self.net.flows(fa[1], fb[1], iters if warm else 2 * iters, init=start)[-1]
+            c.stats["pairs"] += 1
+            c.stats["warm" if warm else "cold"] += 1
+            c.pair, c.flow, c.feats_a = (a.index, b.index), flow, fa
+            c.feat_index, c.feats = b.index, fb
+        fa, fb = c.feats_a, c.feats
+        out = self.net.synthesize(a.image, b.image, fa[0], fb[0], c.flow, t)
+        return out.float().clamp(0, 1)
+
+    # -- the ImageModel API -----------------------------------------------------------------
+    def output_rate(self, input_rate: Fraction, factor=2, fps=None, **_) -> Fraction:
+        return target_rate(input_rate, factor, fps)
+
+    def edit_sequence(self, frames: Iterable[Frame], factor=2, fps=None, scale=1.0, iters=4,
+                      init="dis", **_) -> Iterator[Frame]:
+        it = iter(frames)
+        first = next(it, None)
+        if first is None:
+            return
+        if first.rate is None:
+            raise ValueError("interp.gru needs frames that carry their rate")
+        in_rate = first.rate
+        self.cache = _PairCache()  # a new sequence: nothing carries over, counters restart
+        self.reset()
+
+        def chain():  # drop carried state at every later scene start
+            yield first
+            for fr in it:
+                if fr.scene_start:
+                    self.reset()
+                yield fr
+
+        out_rate = self.output_rate(in_rate, factor, fps)
+        yield from retime(chain(), in_rate, out_rate,
+                          lambda a, b, t: self.interpolate(a, b, t, iters=iters, scale=scale, init=init))
