@@ -20,10 +20,12 @@ $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGIN_DIRS))
 demo: $(STAMP)
 	@rm -rf $(DEMO_OUT)
 	$(VENV)/bin/imgedit plugins
-	$(VENV)/bin/imgedit edit --model classic.adjust samples/photos $(DEMO_OUT)/vivid -o saturation=1.6 -o contrast=1.15
-	$(VENV)/bin/imgedit edit --model classic.sharpen samples/photos $(DEMO_OUT)/sharp -o amount=1.5
-	$(VENV)/bin/imgedit encode --model classic.colorgrid samples/photos $(DEMO_OUT)/latents
-	$(VENV)/bin/imgedit generate --model classic.colorgrid --latents $(DEMO_OUT)/latents $(DEMO_OUT)/decoded
+	$(VENV)/bin/imgedit stylize samples/photos/chelsea.jpg samples/photos/astronaut.jpg $(DEMO_OUT)/stylized \
+		--style starry_night -o steps=100 -o scales=2
+	$(VENV)/bin/imgedit interpolate samples/video/bigbuckbunny_320.mp4 $(DEMO_OUT)/bigbuckbunny_320.2x.mp4
+	$(VENV)/bin/imgedit edit -m classic.adjust samples/photos $(DEMO_OUT)/vivid -o saturation=1.6 -o contrast=1.15
+	$(VENV)/bin/imgedit encode -m classic.colorgrid samples/photos $(DEMO_OUT)/latents
+	$(VENV)/bin/imgedit generate -m classic.colorgrid --latents $(DEMO_OUT)/latents $(DEMO_OUT)/decoded
 	@echo
 	@echo "Demo outputs are in $(abspath $(DEMO_OUT)):"
 	@find $(DEMO_OUT) -type f | sort | sed 's/^/  /'
