@@ -10,6 +10,7 @@ Positions past the last frame repeat it.
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import chain
 from typing import Any, Callable, Iterable, Iterator
 
 from imgedit.api import Frame
@@ -65,3 +66,26 @@ def retime(frames: Iterable[Frame], in_rate: Fraction, out_rate: Fraction,
     total = round((prev.index + 1) / ratio)
     while k < total:
         yield emit(prev.image, scene)
+
+
+def interpolate_frames(frames: Iterable[Frame], interpolate: Interpolator, factor: int | None = 2,
+                       fps: float | None = None,
+                       on_scene_start: Callable[[Frame], None] | None = None) -> Iterator[Frame]:
+    """What an interpolation model's ``edit_sequence`` does: read the input rate from the first
+    frame, convert to :func:`target_rate` with :func:`retime`, and call ``on_scene_start`` for
+    every frame that starts a scene (drop carried state there)."""
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
+        return
+    if first.rate is None:
+        raise ValueError("interpolation needs frames that carry their rate (Frame.rate)")
+
+    def watched(seq: Iterable[Frame]) -> Iterator[Frame]:
+        for fr in seq:
+            if fr.scene_start and on_scene_start is not None:
+                on_scene_start(fr)
+            yield fr
+
+    yield from retime(watched(chain([first], it)), first.rate, target_rate(first.rate, factor, fps),
+                      interpolate)

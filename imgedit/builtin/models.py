@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from imgedit.api import Frame, ImageModel
-from imgedit.sequence import retime, target_rate
+from imgedit.sequence import interpolate_frames, target_rate
 
 _LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
@@ -98,20 +98,7 @@ class Blend(ImageModel):
         return target_rate(input_rate, factor, fps)
 
     def edit_sequence(self, frames: Iterable[Frame], factor=2, fps=None) -> Iterator[Frame]:
-        it = iter(frames)
-        first = next(it, None)
-        if first is None:
-            return
-        if first.rate is None:
-            raise ValueError("classic.blend needs frames that carry their rate")
-        in_rate = first.rate
-
-        def chain():
-            yield first
-            yield from it
-
-        out_rate = self.output_rate(in_rate, factor, fps)
-        yield from retime(chain(), in_rate, out_rate, lambda a, b, t: a.image * (1 - t) + b.image * t)
+        yield from interpolate_frames(frames, lambda a, b, t: a.image * (1 - t) + b.image * t, factor, fps)
 
 
 class ColorGrid(ImageModel):

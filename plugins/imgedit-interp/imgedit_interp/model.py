@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 import torch
 
 from imgedit.api import Frame, ImageModel, ModelContext
-from imgedit.sequence import retime, target_rate
+from imgedit.sequence import interpolate_frames, target_rate
 
 from .net import InterpNet, flow_to_grid8, to_flow_grid
 
@@ -114,23 +114,8 @@ class GRUInterp(ImageModel):
 
     def edit_sequence(self, frames: Iterable[Frame], factor=2, fps=None, scale=1.0, iters=4,
                       init="dis", **_) -> Iterator[Frame]:
-        it = iter(frames)
-        first = next(it, None)
-        if first is None:
-            return
-        if first.rate is None:
-            raise ValueError("interp.gru needs frames that carry their rate")
-        in_rate = first.rate
         self.cache = _PairCache()  # a new sequence: nothing carries over, counters restart
-        self.reset()
-
-        def chain():  # drop carried state at every later scene start
-            yield first
-            for fr in it:
-                if fr.scene_start:
-                    self.reset()
-                yield fr
-
-        out_rate = self.output_rate(in_rate, factor, fps)
-        yield from retime(chain(), in_rate, out_rate,
-                          lambda a, b, t: self.interpolate(a, b, t, iters=iters, scale=scale, init=init))
+        # state is dropped at every scene start (the first frame of a sequence is one too)
+        yield from interpolate_frames(
+            frames, lambda a, b, t: self.interpolate(a, b, t, iters=iters, scale=scale, init=init),
+            factor, fps, on_scene_start=lambda fr: self.reset())
