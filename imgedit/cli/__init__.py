@@ -377,8 +377,10 @@ def models(name: Annotated[Optional[str], typer.Argument(help="Show one model in
     if s.latent_shape:
         typer.echo(f"  latent shape: {tuple(s.latent_shape)}")
     typer.echo("  options:" + ("" if s.options else " none"))
-    for o in s.options:
-        typer.echo(f"    {o.name:<16} {o.describe_type():<22} default {o.default!r:<10} {o.help}")
+    rows = [(o.name, o.describe_type(), repr(o.default), o.help) for o in s.options]
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
+    for name, typ, default, help_ in rows:
+        typer.echo(f"    {name:<{widths[0]}}  {typ:<{widths[1]}}  default {default:<{widths[2]}}  {help_}")
     typer.echo("  weights:" + ("" if s.weights else " none"))
     for w in d["weights"]:
         typer.echo(f"    {w['file']}  [{w['status']}]  sha256 {w['sha256'][:16]}…  {w.get('licence') or ''}")
@@ -434,8 +436,9 @@ def train(ctx: typer.Context,
     reg = get_registry()
     if not name or name in ("-h", "--help"):
         typer.echo("usage: imgedit train NAME [ARGS]...\n\ntrainers:")
+        width = max((len(t) for t in reg.trainers), default=0)
         for t in sorted(reg.trainers.values(), key=lambda t: t.name):
-            typer.echo(f"  {t.name:<12} {t.summary}  ({t.plugin})")
+            typer.echo(f"  {t.name:<{width}}  {t.summary}  ({t.plugin})")
         if not reg.trainers:
             typer.echo("  none installed")
         return
