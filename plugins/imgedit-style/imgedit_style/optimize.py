@@ -50,6 +50,10 @@ class OptimizeConfig:
     bf16: bool = False
     style_scale: float = 1.0
     min_side: int = 64
+    #: reflect-pad the image by this many pixels before the encoder, so border pixels see
+    #: image-like surroundings instead of the network's zero padding (without it the Gram loss
+    #: paints a bright, noisy strip along the edges)
+    pad: int = 16
     style_taps: tuple[str, ...] = DEFAULT_STYLE_TAPS
     content_taps: tuple[str, ...] = DEFAULT_CONTENT_TAPS
 
@@ -106,7 +110,7 @@ def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], weights: Sequ
                                      style_weight=cfg.style_weight, tv_weight=cfg.tv_weight,
                                      content_taps=cfg.content_taps, encoder=encoder)
             with torch.autocast(c.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                targets = loss_fn.content_targets(c)
+                targets = loss_fn.content_targets(_pad(c, cfg.pad))
             n = cfg.steps if level == len(sizes) - 1 else (cfg.coarse_steps if cfg.coarse_steps is not None
                                                                else max(1, cfg.steps // 2))
             x = _run_level(x0, loss_fn, targets, cfg, n, level, len(sizes), callback)
@@ -122,7 +126,7 @@ def _run_level(x0: torch.Tensor, loss_fn: PerceptualLoss, targets: dict, cfg: Op
 
     def evaluate() -> dict:
         with torch.autocast(dev, dtype=torch.bfloat16, enabled=cfg.bf16):
-            return loss_fn(x, targets)
+            return loss_fn(_pad(x, cfg.pad), targets)
 
     if cfg.optimizer == "adam":
         # Adam written out for one pixel tensor: same update as torch.optim.Adam, without its
@@ -163,6 +167,11 @@ def _run_level(x0: torch.Tensor, loss_fn: PerceptualLoss, targets: dict, cfg: Op
 
     opt.step(closure)
     return x.detach().clamp(0, 1)
+
+
+def _pad(x: torch.Tensor, pad: int) -> torch.Tensor:
+    p = min(pad, x.shape[-1] - 1, x.shape[-2] - 1)
+    return torch.nn.functional.pad(x, (p, p, p, p), mode="reflect") if p > 0 else x
 
 
 def _detach(losses: dict) -> dict:
