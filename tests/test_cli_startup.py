@@ -39,7 +39,7 @@ def test_models_listing_imports_no_torch_or_model_code():
 
 
 def test_models_json_and_detail():
-    from conftest import run_cli
+    from _imgedit_helpers import run_cli
 
     res = run_cli("models", "classic.resize", "--json")
     data = json.loads(res.stdout)
@@ -50,7 +50,7 @@ def test_models_json_and_detail():
 
 
 def test_info_reports_versions_and_devices():
-    from conftest import run_cli
+    from _imgedit_helpers import run_cli
 
     res = run_cli("info", "--json")
     data = json.loads(res.stdout)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import run_cli
+from _imgedit_helpers import run_cli
 from imgedit.api import ModelSpec, Option, WeightFile
 from imgedit.errors import InputError, OptionError, WeightsError
 

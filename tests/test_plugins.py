@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from conftest import make_plugin_dist, run_cli
+from _imgedit_helpers import make_plugin_dist, run_cli
 from imgedit.errors import ModelNotFoundError, PluginError
 
 GOOD = '''

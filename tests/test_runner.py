@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_plugin_dist, run_cli, sha256
+from _imgedit_helpers import make_plugin_dist, run_cli, sha256
 from imgedit.errors import UsageError
 from imgedit.runner import process
 
@@ -282,7 +282,10 @@ def test_real_sigint_exits_130_without_partial_files_then_resumes(tmp_path):
     proc = subprocess.Popen([exe, "edit", "-m", "test.slow", str(src), str(out)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while time.time() < deadline and not (out.exists() and len([p for p in out.iterdir() if p.suffix == ".png"]) >= 2):
+    def finished():  # complete outputs only (temp files are hidden: ".name.imgedit-tmp-...")
+        return [p for p in out.iterdir() if not p.name.startswith(".")] if out.exists() else []
+
+    while time.time() < deadline and len(finished()) < 2:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import SHARED_DATA, run_cli, sha256
+from _imgedit_helpers import SHARED_DATA, run_cli, sha256
 
 pytestmark = [pytest.mark.shared,
               pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not present")]

@@ -1,7 +1,7 @@
 """The contract suite must catch broken plugins, not only pass good ones."""
 import pytest
 
-from conftest import make_plugin_dist
+from _imgedit_helpers import make_plugin_dist
 from imgedit.testing import FileIOForbidden, PluginContract
 
 REG = '''

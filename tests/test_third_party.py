@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, run_cli
+from _imgedit_helpers import ROOT, run_cli
 
 EXAMPLE = ROOT / "tests" / "example_plugin"
 
