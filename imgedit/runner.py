@@ -147,10 +147,6 @@ class _Task:
 
 
 # --------------------------------------------------------------------------------------------
-def _cleanup_tmp_dir(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def _commit_dir(tmp: Path, final: Path, overwrite: bool) -> None:
     """Move a finished temp folder into place (replacing ``final`` only when overwriting)."""
     if final.exists():
@@ -332,7 +328,9 @@ class Runner:
             task = progress.task(job.rel, total, "frames")
             outputs = model.edit_sequence(frames(), self.opts, rate=fps)
             n_out = 0
-            to_video = job.output.suffix.lower() in _video_exts()
+            from imgedit.io.video import VIDEO_EXTENSIONS
+
+            to_video = job.output.suffix.lower() in VIDEO_EXTENSIONS
             if to_video:
                 from imgedit.io.video import VideoWriter
 
@@ -360,15 +358,12 @@ class Runner:
                 _commit_dir(tmp_dir, job.output, self.cfg.overwrite)
                 tmp_dir = None
             task.done()
-        except KeyboardInterrupt:
-            if tmp_dir is not None:
-                _cleanup_tmp_dir(tmp_dir)
-            raise
         except Exception as exc:  # noqa: BLE001
-            if tmp_dir is not None:
-                _cleanup_tmp_dir(tmp_dir)
             self._failed(summary, job, exc, t0)
             return
+        finally:  # an unfinished frames folder never stays behind (Ctrl-C included)
+            if tmp_dir is not None:
+                shutil.rmtree(tmp_dir, ignore_errors=True)
         extra = {"frames_in": n_in, "fps_in": float(fps), "fps_out": float(out_rate),
                  "scene_cuts": detector.cuts}
         if codec:
@@ -383,20 +378,10 @@ class Runner:
                                       reason=_fail_reason(exc), seconds=time.perf_counter() - t0))
 
 
-def _video_exts() -> set[str]:
-    from imgedit.io.video import VIDEO_EXTENSIONS
-
-    return VIDEO_EXTENSIONS
-
-
 def _to_uint8(pixels):
     import numpy as np
 
     return (np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8)
-
-
-def _output_exists(job: Job) -> bool:
-    return job.output.exists()
 
 
 def process(inputs, output, *, model: str | None = None, task: str | None = None,
@@ -467,7 +452,7 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
     for job in jobs:
         if job.error:
             runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "failed", job.error))
-        elif _output_exists(job) and not cfg.overwrite:
+        elif job.output.exists() and not cfg.overwrite:
             runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "skipped",
                                             "output exists (use --overwrite to replace it)"))
         elif cfg.dry_run:
