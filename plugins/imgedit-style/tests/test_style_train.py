@@ -1,6 +1,7 @@
 """`imgedit train style` / `style-decoder` on tiny data: loss falls, resume works, export is usable."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -48,6 +49,8 @@ def test_train_style_lowers_loss_resumes_and_exports(photos, tmp_path, monkeypat
     hist = _history(run)
     first, last = _first_last(hist)
     assert hist[-1]["step"] == 40
+    with Image.open(run / "preview.jpg") as sheet:  # bundled samples (top) and their stylised versions
+        assert sheet.height > 2 * 100 and sheet.width > 4 * 100
     assert last < 0.8 * first, hist
     # resume: continues at step 40, does not start over
     assert train.main_style(base + ["--steps", "45", "--export", "--export-dir", str(export_dir)]) == 0
@@ -61,7 +64,7 @@ def test_train_style_lowers_loss_resumes_and_exports(photos, tmp_path, monkeypat
     assert all(v.dtype == torch.float16 for v in tensors.values())
     net = TransformerNet.from_state_dict(tensors)
     assert net.width == 8 and net.blocks == 1
-    sha = train.hashlib.sha256(out.read_bytes()).hexdigest()
+    sha = hashlib.sha256(out.read_bytes()).hexdigest()
     assert sha in card and "public domain" in card and "steps | 45" in card
     assert "`imgedit train style --style wave" in card and "--steps 45" in card
     assert f'"wave": "{sha}"' in fake_plugin.read_text()  # the plugin now declares the weights
@@ -79,12 +82,13 @@ def test_train_decoder_lowers_loss(photos, tmp_path):
     assert train.load_checkpoint(run, dec, None)["step"] == 30
 
 
-def test_record_sha256_updates_only_the_block(tmp_path):
+def test_record_sha256_updates_only_the_block(tmp_path, monkeypatch):
     f = tmp_path / "plugin.py"
     shutil.copy(train.PLUGIN_FILE, f)
+    monkeypatch.setattr(train, "PLUGIN_FILE", f)
     before = f.read_text()
-    assert train.record_sha256("decoder", "decoder", "a" * 64, f)
-    assert train.record_sha256("fast", "my_style", "b" * 64, f)
+    assert train.record_sha256("decoder", "decoder", "a" * 64)
+    assert train.record_sha256("fast", "my_style", "b" * 64)
     after = f.read_text()
     assert 'DECODER_SHA256: str | None = "' + "a" * 64 + '"' in after
     assert '"my_style": "' + "b" * 64 + '"' in after

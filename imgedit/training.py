@@ -1,0 +1,391 @@
+"""Shared machinery for ``imgedit train ...`` trainers (style, interp, and the GAN/VAE to come).
+
+A trainer is a plugin's :class:`~imgedit.api.TrainerSpec` entry point; what it trains is its own
+business, but every trainer needs the same chores done the same way, so they live here once:
+
+* :class:`Checkpoint` - a run folder holding ``last.safetensors`` (every module's weights and every
+  optimizer's per-parameter state, keyed by parameter *name*) and ``state.json`` (step, wall time,
+  history, configuration: whatever the trainer keeps). Written atomically; loading never unpickles.
+* :class:`StopFlag` - Ctrl-C finishes the current step, checkpoints and exits 130 instead of
+  losing the work since the last checkpoint.
+* :func:`progress` - the rich progress bar (disabled when stderr is not a terminal, where trainers
+  log lines instead).
+* :class:`PhotoSet` - training photos decoded once into memory, random square crops on demand;
+  :func:`preview_photos` + :func:`write_sheet` for a run's ``preview.jpg``, to judge it by eye.
+* :func:`export_weights` - fp16 safetensors + a model card with the file's sha256 and size, and
+  :func:`set_constant` / :func:`set_dict_entry` to record that sha256 in the plugin's source, so
+  the registration names exactly the file that was exported.
+* small helpers for model cards: :func:`command_line`, :func:`loss_table`, :func:`utc_now`.
+
+Run folders default to ``~/.cache/imgedit/train/<run>`` (``IMGEDIT_TRAIN_DIR`` moves them).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import random
+import re
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def train_root() -> Path:
+    """Where run folders live: ``$IMGEDIT_TRAIN_DIR`` or ``~/.cache/imgedit/train``."""
+    return Path(os.environ.get("IMGEDIT_TRAIN_DIR") or Path.home() / ".cache" / "imgedit" / "train")
+
+
+# ------------------------------------------------------------------------------------------------
+# checkpoints
+class Checkpoint:
+    """The checkpoint of one training run: ``folder/last.safetensors`` + ``folder/state.json``.
+
+    ``modules`` and ``optimizers`` are named (``{"net": net}``, ``{"opt": opt}``; a GAN passes
+    two of each). Tensors are stored as ``<module>.<param>`` and
+    ``<optimizer>.<module>.<param>.<slot>`` (e.g. ``opt.net.conv.weight.exp_avg``); non-tensor
+    optimizer slots go to the JSON. Keys by name, not by position, so a checkpoint survives a
+    reordering of parameters and a mismatch is reported by name.
+    """
+
+    def __init__(self, folder: Path, modules: Mapping[str, "torch.nn.Module"],
+                 optimizers: Mapping[str, "torch.optim.Optimizer"] | None = None):
+        self.folder = Path(folder)
+        self.modules = dict(modules)
+        self.optimizers = dict(optimizers or {})
+
+    @property
+    def weights_path(self) -> Path:
+        return self.folder / "last.safetensors"
+
+    @property
+    def state_path(self) -> Path:
+        return self.folder / "state.json"
+
+    def exists(self) -> bool:
+        return self.weights_path.is_file() and self.state_path.is_file()
+
+    def _param_names(self) -> dict[int, str]:
+        return {id(p): f"{m}.{n}" for m, mod in self.modules.items() for n, p in mod.named_parameters()}
+
+    def save(self, state: dict) -> None:
+        """Write weights, optimizer state and ``state`` (JSON-serialisable) atomically."""
+        import torch
+        from safetensors.torch import save_file
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tensors: dict[str, torch.Tensor] = {}
+        for m, mod in self.modules.items():
+            for k, v in mod.state_dict().items():
+                tensors[f"{m}.{k}"] = v.detach().cpu().contiguous()
+        names = self._param_names()
+        scalars: dict[str, dict[str, Any]] = {}
+        for o, opt in self.optimizers.items():
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    for slot, v in opt.state.get(p, {}).items():
+                        key = f"{o}.{names[id(p)]}.{slot}"
+                        if isinstance(v, torch.Tensor):
+                            tensors[key] = v.detach().cpu().contiguous()
+                        else:
+                            scalars[key] = v
+        tmp = self.weights_path.with_name("last.safetensors.tmp")
+        save_file(tensors, str(tmp))
+        os.replace(tmp, self.weights_path)
+        _write_text_atomic(self.state_path, json.dumps({**state, "optimizer_scalars": scalars}, indent=1))
+
+    def load(self, *, optimizers: bool = True) -> dict | None:
+        """Restore the modules (and optimizers) in place; returns the saved state, or None when
+        the folder holds no checkpoint. Raises ``ValueError`` naming the keys that do not match."""
+        import torch
+        from safetensors.torch import load_file
+
+        if not self.exists():
+            return None
+        tensors = load_file(str(self.weights_path))
+        state = json.loads(self.state_path.read_text())
+        scalars = state.pop("optimizer_scalars", {})
+        for m, mod in self.modules.items():
+            own = {k[len(m) + 1:]: v for k, v in tensors.items() if k.startswith(m + ".")}
+            missing, unexpected = mod.load_state_dict(own, strict=False)
+            if missing or unexpected:
+                raise ValueError(f"{self.weights_path}: checkpoint does not match module {m!r} "
+                                 f"(missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]})")
+        if optimizers:
+            names = self._param_names()
+            for o, opt in self.optimizers.items():
+                for group in opt.param_groups:
+                    for p in group["params"]:
+                        prefix = f"{o}.{names[id(p)]}."
+                        st = {k[len(prefix):]: v.to(p.device) for k, v in tensors.items() if k.startswith(prefix)}
+                        st.update({k[len(prefix):]: v for k, v in scalars.items() if k.startswith(prefix)})
+                        if "step" in st and not isinstance(st["step"], torch.Tensor):
+                            st["step"] = torch.tensor(float(st["step"]))
+                        if st:
+                            opt.state[p] = st
+        return state
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------------------------
+# interruption and progress
+class StopFlag:
+    """``with StopFlag() as stop:`` - Ctrl-C sets ``stop.requested`` instead of raising, so the
+    loop can finish its step and checkpoint; a second Ctrl-C raises KeyboardInterrupt as usual."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: Any = None
+
+    def _handler(self, signum, frame) -> None:  # noqa: ARG002
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> "StopFlag":
+        try:
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread: leave Ctrl-C alone
+            self._old = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def progress(description: str):
+    """A rich progress bar on stderr for a training loop (``add_task(..., info="")`` shows the
+    running losses); disabled when stderr is not a terminal, where trainers log lines instead."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    return Progress(TextColumn(f"[bold]{description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+                    disable=not sys.stderr.isatty())
+
+
+def bf16_autocast_default(device_type: str = "cpu") -> bool:
+    """bf16 autocast by default where the hardware has it (CPU: AVX-512 BF16 / AMX)."""
+    if device_type == "cpu":
+        from imgedit.devices import cpu_has_native_bf16
+
+        return cpu_has_native_bf16()
+    import torch
+
+    return device_type == "cuda" and torch.cuda.is_bf16_supported()
+
+
+# ------------------------------------------------------------------------------------------------
+# data
+def list_images(sources: Iterable[Path]) -> list[Path]:
+    """Image files in ``sources`` (files, or folders searched recursively), sorted per folder."""
+    files: list[Path] = []
+    for d in sources:
+        d = Path(d).expanduser()
+        if d.is_file():
+            files.append(d)
+        elif d.is_dir():
+            files.extend(p for p in sorted(d.rglob("*")) if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    return files
+
+
+def read_rgb(path: Path, short_side: int | None = None) -> "torch.Tensor | None":
+    """(3,H,W) uint8 RGB, downscaled so the short side is at most ``short_side``; None when the
+    file cannot be read as an image (training data is skipped, never fatal)."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            if short_side:
+                im.draft("RGB", (short_side * 2, short_side * 2))
+            im = im.convert("RGB")
+            if short_side and min(im.size) > short_side:
+                s = short_side / min(im.size)
+                im = im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.Resampling.BILINEAR)
+            return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).contiguous()
+    except Exception:  # noqa: BLE001 - unreadable or odd files are skipped
+        return None
+
+
+class PhotoSet:
+    """Training photos decoded once (short side ``short_side``); :meth:`batch` gives random square
+    crops at random scales, horizontally flipped half the time, as (B,3,size,size) in [0,1]."""
+
+    def __init__(self, sources: list[Path], short_side: int, min_side: int,
+                 log: Callable[[str], None] = print):
+        files = list_images(sources)
+        if not files:
+            raise SystemExit(f"no images found in {', '.join(map(str, sources))}")
+        t0 = time.perf_counter()
+        self.images = [img for img in (read_rgb(f, short_side) for f in files)
+                       if img is not None and min(img.shape[1:]) >= min_side]
+        if not self.images:
+            raise SystemExit(f"none of the {len(files)} images is at least {min_side} px on its short side")
+        self.files = len(files)
+        log(f"data: {len(self.images)} photos (of {len(files)} files) in {time.perf_counter() - t0:.1f} s")
+
+    def batch(self, n: int, size: int, rng: random.Random) -> "torch.Tensor":
+        import torch
+        import torch.nn.functional as F
+
+        out = []
+        for _ in range(n):
+            img = self.images[rng.randrange(len(self.images))]
+            h, w = img.shape[1:]
+            scale = rng.uniform(size / min(h, w), 1.0) if min(h, w) > size else size / min(h, w)
+            crop = max(1, min(min(h, w), round(size / scale)))
+            y, x = rng.randint(0, h - crop), rng.randint(0, w - crop)
+            piece = img[:, y:y + crop, x:x + crop].float()[None] / 255.0
+            piece = F.interpolate(piece, size=(size, size), mode="bilinear", align_corners=False,
+                                  antialias=crop > size)
+            if rng.random() < 0.5:
+                piece = piece.flip(-1)
+            out.append(piece)
+        return torch.cat(out).clamp(0, 1)
+
+
+def preview_photos(sources: list[Path] | None = None, long_side: int = 256, limit: int = 4) -> list["torch.Tensor"]:
+    """Fixed photos for a run's preview sheet, each (1,3,H,W) in [0,1] with the long side at most
+    ``long_side``: from ``sources``, else the repository's bundled ``samples/photos``."""
+    import torch.nn.functional as F
+
+    if sources is None:
+        bundled = Path(__file__).resolve().parent.parent / "samples" / "photos"
+        sources = [bundled] if bundled.is_dir() else []
+    out = []
+    for f in list_images(sources)[:limit]:
+        img = read_rgb(f)
+        if img is not None:
+            x = img.float()[None] / 255.0
+            s = long_side / max(x.shape[-2:])
+            size = (max(1, round(x.shape[-2] * s)), max(1, round(x.shape[-1] * s)))
+            out.append(F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+                       if s < 1 else x)
+    return out
+
+
+def write_sheet(path: Path, rows: list[list["torch.Tensor"]]) -> None:
+    """A JPEG contact sheet: ``rows`` of (1,3,H,W) images in [0,1], row by row, each image at the
+    top-left of its cell (cells as wide as the widest image of their column). Written atomically."""
+    import torch
+    from PIL import Image
+
+    rows = [r for r in rows if r]
+    if not rows:
+        return
+    ncol = max(len(r) for r in rows)
+    widths = [max((r[c].shape[-1] for r in rows if c < len(r)), default=0) for c in range(ncol)]
+    heights = [max(x.shape[-2] for x in r) for r in rows]
+    sheet = torch.zeros(3, sum(heights), sum(widths))
+    y = 0
+    for r, h in zip(rows, heights):
+        x = 0
+        for c, img in enumerate(r):
+            ih, iw = img.shape[-2:]
+            sheet[:, y:y + ih, x:x + iw] = img.detach().float().cpu().clamp(0, 1).reshape(-1, ih, iw)[:3]
+            x += widths[c]
+        y += h
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(path).with_name(Path(path).name + ".tmp.jpg")
+    Image.fromarray((sheet.permute(1, 2, 0) * 255).round().byte().numpy()).save(tmp, quality=90)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------------------------
+# export and model cards
+def export_weights(tensors: Mapping[str, "torch.Tensor"], out: Path, card: str,
+                   metadata: Mapping[str, str] | None = None) -> str:
+    """Write ``tensors`` as fp16 safetensors (integer buffers kept as they are) and the model
+    card ``out.with_suffix('.md')``, where ``{SHA256}`` and ``{SIZE}`` are filled in. Returns the
+    sha256 of the weight file."""
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    half = {k: (v.detach().half() if v.is_floating_point() else v.detach()).cpu().contiguous()
+            for k, v in tensors.items()}
+    tmp = out.with_name(out.name + ".tmp")
+    save_file(half, str(tmp), metadata=dict(metadata or {}))
+    os.replace(tmp, out)
+    out.chmod(0o644)
+    sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    _write_text_atomic(out.with_suffix(".md"),
+                       card.replace("{SHA256}", sha).replace("{SIZE}", f"{out.stat().st_size / 1e6:.2f} MB"))
+    return sha
+
+
+def set_constant(py_file: Path, name: str, value: str) -> bool:
+    """Rewrite the line ``NAME = "..."`` (or ``NAME: type = ...``) of ``py_file`` to hold the
+    string ``value``. Returns False when the file or the line is missing (then print what to add)."""
+    try:
+        src = Path(py_file).read_text()
+    except OSError:
+        return False
+    new, n = re.subn(rf"^({re.escape(name)}(?:: [^=\n]+)? = ).*$", lambda m: f'{m.group(1)}"{value}"', src,
+                     flags=re.M)
+    if n != 1:
+        return False
+    Path(py_file).write_text(new)
+    return True
+
+
+def set_dict_entry(py_file: Path, dict_name: str, key: str, value: str) -> bool:
+    """Set ``"key": "value"`` in the literal ``DICT_NAME: ... = {...}`` of string pairs in
+    ``py_file`` (entries kept sorted, one per line). Returns False when it is not there."""
+    try:
+        src = Path(py_file).read_text()
+    except OSError:
+        return False
+    m = re.search(rf"^{re.escape(dict_name)}(?:: [^=\n]+)? = \{{\n(.*?)^\}}", src, re.S | re.M)
+    if not m:
+        return False
+    entries = dict(re.findall(r'"([^"]+)": "([^"]*)"', m.group(1)))
+    entries[key] = value
+    body = "".join(f'    "{k}": "{v}",\n' for k, v in sorted(entries.items()))
+    Path(py_file).write_text(src[:m.start(1)] + body + src[m.end(1):])
+    return True
+
+
+def command_line(trainer: str, argv: list[str]) -> str:
+    """The command that reproduces a run, for model cards: ``imgedit train NAME ARGS``."""
+    return " ".join(["imgedit", "train", trainer, *map(shlex.quote, argv)])
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def loss_table(history: list[dict], skip: tuple[str, ...] = ("step", "size")) -> str:
+    """A markdown table of about five rows (first, quarters, last) of a loss history."""
+    if not history:
+        return "(no steps)"
+    keys = [k for k in history[0] if k not in skip]
+    picks = [history[0]] + history[max(1, len(history) // 4)::max(1, len(history) // 4)]
+    if picks[-1] is not history[-1]:
+        picks.append(history[-1])
+    head = ["step", *(["crop"] if "size" in history[0] else []), *keys]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for h in picks:
+        cells = [str(h["step"]), *([str(h["size"])] if "size" in h else []),
+                 *(f"{h[k]:.4g}" if isinstance(h.get(k), (int, float)) else str(h.get(k, "")) for k in keys)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

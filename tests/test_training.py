@@ -1,0 +1,110 @@
+"""imgedit.training: checkpoints resume exactly, exports are fp16 + card + sha256, source
+constants are rewritten in place, preview sheets and loss tables."""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+
+import pytest
+import torch
+from PIL import Image
+
+from imgedit import training
+
+
+def _models():
+    torch.manual_seed(0)
+    g = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 2))
+    d = torch.nn.Linear(2, 1)
+    return g, d, torch.optim.Adam(g.parameters(), 1e-2), torch.optim.SGD(d.parameters(), 1e-2, momentum=0.9)
+
+
+def _step(g, d, og, od, seed):
+    x = torch.randn(16, 4, generator=torch.Generator().manual_seed(seed))
+    loss = d(g(x)).pow(2).mean() + g(x).pow(2).mean()
+    og.zero_grad(), od.zero_grad()
+    loss.backward()
+    og.step(), od.step()
+
+
+def test_checkpoint_resume_matches_an_uninterrupted_run(tmp_path):
+    g, d, og, od = _models()
+    for s in range(6):
+        _step(g, d, og, od, s)
+    reference = {k: v.clone() for k, v in g.state_dict().items()}
+
+    g, d, og, od = _models()
+    for s in range(3):
+        _step(g, d, og, od, s)
+    ck = training.Checkpoint(tmp_path / "run", {"g": g, "d": d}, {"og": og, "od": od})
+    ck.save({"step": 3, "history": [{"step": 3, "loss": 1.5}]})
+    assert not list((tmp_path / "run").glob("*.tmp"))
+
+    g2, d2, og2, od2 = _models()  # fresh objects, as in a new process
+    state = training.Checkpoint(tmp_path / "run", {"g": g2, "d": d2}, {"og": og2, "od": od2}).load()
+    assert state == {"step": 3, "history": [{"step": 3, "loss": 1.5}]}
+    for s in range(3, 6):
+        _step(g2, d2, og2, od2, s)
+    for k, v in reference.items():  # Adam moments, SGD momentum and BN buffers all restored
+        assert torch.allclose(g2.state_dict()[k].float(), v.float(), atol=1e-6), k
+
+
+def test_checkpoint_missing_and_mismatched(tmp_path):
+    g, d, og, od = _models()
+    assert training.Checkpoint(tmp_path / "none", {"g": g}).load() is None
+    training.Checkpoint(tmp_path / "run", {"g": g}, {"og": og}).save({"step": 0})
+    other = torch.nn.Linear(4, 4)
+    with pytest.raises(ValueError, match="does not match module 'g'"):
+        training.Checkpoint(tmp_path / "run", {"g": other}).load()
+    # the file is safetensors + JSON: nothing to unpickle
+    assert (tmp_path / "run" / "last.safetensors").read_bytes()[8:9] == b"{"
+    json.loads((tmp_path / "run" / "state.json").read_text())
+
+
+def test_export_weights_fp16_card_and_sha(tmp_path):
+    tensors = {"w": torch.randn(3, 3), "n": torch.tensor([7], dtype=torch.int64)}
+    out = tmp_path / "pre" / "thing.safetensors"
+    sha = training.export_weights(tensors, out, "# thing\nsha256 `{SHA256}`, {SIZE}\n", {"steps": "5"})
+    assert sha == hashlib.sha256(out.read_bytes()).hexdigest()
+    card = out.with_suffix(".md").read_text()
+    assert sha in card and " MB" in card and "{SIZE}" not in card
+    from safetensors import safe_open
+
+    with safe_open(str(out), "pt") as f:
+        assert f.metadata() == {"steps": "5"}
+        assert f.get_tensor("w").dtype == torch.float16 and f.get_tensor("n").dtype == torch.int64
+
+
+def test_set_constant_and_dict_entry(tmp_path):
+    f = tmp_path / "plugin.py"
+    f.write_text('X = 1\nSHA: str | None = None\nFILE = "a.safetensors"\nTABLE: dict[str, str] = {\n}\nY = 2\n')
+    assert training.set_constant(f, "SHA", "ab" * 32)
+    assert training.set_constant(f, "FILE", "b.safetensors")
+    assert training.set_dict_entry(f, "TABLE", "zeta", "1")
+    assert training.set_dict_entry(f, "TABLE", "alpha", "2")
+    assert training.set_dict_entry(f, "TABLE", "zeta", "3")  # replaced, not duplicated
+    assert f.read_text() == ('X = 1\nSHA: str | None = "' + "ab" * 32 + '"\nFILE = "b.safetensors"\n'
+                             'TABLE: dict[str, str] = {\n    "alpha": "2",\n    "zeta": "3",\n}\nY = 2\n')
+    assert not training.set_constant(f, "MISSING", "x")
+    assert not training.set_dict_entry(f, "NOPE", "k", "v")
+    assert not training.set_constant(tmp_path / "absent.py", "X", "1")
+
+
+def test_photoset_preview_sheet_and_loss_table(tmp_path):
+    for i, size in enumerate([(80, 60), (50, 70), (10, 10)]):
+        Image.new("RGB", size, (40 * i, 100, 200)).save(tmp_path / f"p{i}.png")
+    (tmp_path / "junk.jpg").write_bytes(b"not a jpeg")
+    data = training.PhotoSet([tmp_path], short_side=64, min_side=32, log=lambda m: None)
+    assert len(data.images) == 2 and data.files == 4  # tiny and unreadable files skipped
+    b = data.batch(3, 32, random.Random(0))
+    assert b.shape == (3, 3, 32, 32) and 0 <= float(b.min()) and float(b.max()) <= 1
+    photos = training.preview_photos([tmp_path], long_side=40)
+    assert [tuple(p.shape[-2:]) for p in photos] == [(30, 40), (40, 29), (10, 10)]
+    training.write_sheet(tmp_path / "out" / "sheet.jpg", [photos, [1 - p for p in photos]])
+    with Image.open(tmp_path / "out" / "sheet.jpg") as im:
+        assert im.size == (40 + 29 + 10, 80)
+    hist = [{"step": s, "size": 64, "loss": 1 / s} for s in range(1, 101)]
+    table = training.loss_table(hist).splitlines()
+    assert table[0] == "| step | crop | loss |" and table[2] == "| 1 | 64 | 1 |" and table[-1] == "| 100 | 64 | 0.01 |"
+    assert training.command_line("style", ["--style", "a b"]) == "imgedit train style --style 'a b'"
