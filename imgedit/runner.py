@@ -384,6 +384,10 @@ def _to_uint8(pixels):
     return (np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
+#: Age after which a leftover ``.*.imgedit-tmp-*`` file in an output folder is deleted by a run.
+STALE_TEMP_SECONDS = 86400.0
+
+
 def process(inputs, output, *, model: str | None = None, task: str | None = None,
             capability: Capability | str = Capability.EDIT, options: Mapping[str, Any] | None = None,
             config: RunConfig | None = None, on_result: Callable[[ItemResult], None] | None = None,
@@ -464,6 +468,10 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
         return summary
 
     _ = runner.model  # build it now: a missing weight file or broken plugin stops the run here
+    from imgedit.io.atomic import cleanup_stale_temps
+
+    for folder in {j.output.parent for j in todo}:  # temp files a killed run left a day or more ago
+        cleanup_stale_temps(folder, min_age=STALE_TEMP_SECONDS)
     images = [j for j in todo if j.kind == "image"]
     sequences = [j for j in todo if j.kind != "image"]
     try:

@@ -299,3 +299,15 @@ def test_real_sigint_exits_130_without_partial_files_then_resumes(tmp_path):
     res = run_cli("edit", "-m", "test.slow", src, out, "--json", env={"PYTHONPATH": str(site)})
     summary = json.loads(res.stdout.splitlines()[-1])
     assert res.returncode == 0 and summary["skipped"] == len(done) and summary["done"] == 12 - len(done)
+
+
+def test_run_removes_day_old_temp_files_but_not_fresh_ones(photos, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    old = out / ".a.png.imgedit-tmp-0badc0de.png"  # left by a run killed two days ago
+    fresh = out / ".b.jpg.imgedit-tmp-12345678.jpg"  # another imgedit may be writing it right now
+    old.write_bytes(b"partial"), fresh.write_bytes(b"partial")
+    two_days_ago = old.stat().st_mtime - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    s = process([photos], out, model="classic.adjust", progress=False)
+    assert s.exit_code == 0 and not old.exists() and fresh.exists()

@@ -108,12 +108,18 @@ def atomic_write_bytes(final: os.PathLike | str, data: bytes) -> Path:
     return final
 
 
-def cleanup_stale_temps(folder: os.PathLike | str, *, recursive: bool = False) -> list[Path]:
+def cleanup_stale_temps(folder: os.PathLike | str, *, recursive: bool = False,
+                        min_age: float = 0.0) -> list[Path]:
     """Delete leftover ``*.imgedit-tmp-*`` files in ``folder`` (e.g. from a killed run).
 
-    Call this only when no other imgedit process is writing into ``folder`` (e.g. when a run
-    resumes). Missing folders are ignored. Returns the paths that were removed.
+    With ``min_age=0`` call this only when no other imgedit process is writing into ``folder``;
+    the runner passes a day (``min_age=86400``): no live write keeps a temp file untouched that
+    long, so another imgedit writing into the same folder is never disturbed. Missing folders
+    are ignored. Returns the paths that were removed.
     """
+    import time
+
+    cutoff = time.time() - min_age
     folder = Path(folder)
     removed: list[Path] = []
     pending = [folder]
@@ -128,7 +134,7 @@ def cleanup_stale_temps(folder: os.PathLike | str, *, recursive: bool = False) -
                 if entry.is_dir(follow_symlinks=False):
                     if recursive:
                         pending.append(Path(entry.path))
-                elif TEMP_MARKER in entry.name:
+                elif TEMP_MARKER in entry.name and (min_age <= 0 or entry.stat(follow_symlinks=False).st_mtime < cutoff):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
             except OSError:
