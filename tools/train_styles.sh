@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# Train the shipped fast style networks, one after the other (2 CPU cores: never two at once).
+# Train the shipped style weights, one run after the other (2 CPU cores: never two at once).
+#   tools/train_styles.sh                      # the five fast styles, then the arbitrary-style decoder
+#   tools/train_styles.sh wave decoder         # just these
 # Resumable: rerun the same command and every run continues from its checkpoint in
-# ~/.cache/imgedit/train/style-<name>/ (preview.jpg there shows the bundled samples stylised).
-# Export after looking at the previews:
+# ~/.cache/imgedit/train/style-<name>/ (preview.jpg there shows the bundled samples stylised,
+# updated at every checkpoint). Logs: ~/.cache/imgedit/train/style-<name>.log.
+# Export after looking at the previews (writes pretrained/*.safetensors + model card and
+# declares the sha256 in plugins/imgedit-style/imgedit_style/plugin.py):
 #   imgedit train style --style NAME <same args> --export-only
-# Usage: tools/train_styles.sh [style ...]     (default: all five shipped paintings)
+#   imgedit train style-decoder <same args> --export-only
+# Environment: STEPS (fast styles, default 2000), DECODER_STEPS (default 3000), THREADS (2),
+# IMGEDIT_PHOTOS (default ~/.cache/imgedit/media/photos, fetched by tools/fetch_media.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
 PHOTOS="${IMGEDIT_PHOTOS:-$HOME/.cache/imgedit/media/photos}"
 [ -d "$PHOTOS" ] || bash tools/fetch_media.sh
-STEPS="${STEPS:-2000}"
-styles=("$@")
-[ ${#styles[@]} -gt 0 ] || styles=(starry_night wave the_scream composition_vii udnie)
-for s in "${styles[@]}"; do
-  .venv/bin/imgedit train style --style "$s" --data "$PHOTOS" --steps "$STEPS" --style-weight "${STYLE_WEIGHT:-1.0}" --content-weight "${CONTENT_WEIGHT:-5.0}" \
-    --threads "${THREADS:-2}" >> "$HOME/.cache/imgedit/train/style-$s.log" 2>&1
+LOGS="$HOME/.cache/imgedit/train"
+mkdir -p "$LOGS"
+runs=("$@")
+[ ${#runs[@]} -gt 0 ] || runs=(starry_night wave the_scream composition_vii udnie decoder)
+for s in "${runs[@]}"; do
+  if [ "$s" = decoder ]; then
+    .venv/bin/imgedit train style-decoder --data "$PHOTOS" --steps "${DECODER_STEPS:-3000}" \
+      --threads "${THREADS:-2}" >> "$LOGS/style-decoder.log" 2>&1
+  else
+    .venv/bin/imgedit train style --style "$s" --data "$PHOTOS" --steps "${STEPS:-2000}" \
+      --threads "${THREADS:-2}" >> "$LOGS/style-$s.log" 2>&1
+  fi
 done

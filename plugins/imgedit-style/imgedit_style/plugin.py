@@ -41,10 +41,10 @@ def fast_weight_name(style: str) -> str:
 
 def fast_train_command(style: str) -> str:
     return (f"imgedit train style --style {style} --data ~/.cache/imgedit/media/photos "
-            f"--steps 4000 --export")
+            f"--steps 2000 --export")
 
 
-DECODER_TRAIN_COMMAND = "imgedit train style-decoder --data ~/.cache/imgedit/media/photos --steps 8000 --export"
+DECODER_TRAIN_COMMAND = "imgedit train style-decoder --data ~/.cache/imgedit/media/photos --steps 3000 --export"
 
 
 def _weights() -> tuple[WeightFile, ...]:
