@@ -46,14 +46,26 @@ class StatsNorm(nn.Module):
         if self.mode == "replay":
             assert self.saved is not None, "StatsNorm: replay without recorded statistics"
             mean, var = self.saved
-        else:
-            var, mean = torch.var_mean(x.float(), dim=(2, 3), keepdim=True, correction=0)
-            if self.mode == "record":
-                self.saved = (mean.detach(), var.detach())
-        # statistics in float32, applied as one per-channel multiply-add in the input's dtype
-        scale = torch.rsqrt(var + self.eps) * self.weight.view(1, -1, 1, 1).float()
-        shift = self.bias.view(1, -1, 1, 1).float() - mean * scale
-        return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
+            # statistics in float32, applied as one per-channel multiply-add in the input's dtype
+            scale = torch.rsqrt(var + self.eps) * self.weight.view(1, -1, 1, 1).float()
+            shift = self.bias.view(1, -1, 1, 1).float() - mean * scale
+            return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
+        # Instance norm = batch norm of each image on its own. ATen's batch-norm kernel reduces
+        # channels-last (and bf16) tensors ~10x faster than var_mean over (H, W) (measured on
+        # CPU), and its backward is fused too. Statistics are accumulated in float32.
+        record = self.mode == "record"
+        outs, means, variances = [], [], []
+        for xi in x.split(1):
+            rm = torch.zeros(x.shape[1], device=x.device) if record else None
+            rv = torch.ones(x.shape[1], device=x.device) if record else None
+            outs.append(F.batch_norm(xi, rm, rv, self.weight, self.bias, training=True, momentum=1.0, eps=self.eps))
+            if record:
+                n = xi.shape[2] * xi.shape[3]
+                means.append(rm.view(1, -1, 1, 1))
+                variances.append((rv * ((n - 1) / n) if n > 1 else rv.zero_()).view(1, -1, 1, 1))
+        if record:
+            self.saved = (torch.cat(means), torch.cat(variances))
+        return outs[0] if len(outs) == 1 else torch.cat(outs)
 
 
 class ConvLayer(nn.Sequential):
