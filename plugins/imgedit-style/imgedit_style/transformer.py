@@ -166,3 +166,17 @@ def run_tiled(net: TransformerNet, x: torch.Tensor, tile_pixels: int, *, stats_p
         tile = max(int(math.isqrt(tile_pixels)), 2 * overlap + 32)
         out = tiled(net, x, tile=tile, overlap=overlap)
     return out
+
+
+def for_inference(net: TransformerNet, device=None, dtype: torch.dtype | None = None) -> TransformerNet:
+    """The network as the plugin runs it: weights already in the autocast ``dtype`` (no per-call
+    weight casts) and channels-last (oneDNN's fast layout on CPU)."""
+    return net.eval().requires_grad_(False).to(device, dtype=dtype, memory_format=torch.channels_last)
+
+
+def run_fast(net: TransformerNet, x: torch.Tensor, tile_pixels: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Run a :func:`for_inference` network on ``x`` (B,3,H,W) in [0,1]; float32 result. The
+    caller provides ``torch.inference_mode()`` and autocast (the runner does)."""
+    if dtype is not None:
+        x = x.to(dtype)
+    return run_tiled(net, x.contiguous(memory_format=torch.channels_last), tile_pixels).float()
