@@ -36,11 +36,13 @@ import hashlib
 import importlib.util
 import io
 import os
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from imgedit.errors import WeightsError
@@ -196,6 +198,53 @@ def build_efficientnet_lite0(state_dict: Mapping[str, Tensor] | None = None) -> 
     return net.eval()
 
 
+class _FoldedConv(nn.Module):
+    """A TF-"SAME" convolution with the following (eval-mode) BatchNorm folded into its weight
+    and bias. Stride-1 convolutions pad inside the convolution (symmetric, no copy); strided
+    ones pad explicitly, like TF, only where SAME padding is asymmetric for the input size."""
+
+    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
+        super().__init__()
+        k, stride = conv.weight.shape[-1], conv.stride[0]
+        self.k, self.stride = k, stride
+        self.conv = nn.Conv2d(conv.in_channels, conv.out_channels, k, stride,
+                              padding=(k - 1) // 2 if stride == 1 else 0, groups=conv.groups, bias=True)
+        with torch.no_grad():
+            scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
+            bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(scale)
+            self.conv.weight.copy_((conv.weight.double() * scale.view(-1, 1, 1, 1)).float())
+            self.conv.bias.copy_((bn.bias.double() + (bias - bn.running_mean.double()) * scale).float())
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride > 1:
+            ih, iw = x.shape[-2:]
+            pad_h = max((math.ceil(ih / self.stride) - 1) * self.stride + self.k - ih, 0)
+            pad_w = max((math.ceil(iw / self.stride) - 1) * self.stride + self.k - iw, 0)
+            if pad_h or pad_w:
+                x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+        return self.conv(x)
+
+
+class _FoldedBlock(nn.Module):
+    """An EfficientNet-Lite MBConv block (no squeeze-excitation) with folded BatchNorms:
+    [1x1 expand, ReLU6] -> depthwise kxk, ReLU6 -> 1x1 project [+ identity skip]."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        args = block._block_args
+        if getattr(block, "has_se", False):
+            raise WeightsError("unexpected squeeze-excitation in EfficientNet-Lite0")
+        self.expand = _FoldedConv(block._expand_conv, block._bn0) if args.expand_ratio != 1 else None
+        self.depthwise = _FoldedConv(block._depthwise_conv, block._bn1)
+        self.project = _FoldedConv(block._project_conv, block._bn2)
+        self.skip = bool(block.id_skip and args.stride == 1 and args.input_filters == args.output_filters)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = F.relu6(self.expand(x)) if self.expand is not None else x
+        h = self.project(F.relu6(self.depthwise(h)))
+        return h + x if self.skip else h
+
+
 class PerceptualEncoder(nn.Module):
     """Frozen EfficientNet-Lite0 trunk (stem + 16 MBConv blocks, no classifier head).
 
@@ -215,8 +264,10 @@ class PerceptualEncoder(nn.Module):
         stem 32 (/2) | block0 16 (/2) | block1-2 24 (/4) | block3-4 40 (/8)
         block5-7 80 (/16) | block8-10 112 (/16) | block11-14 192 (/32) | block15 320 (/32)
 
-    Parameter names equal the keys of the weight file (``_conv_stem.*``, ``_bn0.*``,
-    ``_blocks.N.*``), so ``encoder.state_dict()`` is exactly the file's non-head subset.
+    Every BatchNorm is folded into the convolution before it (the encoder is always in eval
+    mode, so this is exact up to float rounding) and stride-1 convolutions pad internally:
+    forward+backward ~25% faster on CPU than the package's module (measured, 256 px batch 4).
+    ``tests/test_perceptual.py`` checks every tap against the unfolded package network.
     """
 
     taps: tuple[str, ...] = TAPS
@@ -241,10 +292,8 @@ class PerceptualEncoder(nn.Module):
         super().__init__()
         state = load_backbone_state_dict(weights_path, sha256=sha256) if pretrained else None
         net = build_efficientnet_lite0(state)
-        self._conv_stem = net._conv_stem
-        self._bn0 = net._bn0
-        self._blocks = net._blocks
-        self._act = nn.ReLU6()  # EfficientNet-Lite uses ReLU6 everywhere (parameter-free)
+        self.stem = _FoldedConv(net._conv_stem, net._bn0)
+        self.blocks = nn.ModuleList(_FoldedBlock(b) for b in net._blocks)
         self.channels: dict[str, int] = dict(TAP_CHANNELS)
         self.reductions: dict[str, int] = dict(TAP_REDUCTIONS)
         self._index = {tap: i for i, tap in enumerate(TAPS)}  # 0 = stem, i = block(i-1)
@@ -284,11 +333,11 @@ class PerceptualEncoder(nn.Module):
         wanted = set(taps)
         found: dict[str, Tensor] = {}
         h = (x - INPUT_MEAN) / INPUT_STD
-        h = self._act(self._bn0(self._conv_stem(h)))
+        h = F.relu6(self.stem(h))  # EfficientNet-Lite uses ReLU6 everywhere
         if "stem" in wanted:
             found["stem"] = h
         for i in range(deepest):  # block i is tap index i + 1
-            h = self._blocks[i](h)  # drop-connect is a no-op in eval mode, so it is not passed
+            h = self.blocks[i](h)
             name = f"block{i}"
             if name in wanted:
                 found[name] = h
