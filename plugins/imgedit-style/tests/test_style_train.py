@@ -43,7 +43,8 @@ def test_train_style_lowers_loss_resumes_and_exports(photos, tmp_path, monkeypat
     shutil.copy(train.PLUGIN_FILE, fake_plugin)
     monkeypatch.setattr(train, "PLUGIN_FILE", fake_plugin)
     base = ["--style", "wave", "--data", str(photos), "--size", "48", "--batch", "2", "--width", "8",
-            "--blocks", "1", "--lr", "5e-3", "--log-every", "5", "--run-dir", str(run), "--precision", "fp32",
+            "--style-weight", "3", "--content-weight", "1",
+            "--blocks", "1", "--lr", "2e-3", "--log-every", "5", "--run-dir", str(run), "--precision", "fp32",
             "--curriculum", "0", "--quiet", "--seed", "1"]
     assert train.main_style(base + ["--steps", "40"]) == 0
     hist = _history(run)
