@@ -58,6 +58,8 @@ class Capability(str, enum.Enum):
     GENERATE = "generate"        #: latents or seeds -> images  (``imgedit generate``)
     EDIT = "edit"                #: images -> images            (``imgedit edit`` and task verbs)
     EDIT_SEQUENCE = "edit_sequence"  #: frames in order -> frames, state carried (videos)
+    FLOW = "flow"                #: two images -> dense optical flow (a service other models use,
+    #:                              e.g. the style plugin's video consistency; task "flow")
 
     def __str__(self) -> str:
         return self.value
@@ -401,3 +403,9 @@ class ImageModel:
     def output_rate(self, input_rate: Fraction, **options: Any) -> Fraction:
         """Frame rate of the sequence :meth:`edit_sequence` yields for ``input_rate`` input."""
         return input_rate
+
+    def flow(self, a: "torch.Tensor", b: "torch.Tensor", **options: Any) -> "torch.Tensor":
+        """Dense optical flow between images ``a`` and ``b`` (B,3,H,W): (B,2,H,W) float32, in
+        pixels, x then y, such that ``b`` sampled at ``p + flow[p]`` matches ``a`` at ``p`` (the
+        backward-warping convention of OpenCV's ``calcOpticalFlow*(a, b)``)."""
+        raise CapabilityError(f"model {self.spec.name} cannot estimate flow")

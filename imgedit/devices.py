@@ -62,7 +62,7 @@ def resolve_precision(name: str, device: Any, allowed: tuple[str, ...] = ("fp32"
     if name == "auto":
         if device.type == "cuda" and "fp16" in allowed:
             name = "fp16"
-        elif device.type == "cpu" and cpu_has_native_bf16() and "bf16" in allowed:
+        elif device.type == "cpu" and "bf16" in allowed and cpu_has_native_bf16():
             name = "bf16"
         else:
             name = "fp32"

@@ -18,7 +18,7 @@ import torch
 from imgedit import weights as weights_mod
 from imgedit.api import Capability, Frame, ImageArg, ImageModel, ModelContext, ModelSpec, parse_weighted
 from imgedit.devices import resolve_device, resolve_precision
-from imgedit.errors import CapabilityError, OptionError, PluginError, UsageError
+from imgedit.errors import CapabilityError, ModelNotFoundError, OptionError, PluginError, UsageError
 from imgedit.plugins import import_object
 from imgedit.registry import get_registry
 
@@ -204,11 +204,36 @@ class LoadedModel:
     def output_rate(self, input_rate: Fraction, options: Mapping[str, Any] | None = None) -> Fraction:
         return Fraction(self.model.output_rate(Fraction(input_rate), **self.options(options)))
 
+    def flow(self, a, b, options: Mapping[str, Any] | None = None, **kw) -> torch.Tensor:
+        """Optical flow from ``a`` to ``b`` (tensors or PIL images of one size): (B,2,H,W)
+        float32 in pixels, ``b(p + flow[p]) ~ a(p)`` (see :meth:`ImageModel.flow`)."""
+        self._need(Capability.FLOW)
+        opts = self.options({**(options or {}), **kw})
+        x, _ = self._prepare(a)
+        y, _ = self._prepare(b)
+        if x.shape != y.shape:
+            raise UsageError(f"flow needs two images of one size, got {tuple(x.shape)} and {tuple(y.shape)}")
+        with self._contexts():
+            out = self.model.flow(x, y, **opts)
+        return out.float()
 
-def load_model(name: str, device: str = "auto", precision: str = "auto",
-               tile_pixels: int = DEFAULT_TILE_PIXELS) -> LoadedModel:
-    """Build model ``name`` from the installed plugins, ready to call on tensors or PIL images."""
-    spec = get_registry().get(name)
+
+def load_model(name: str | None = None, device: str = "auto", precision: str = "auto",
+               tile_pixels: int = DEFAULT_TILE_PIXELS, *, task: str | None = None) -> LoadedModel:
+    """Build model ``name`` from the installed plugins, ready to call on tensors or PIL images;
+    or, with ``task=`` and no name, the best installed model for that task (highest priority).
+    Raises :class:`~imgedit.errors.ModelNotFoundError` when there is none."""
+    reg = get_registry()
+    if name is None:
+        if task is None:
+            raise UsageError("load_model: give a model name or task=")
+        specs = reg.for_task(task)
+        if not specs:
+            raise ModelNotFoundError(f"no installed plugin provides `{task}`",
+                                     hint="see `imgedit models` for what is installed")
+        spec = specs[0]
+    else:
+        spec = reg.get(name)
     return build(spec, device=device, precision=precision, tile_pixels=tile_pixels)
 
 

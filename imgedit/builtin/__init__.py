@@ -1,5 +1,5 @@
-"""imgedit's built-in ``classic`` plugin: colour, resize, sharpen, deflicker, frame blending and
-a colour-layout codec. Classic image processing (no learned weights) that runs through exactly the
+"""imgedit's built-in ``classic`` plugin: colour, resize, sharpen, deflicker, frame blending, a
+colour-layout codec and OpenCV DIS optical flow (the default ``flow`` service for other models). Classic image processing (no learned weights) that runs through exactly the
 same entry-point path as every other plugin; tests and ``make demo`` use it, and it gives the
 baselines the learned plugins are measured against (frame blending for interpolation).
 
@@ -59,3 +59,9 @@ def imgedit_register_models(register) -> None:
         factory=_M + "ColorGrid", capabilities=(Capability.ENCODE, Capability.GENERATE), licence="MIT",
         precisions=("fp32",), latent_shape=(3, 8, 8),
         options=(Option("size", "int", 256, "generated image size (square)", min=8, max=4096),)))
+    register(ModelSpec(
+        name="classic.flow", summary="Dense optical flow with OpenCV DIS (a service other models use).",
+        factory=_M + "DisFlow", capabilities=(Capability.FLOW,), licence="MIT (OpenCV: Apache-2.0)",
+        precisions=("fp32",), tasks={"flow": 10},
+        options=(Option("preset", "choice", "medium", "DIS speed/quality preset",
+                        choices=("ultrafast", "fast", "medium")),)))

@@ -114,3 +114,29 @@ class ColorGrid(ImageModel):
 
     def generate(self, latents, size=256):
         return F.interpolate(latents.clamp(0, 1), size=(size, size), mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def gray_u8(images: torch.Tensor) -> list:
+    """(B,3,H,W) float [0,1] -> B (H,W) uint8 luma arrays (Rec. 601), as OpenCV's flow wants."""
+    y = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2]).float().clamp(0, 1)
+    return list((y * 255 + 0.5).to(torch.uint8).cpu().numpy())
+
+
+class DisFlow(ImageModel):
+    """OpenCV's DIS optical flow (Kroeger et al. 2016) on the luma, one image pair at a time."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._dis: dict[str, object] = {}
+
+    def flow(self, a, b, preset="medium"):
+        import cv2
+
+        if preset not in self._dis:
+            self._dis[preset] = cv2.DISOpticalFlow_create({
+                "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[preset])
+        dis = self._dis[preset]
+        flows = [torch.from_numpy(dis.calc(ga, gb, None)).permute(2, 0, 1)
+                 for ga, gb in zip(gray_u8(a), gray_u8(b))]
+        return torch.stack(flows).to(a.device)

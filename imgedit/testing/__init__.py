@@ -79,7 +79,7 @@ def no_file_io():
 
 
 _METHOD_FOR = {Capability.ENCODE: "encode", Capability.GENERATE: "generate", Capability.EDIT: "edit",
-               Capability.EDIT_SEQUENCE: "edit_sequence"}
+               Capability.EDIT_SEQUENCE: "edit_sequence", Capability.FLOW: "flow"}
 
 
 class PluginContract:
@@ -254,6 +254,19 @@ class PluginContract:
                     self._check_images(img, f"{spec.name}.generate", batch=2)
                 if spec.can(Capability.EDIT_SEQUENCE):
                     self._check_sequence(loaded, spec, opts)
+                if spec.can(Capability.FLOW):
+                    self._check_flow(loaded, spec, opts)
+
+    def _check_flow(self, loaded, spec: ModelSpec, opts: dict) -> None:
+        import torch
+
+        a = self._images(2, seed=2)
+        f = loaded.flow(a, a.clone(), opts)
+        assert tuple(f.shape) == (2, 2, *a.shape[-2:]), \
+            f"{spec.name}.flow: shape {tuple(f.shape)} != (2, 2, {a.shape[-2]}, {a.shape[-1]})"
+        assert torch.isfinite(f).all(), f"{spec.name}.flow: NaN/inf in the flow"
+        still = float(f.abs().mean())
+        assert still < 0.5, f"{spec.name}.flow of an image with itself moves {still:.2f} px on average (expected ~0)"
 
     def _check_sequence(self, loaded, spec: ModelSpec, opts: dict) -> None:
         n, rate = self.sequence_length, Fraction(24)

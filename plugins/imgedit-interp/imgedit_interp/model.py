@@ -109,6 +109,24 @@ class GRUInterp(ImageModel):
         return out.float().clamp(0, 1)
 
     # -- the ImageModel API -----------------------------------------------------------------
+    def flow(self, a: torch.Tensor, b: torch.Tensor, iters: int = 4, scale: float = 1.0, init: str = "dis",
+             **_) -> torch.Tensor:
+        """Optical flow ``a -> b`` (the ``flow`` service): the recurrence's F01 for the pair (cold
+        start, ``2 * iters`` iterations), estimated at 1/8 of the flow grid and upsampled
+        bilinearly to (B,2,H,W) pixels."""
+        import torch.nn.functional as F
+
+        h, w = a.shape[-2:]
+        outs = []
+        for i in range(a.shape[0]):
+            ga, gb = to_flow_grid(a[i:i + 1], scale), to_flow_grid(b[i:i + 1], scale)
+            start = dis_flow8(ga, gb, tuple(ga.shape[-2:])) if init == "dis" else None
+            f01 = self.net.flows(self.net.features(ga)[1], self.net.features(gb)[1], 2 * iters, init=start)[-1][:, :2]
+            h8, w8 = f01.shape[-2:]
+            up = F.interpolate(f01.float(), size=(h, w), mode="bilinear", align_corners=False)
+            outs.append(up * torch.tensor([w / w8, h / h8], device=up.device).view(1, 2, 1, 1))
+        return torch.cat(outs)
+
     def output_rate(self, input_rate: Fraction, factor=2, fps=None, **_) -> Fraction:
         return target_rate(input_rate, factor, fps)
 

@@ -18,9 +18,11 @@ def imgedit_register_models(register):
         name="interp.gru",
         summary="Recurrent (ConvGRU) flow-refinement frame interpolation; warm-starts along a video.",
         factory="imgedit_interp.model:GRUInterp",
-        capabilities=(Capability.EDIT_SEQUENCE,),
+        capabilities=(Capability.EDIT_SEQUENCE, Capability.FLOW),
         licence="MIT",
-        tasks={"interpolate": 100},
+        # flow priority below classic.flow (10): at 1/8 resolution its flow is not yet better than
+        # DIS (benchmarks/style_temporal.py), so `flow=auto` keeps DIS; ask for it by name
+        tasks={"interpolate": 100, "flow": 5},
         sequence_output="rate",
         precisions=("fp32", "bf16"),
         weights=(WeightFile("interp", WEIGHTS_FILE, WEIGHTS_SHA256, train_command=TRAIN_COMMAND,

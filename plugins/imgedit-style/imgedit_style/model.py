@@ -46,6 +46,7 @@ class StyleModel(ImageModel):
         self._weight_names = {w.name for w in ctx.spec.weights}
         self._fast: dict[str, Any] = {}
         self._decoder = None
+        self._flows: dict[str, Any] = {}  # flow option -> FlowEstimator (video)
         from imgedit.perceptual import get_encoder
 
         with torch.inference_mode(False):  # parameters usable by autograd (optimize)
@@ -128,15 +129,22 @@ class StyleModel(ImageModel):
                               "use --method optimize meanwhile")
         return method
 
-    def prepare(self, style=("starry_night",), method: str = "auto", **_: Any) -> None:
-        """Check the styles and the method once before a batch (unknown style, untrained method)."""
+    def prepare(self, style=("starry_night",), method: str = "auto", flow: str = "auto", **_: Any) -> None:
+        """Check the styles, the method and the flow model once before a batch."""
         self.pick_method(method, self.resolve_styles(style))
+        if flow != "auto":
+            import imgedit
+
+            specs = {s.name: s for s in imgedit.list_models()}
+            if flow not in specs or "flow" not in [str(c) for c in specs[flow].capabilities]:
+                have = ", ".join(n for n, s in specs.items() if "flow" in [str(c) for c in s.capabilities])
+                raise OptionError(f"flow={flow!r} is not an installed optical-flow model (installed: {have})")
 
     # -- the edit --------------------------------------------------------------------------------
     def edit(self, images: torch.Tensor, style=("starry_night",), method: str = "auto", strength: float = 1.0,
              preserve_color: bool = False, max_size: int | None = None, steps: int = 200, scales: int = 3,
              optimizer: str = "adam", style_weight: float = 3.0, tv_weight: float = 0.5,
-             style_scale: float = 1.0, temporal: float = 0.7, *,
+             style_scale: float = 1.0, temporal: float = 0.7, flow: str = "auto", *,
              _method: str | None = None) -> torch.Tensor:
         styles = self.resolve_styles(style)
         method = _method or self.pick_method(method, styles)
@@ -231,11 +239,16 @@ class StyleModel(ImageModel):
         previous result (Ruder et al.) was tried and dropped: with the few steps per frame a video
         can afford, the style accumulated over the frames (after 100 frames the content was gone)
         and border pixels smeared inwards; blending independent results cannot drift."""
-        from imgedit_style.temporal import TemporalBlender
+        from imgedit_style.temporal import FlowEstimator, TemporalBlender
 
         alpha = float(options.get("temporal", 0.7))
         method = None
-        blender = TemporalBlender(alpha) if alpha > 0 else None
+        blender = None
+        if alpha > 0:
+            name = options.get("flow", "auto")
+            if name not in self._flows:  # built once per model, reused for every video
+                self._flows[name] = FlowEstimator(name, str(self.device))
+            blender = TemporalBlender(alpha, self._flows[name])
         for fr in frames:
             if method is None:
                 method = self.pick_method(options.get("method", "auto"), self.resolve_styles(options.get("style", ("starry_night",))))

@@ -91,6 +91,8 @@ def spec() -> ModelSpec:
             Option("tv_weight", "float", 0.5, "optimize: total-variation weight (smoothness)", min=0.0, max=1e3),
             Option("style_scale", "float", 1.0, "size of the style image relative to the working size",
                    min=0.1, max=4.0),
+            Option("flow", "str", "auto", "video: the optical-flow model (auto: the best installed model "
+                   "of the `flow` task; classic.flow = OpenCV DIS)"),
             Option("temporal", "float", 0.7, "video: weight of the flow-warped previous frame where the "
                    "motion is consistent (0 = independent frames)", min=0.0, max=1.0),
         ),

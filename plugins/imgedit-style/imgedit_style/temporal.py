@@ -1,4 +1,9 @@
-"""Temporal consistency for stylised video: optical flow (OpenCV DIS), warping, occlusion masks.
+"""Temporal consistency for stylised video: optical flow, warping, occlusion masks.
+
+The flow comes from a model of the ``flow`` task, found through the public API
+(``imgedit.load_model(task="flow")``): the best installed one, or the one the ``flow`` option
+names. imgedit's built-in ``classic.flow`` (OpenCV DIS) is always there; a plugin that registers
+a better flow model with a higher priority is used without any change here.
 
 For frame ``t`` the previous *output* is warped into frame ``t`` along the backward flow of the
 *input* frames and blended with the freshly stylised frame where the motion is reliable::
@@ -20,26 +25,22 @@ import numpy as np
 import torch
 
 
-def to_gray_u8(img: torch.Tensor) -> np.ndarray:
-    """(1,3,H,W) float [0,1] -> (H,W) uint8 luma."""
-    x = img[0].detach().float().clamp(0, 1)
-    y = 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]
-    return (y * 255 + 0.5).to(torch.uint8).cpu().numpy()
-
-
 class FlowEstimator:
-    """Dense optical flow with OpenCV's DIS (medium preset); ``flow(a, b)[y, x]`` is the
-    displacement of pixel (x, y) of ``a`` in ``b``: ``a(p) ~ b(p + flow(p))``."""
+    """A ``flow`` model behind a numpy interface: ``flow(a, b)`` for frames (1,3,H,W) in [0,1]
+    returns (H,W,2) float32 with ``a(p) ~ b(p + flow(p))``. ``model``: a model name, or "auto"
+    for the best installed model of the ``flow`` task."""
 
-    def __init__(self, preset: str = "medium"):
-        import cv2
+    def __init__(self, model: str = "auto", device: str = "cpu"):
+        import imgedit
 
-        presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-                   "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
-        self._dis = cv2.DISOpticalFlow_create(presets[preset])
+        self.model = imgedit.load_model(None if model == "auto" else model, device=device, task="flow")
 
-    def flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return self._dis.calc(a, b, None)
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def flow(self, a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
+        return self.model.flow(a, b)[0].permute(1, 2, 0).cpu().numpy()
 
 
 def _grid(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,26 +78,26 @@ def consistency_mask(flow_back: np.ndarray, flow_fwd: np.ndarray, soften: int = 
 class TemporalBlender:
     """Stateful blender for one sequence; call :meth:`reset` at scene starts."""
 
-    def __init__(self, alpha: float = 0.7, preset: str = "medium"):
+    def __init__(self, alpha: float = 0.7, flow: FlowEstimator | None = None):
         self.alpha = float(alpha)
-        self.flow = FlowEstimator(preset)
+        self.flow = flow or FlowEstimator()
         self.reset()
 
     def reset(self) -> None:
-        self._prev_gray: np.ndarray | None = None
+        self._prev_in: torch.Tensor | None = None
         self._prev_out: np.ndarray | None = None
         self._pending: tuple[np.ndarray, np.ndarray] | None = None
 
     def prepare(self, frame: torch.Tensor) -> np.ndarray | None:
         """Compute the flows for input ``frame`` (1,3,H,W); returns the previous output warped into
         it (H,W,3 float32) or None at a scene start. Call :meth:`blend` next."""
-        gray = to_gray_u8(frame)
-        self._gray = gray
-        if self._prev_gray is None or self._prev_gray.shape != gray.shape or self._prev_out is None:
+        frame = frame.detach().float()
+        self._in = frame
+        if self._prev_in is None or self._prev_in.shape != frame.shape or self._prev_out is None:
             self._pending = None
             return None
-        fb = self.flow.flow(gray, self._prev_gray)
-        ff = self.flow.flow(self._prev_gray, gray)
+        fb = self.flow.flow(frame, self._prev_in)
+        ff = self.flow.flow(self._prev_in, frame)
         mask = consistency_mask(fb, ff)
         warped = warp(self._prev_out, fb)
         self._pending = (warped, mask)
@@ -111,7 +112,7 @@ class TemporalBlender:
             mt = torch.from_numpy(mask)[None, None].to(stylised.device, torch.float32) * self.alpha
             out = (1 - mt) * stylised.float() + mt * wt
         self._prev_out = out[0].detach().float().permute(1, 2, 0).cpu().numpy().copy()
-        self._prev_gray = self._gray
+        self._prev_in = self._in
         self._pending = None
         return out
 
@@ -119,13 +120,15 @@ class TemporalBlender:
 def warping_error(inputs: list[torch.Tensor], outputs: list[torch.Tensor],
                   scene_starts: list[bool] | None = None) -> float:
     """Mean over consecutive frame pairs (within a scene) of the masked MSE between ``out_t`` and
-    ``out_{t-1}`` warped into frame t with the flow of the *input* frames. Images (1,3,H,W)."""
-    est = FlowEstimator("medium")
+    ``out_{t-1}`` warped into frame t with the flow of the *input* frames. Images (1,3,H,W).
+    The flow is always OpenCV DIS (``classic.flow``), so numbers are comparable whatever flow
+    model the stylisation used."""
+    est = FlowEstimator("classic.flow")
     errs = []
     for t in range(1, len(inputs)):
         if scene_starts is not None and scene_starts[t]:
             continue
-        a, b = to_gray_u8(inputs[t]), to_gray_u8(inputs[t - 1])
+        a, b = inputs[t].float(), inputs[t - 1].float()
         fb, ff = est.flow(a, b), est.flow(b, a)
         mask = consistency_mask(fb, ff, soften=0)
         prev = outputs[t - 1][0].float().permute(1, 2, 0).cpu().numpy()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from imgedit_style.temporal import FlowEstimator, TemporalBlender, consistency_mask, warp, warping_error
@@ -28,11 +29,9 @@ def test_flow_warp_and_mask_on_a_translation():
     frames = _moving(2, shift=3)
     a = (frames[1][0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
     b = (frames[0][0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
-    import cv2
-
-    ga, gb = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
-    est = FlowEstimator()
-    fb, ff = est.flow(ga, gb), est.flow(gb, ga)
+    est = FlowEstimator()  # the best installed `flow` model: here the built-in classic.flow (DIS)
+    assert est.name == "classic.flow"
+    fb, ff = est.flow(frames[1], frames[0]), est.flow(frames[0], frames[1])
     assert abs(float(np.median(fb[..., 0])) - 3.0) < 0.5  # content of frame 1 sits 3 px right in frame 0
     mask = consistency_mask(fb, ff, soften=0)
     assert mask[:, 10:-10].mean() > 0.9
@@ -100,3 +99,13 @@ def test_model_edit_sequence_is_steadier_and_resets_at_cuts():
     assert torch.allclose(steady[3], plain[3]) and torch.allclose(steady[0], plain[0])  # reset at cuts
     starts = [i in (0, 3) for i in range(6)]
     assert warping_error(frames, steady, starts) < 0.7 * warping_error(frames, plain, starts)
+
+
+def test_flow_option_must_name_a_flow_model():
+    import imgedit
+    from imgedit.errors import OptionError
+
+    m = imgedit.load_model("style")
+    assert m.prepare(flow="classic.flow")["flow"] == "classic.flow"
+    with pytest.raises(OptionError, match="classic.flow"):
+        m.prepare(flow="classic.adjust")
