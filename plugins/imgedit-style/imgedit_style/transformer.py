@@ -58,7 +58,8 @@ class StatsNorm(nn.Module):
         for xi in x.split(1):
             rm = torch.zeros(x.shape[1], device=x.device) if record else None
             rv = torch.ones(x.shape[1], device=x.device) if record else None
-            outs.append(F.batch_norm(xi, rm, rv, self.weight, self.bias, training=True, momentum=1.0, eps=self.eps))
+            w, b = (self.weight.float(), self.bias.float()) if record else (self.weight, self.bias)  # float stats
+            outs.append(F.batch_norm(xi, rm, rv, w, b, training=True, momentum=1.0, eps=self.eps))
             if record:
                 n = xi.shape[2] * xi.shape[3]
                 means.append(rm.view(1, -1, 1, 1))

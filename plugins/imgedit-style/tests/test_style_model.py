@@ -10,7 +10,7 @@ from imgedit.api import ImageArg, ModelContext, OptionError, WeightFile
 from imgedit_style import color, plugin
 from imgedit_style.arbitrary import Decoder, feature_stats, wct
 from imgedit_style.model import StyleModel
-from imgedit_style.transformer import TransformerNet, run_tiled
+from imgedit_style.transformer import TransformerNet, for_inference, run_fast, run_tiled
 
 FAST = {"method": "optimize", "steps": 8, "scales": 1}
 
@@ -191,6 +191,12 @@ def test_tiled_matches_untiled():
     assert err.mean() < 0.006 and err.max() < 0.08, (err.mean(), err.max())
     naive = torch.cat([net(x[..., :128]), net(x[..., 128:])], dim=-1)  # per-tile statistics
     assert (naive - ref).abs().mean() > 2 * err.mean()
+    # the plugin's inference path: bf16 weights, channels-last, tiled with recorded statistics
+    fast = for_inference(TransformerNet.from_state_dict(net.state_dict()), "cpu", torch.bfloat16)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        low = run_fast(fast, x, tile_pixels=128 * 128, dtype=torch.bfloat16)
+    assert low.dtype == torch.float32 and low.shape == ref.shape
+    assert (low - ref).abs().mean() < 0.02, (low - ref).abs().mean()
 
 
 def test_wct_matches_style_statistics():
