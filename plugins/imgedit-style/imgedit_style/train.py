@@ -37,6 +37,17 @@ from imgedit.training import (Checkpoint, PhotoSet, StopFlag, bf16_autocast_defa
 PLUGIN_FILE = Path(__file__).resolve().parent / "plugin.py"
 
 
+def describe_data(dirs: list[str]) -> str:
+    """Training folders for a model card: home shortened to ``~``, and where the photos come from."""
+    home = str(Path.home())
+    shown = ", ".join("~" + d[len(home):] if d.startswith(home) else d for d in dirs)
+    if any(d.rstrip("/").endswith("media/photos") for d in dirs):
+        shown += (" (~500 real photos from Debian wallpaper/photo packages, scikit-image, OpenCV and "
+                  "imageio samples, installed by `bash tools/fetch_media.sh`; sources and licences in "
+                  "`../shared/data/SOURCES.md`)")
+    return shown
+
+
 def default_export_dir() -> Path:
     from imgedit.weights import source_pretrained_dir
 
@@ -261,8 +272,8 @@ Johnson-style feed-forward network ({state['config']['arch']}) for `imgedit styl
 | file | `style-{name}.safetensors` (fp16, {{SIZE}}) |
 | sha256 | `{{SHA256}}` |
 | style | {source} |
-| training data | photos only: {', '.join(state['config']['data'])} |
-| command | `{state['config'].get('command', '?')}` |
+| training data | photos only: {describe_data(state['config']['data'])} |
+| command | `{state['config'].get('command', '?').replace(str(Path.home()), '~')}` |
 | steps | {state['step']} (batch {state['config']['batch']}, crops {state['config']['size']} px, first {state['config']['curriculum']:.0%} at half size) |
 | wall time | {state['wall_seconds'] / 60:.1f} min |
 | trained | started {state.get('started', '?')}, {state['config'].get('threads', '?')} torch CPU thread(s) |
@@ -350,8 +361,8 @@ photos only (reconstruction), never on paintings.
 | file | `style-decoder.safetensors` (fp16, {{SIZE}}) |
 | sha256 | `{{SHA256}}` |
 | architecture | {state['config']['arch']} |
-| training data | photos only: {', '.join(state['config']['data'])} |
-| command | `{state['config'].get('command', '?')}` |
+| training data | photos only: {describe_data(state['config']['data'])} |
+| command | `{state['config'].get('command', '?').replace(str(Path.home()), '~')}` |
 | steps | {state['step']} (batch {state['config']['batch']}, crops {state['config']['size']} px) |
 | wall time | {state['wall_seconds'] / 60:.1f} min |
 | losses | L1 pixel x{state['config']['pixel_weight']} + normalised feature MSE x{state['config']['feature_weight']} |
