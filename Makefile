@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGIN_DIRS))
 demo: $(STAMP)
 	@rm -rf $(DEMO_OUT)
 	$(VENV)/bin/imgedit plugins
-	$(VENV)/bin/imgedit stylize samples/photos/chelsea.jpg samples/photos/astronaut.jpg $(DEMO_OUT)/stylized \
-		--style starry_night -o steps=100 -o scales=2
+	$(VENV)/bin/imgedit stylize samples/photos $(DEMO_OUT)/stylized
+	$(VENV)/bin/imgedit stylize samples/video/bigbuckbunny_320.mp4 $(DEMO_OUT)/stylized/bigbuckbunny_320.mp4
+	$(VENV)/bin/imgedit stylize samples/photos/chelsea.jpg $(DEMO_OUT)/optimized --style wave \
+		--method optimize -o steps=100 -o scales=2
 	$(VENV)/bin/imgedit interpolate samples/video/bigbuckbunny_320.mp4 $(DEMO_OUT)/bigbuckbunny_320.2x.mp4
 	$(VENV)/bin/imgedit edit -m classic.adjust samples/photos $(DEMO_OUT)/vivid -o saturation=1.6 -o contrast=1.15
 	$(VENV)/bin/imgedit encode -m classic.colorgrid samples/photos $(DEMO_OUT)/latents
