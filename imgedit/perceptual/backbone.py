@@ -54,6 +54,7 @@ __all__ = [
     "TAPS",
     "TAP_CHANNELS",
     "TAP_REDUCTIONS",
+    "PackageEncoder",
     "PerceptualEncoder",
     "build_efficientnet_lite0",
     "default_weights_path",
@@ -345,6 +346,25 @@ class PerceptualEncoder(nn.Module):
 
     def extra_repr(self) -> str:
         return "EfficientNet-Lite0 ImageNet trunk, frozen, input in [0,1] normalised to [-1,1]"
+
+
+class PackageEncoder(nn.Module):
+    """The same features from the unmodified ``efficientnet_lite_pytorch`` network (BatchNorm
+    layers, padding modules, NCHW): the reference that tests and benchmarks compare
+    :class:`PerceptualEncoder` with (what a plain script on the package would run)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = build_efficientnet_lite0(load_backbone_state_dict()).requires_grad_(False)
+
+    def forward(self, x: Tensor, taps: Sequence[str]) -> dict[str, Tensor]:
+        deepest = max(TAPS.index(t) for t in taps)
+        h = self.net._swish(self.net._bn0(self.net._conv_stem((x - INPUT_MEAN) / INPUT_STD)))
+        found = {"stem": h}
+        for i in range(deepest):
+            h = self.net._blocks[i](h)
+            found[f"block{i}"] = h
+        return {t: found[t] for t in taps}
 
 
 _encoders: dict[str, PerceptualEncoder] = {}

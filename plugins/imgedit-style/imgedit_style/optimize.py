@@ -16,7 +16,8 @@ The image is optimised directly in pixel space, starting from the photo (content
   normalised Gram loss at the style taps, L1 total variation;
 * ``optimizer="adam"`` (lr 0.02 on [0,1] pixels, clamped after every step) or ``"lbfgs"``
   (strong-Wolfe line search, one evaluation counts as one step, clamped at the end of a level);
-* ``bf16=True`` runs the encoder under bfloat16 autocast (losses and Grams stay float32).
+* ``bf16=True`` runs the encoder under bfloat16 autocast (losses and Grams stay float32);
+  ``channels_last=True`` (default) keeps the image channels-last, oneDNN's fast layout on CPU.
 
 Works under the runner's ``torch.inference_mode()``: gradients are re-enabled locally.
 """
@@ -48,6 +49,7 @@ class OptimizeConfig:
     tv_weight: float = 0.5
     lr: float = 0.02
     bf16: bool = False
+    channels_last: bool = True
     style_scale: float = 1.0
     min_side: int = 64
     #: reflect-pad the image by this many pixels before the encoder, so border pixels see
@@ -120,13 +122,14 @@ def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], weights: Sequ
 
 def _run_level(x0: torch.Tensor, loss_fn: PerceptualLoss, targets: dict, cfg: OptimizeConfig, steps: int,
                level: int, n_levels: int, callback: Callback | None) -> torch.Tensor:
-    x = x0.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
+    x = x0.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)  # L-BFGS needs flat views
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     lr = cfg.lr
     dev = x.device.type
 
     def evaluate() -> dict:
         with torch.autocast(dev, dtype=torch.bfloat16, enabled=cfg.bf16):
-            return loss_fn(_pad(x, cfg.pad), targets)
+            return loss_fn(_pad(x, cfg.pad).contiguous(memory_format=fmt), targets)
 
     if cfg.optimizer == "adam":
         # Adam written out for one pixel tensor: same update as torch.optim.Adam, without its
