@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train the shipped style weights, one run after the other (2 CPU cores: never two at once).
 #   tools/train_styles.sh                      # the five fast styles, then the arbitrary-style decoder
-#   tools/train_styles.sh wave decoder         # just these
+#   tools/train_styles.sh wave:2 decoder       # just these; NAME:W sets the content weight (default 5)
 # Resumable: rerun the same command and every run continues from its checkpoint in
 # ~/.cache/imgedit/train/style-<name>/ (preview.jpg there shows the bundled samples stylised,
 # updated at every checkpoint). Logs: ~/.cache/imgedit/train/style-<name>.log.
@@ -19,13 +19,15 @@ PHOTOS="${IMGEDIT_PHOTOS:-$HOME/.cache/imgedit/media/photos}"
 LOGS="$HOME/.cache/imgedit/train"
 mkdir -p "$LOGS"
 runs=("$@")
-[ ${#runs[@]} -gt 0 ] || runs=(starry_night wave the_scream composition_vii udnie decoder)
+# content weights chosen from the previews (wave at 5 was only a colour cast)
+[ ${#runs[@]} -gt 0 ] || runs=(starry_night wave:2 the_scream composition_vii udnie decoder)
 for s in "${runs[@]}"; do
   if [ "$s" = decoder ]; then
     .venv/bin/imgedit train style-decoder --data "$PHOTOS" --steps "${DECODER_STEPS:-3000}" \
       --threads "${THREADS:-2}" >> "$LOGS/style-decoder.log" 2>&1
   else
-    .venv/bin/imgedit train style --style "$s" --data "$PHOTOS" --steps "${STEPS:-2000}" \
-      --threads "${THREADS:-2}" >> "$LOGS/style-$s.log" 2>&1
+    name=${s%%:*}; cw=5.0; [ "$name" = "$s" ] || cw=${s#*:}
+    .venv/bin/imgedit train style --style "$name" --data "$PHOTOS" --steps "${STEPS:-2000}" \
+      --content-weight "$cw" --threads "${THREADS:-2}" >> "$LOGS/style-$name.log" 2>&1
   fi
 done
