@@ -105,6 +105,24 @@ def psnr(x, y) -> float:
     return 10 * math.log10(1.0 / max(mse, 1e-10))
 
 
+def dis_interpolate(i0, i1, dis, t):
+    """The classical baseline of the benchmark in torch: DIS flows ``dis`` = cat(F01, F10)
+    (B,4,H,W) in pixels, linear-motion intermediate flows, backward warps blended by (1-t, t)."""
+    from .net import backwarp
+
+    t = t.view(-1, 1, 1, 1)
+    f01, f10 = dis[:, :2], dis[:, 2:]
+    ft0 = -(1 - t) * t * f01 + t * t * f10
+    ft1 = (1 - t) ** 2 * f01 - t * (1 - t) * f10
+    return (1 - t) * backwarp(i0, ft0) + t * backwarp(i1, ft1)
+
+
+def val_line(v: dict) -> str:
+    dis = v.get("dis")
+    extra = f", DIS {dis:.2f} dB, model - DIS {v['psnr'] - dis:+.2f} dB" if dis is not None else ""
+    return f"step {v['step']} val PSNR {v['psnr']:.2f} dB (blend {v['blend']:.2f} dB{extra})"
+
+
 # -- checkpoints ---------------------------------------------------------------------------------
 def checkpoint(folder: Path, net, opt=None) -> Checkpoint:
     """The run's checkpoint. A legacy ``last.pt`` (torch.save of plain tensors, written by the
@@ -156,7 +174,7 @@ refinement net for video frame interpolation at any t in (0,1). See
 | steps | {ck['step']:,} (batch {ck['args'].get('batch')}, crop {ck['args'].get('crop')} px, {ck['args'].get('iters')} flow iterations) |
 | training wall time | {ck.get('wall', 0) / 3600:.2f} h on CPU ({ck['args'].get('threads') or 'all'} threads, bf16 autocast: {ck['args'].get('bf16')}) |
 | final training loss (EMA) | {ck.get('loss_ema', float('nan')):.4f} |
-| validation PSNR (held-out clip tails + synthetic, {ck['args'].get('val_samples')} crops) | {last_val.get('psnr', float('nan')):.2f} dB (frame blending: {last_val.get('blend', float('nan')):.2f} dB) |
+| validation PSNR (held-out clip tails + synthetic, {ck['args'].get('val_samples')} crops) | {last_val.get('psnr', float('nan')):.2f} dB (frame blending: {last_val.get('blend', float('nan')):.2f} dB, DIS flow baseline: {last_val.get('dis', float('nan')):.2f} dB) |
 | licence | MIT (weights trained here from scratch) |
 
 ## Data
@@ -255,23 +273,28 @@ def main(argv: list[str] | None = None) -> int:
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=args.bf16)
 
     def validate() -> dict:
+        """Mean PSNR on the fixed validation crops: the model (recurrence started from DIS, as in
+        inference), frame blending, and the benchmark's classical baseline (DIS flows, linear
+        intermediate flows, both frames warped and blended) -- the number the model must beat."""
         net.eval()
-        ps, pb = [], []
+        ps, pb, pd = [], [], []
         with torch.no_grad(), autocast():
-            for i0, it, i1, t, dis in val_batches:  # as in inference: recurrence starts from DIS
-                i0, it, i1, t = i0.to(device), it.to(device), i1.to(device), t.to(device)
-                init = flow_to_grid8(dis.to(device), flow_grid_size(*i0.shape[-2:]))
+            for i0, it, i1, t, dis in val_batches:
+                i0, it, i1, t, dis = i0.to(device), it.to(device), i1.to(device), t.to(device), dis.to(device)
+                init = flow_to_grid8(dis, flow_grid_size(*i0.shape[-2:]))
                 pred, _ = net(i0, i1, t, iters=args.iters, init=init)
+                base = dis_interpolate(i0.float(), i1.float(), dis.float(), t.float())
                 for j in range(len(t)):
                     ps.append(psnr(pred[j].float(), it[j]))
                     tj = float(t[j])
                     pb.append(psnr(i0[j] * (1 - tj) + i1[j] * tj, it[j]))
+                    pd.append(psnr(base[j], it[j]))
         net.train()
-        return {"step": step, "psnr": sum(ps) / len(ps), "blend": sum(pb) / len(pb)}
+        return {"step": step, "psnr": sum(ps) / len(ps), "blend": sum(pb) / len(pb), "dis": sum(pd) / len(pd)}
 
     if not history:  # the starting point, so progress is measurable from the first report
         history.append(validate())
-        log(f"step {step} val PSNR {history[-1]['psnr']:.2f} dB (blend {history[-1]['blend']:.2f} dB)")
+        log(val_line(history[-1]))
     total = args.steps
     end_time = time.time() + args.minutes * 60 if args.minutes else None
     last_ckpt = time.time()
@@ -309,14 +332,14 @@ def main(argv: list[str] | None = None) -> int:
             if step % args.val_every == 0:
                 v = validate()
                 history.append(v)
-                log(f"step {step} val PSNR {v['psnr']:.2f} dB (blend {v['blend']:.2f} dB)")
+                log(val_line(v))
             if now - last_ckpt > args.ckpt_minutes * 60:
                 ckpt.save(state())
                 last_ckpt = now
     if not history or history[-1]["step"] != step:
         v = validate()
         history.append(v)
-        log(f"step {step} val PSNR {v['psnr']:.2f} dB (blend {v['blend']:.2f} dB)")
+        log(val_line(v))
     ckpt.save(state())
     (args.out / "history.json").write_text(json.dumps(history, indent=1))
     log(f"saved {args.out} at step {step}; loss EMA {loss_ema:.4f}")

@@ -34,6 +34,7 @@ def test_training_lowers_the_loss_resumes_and_exports(tmp_path):
     assert main(common + ["--steps", "60"]) == 0
     hist = json.loads((out / "history.json").read_text())
     assert hist[0]["step"] == 0 and hist[-1]["step"] == 60
+    assert all(h["dis"] > h["blend"] for h in hist)  # the classical baseline is logged beside the model
     # seeded (data, DIS-start choice, init): deterministic; measured +0.7 dB on this machine
     assert hist[-1]["psnr"] > hist[0]["psnr"] + 0.3, hist
     # resume: continues from step 60
@@ -62,3 +63,18 @@ def test_benchmark_sets_are_refused_as_training_data():
     for h in HELD_OUT:
         with pytest.raises(ValueError):
             check_not_held_out(h / "x")
+
+
+def test_dis_baseline_is_exact_for_a_known_translation():
+    import torch
+
+    from imgedit_interp.train import dis_interpolate
+
+    g = torch.Generator().manual_seed(0)
+    frame = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 10, generator=g), size=(40, 50), mode="bicubic",
+                                            align_corners=False)
+    i0, mid, i1 = (torch.roll(frame, s, dims=3) for s in (0, 2, 4))  # 2 px per half step, to the right
+    dis = torch.zeros(1, 4, 40, 50)
+    dis[:, 0], dis[:, 2] = 4.0, -4.0  # F01 = +4 px, F10 = -4 px in x
+    out = dis_interpolate(i0, i1, dis, torch.tensor([0.5]))
+    assert (out - mid)[..., 6:-6].abs().max() < 1e-5
