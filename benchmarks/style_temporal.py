@@ -8,6 +8,9 @@ once independently per frame and once through :class:`imgedit_style.temporal.Tem
 metric (:func:`imgedit_style.temporal.warping_error`) is the masked MSE between each output frame
 and the previous output warped into it with the flow of the *input* frames (lower = steadier).
 The input video's own warping error is printed as the floor (warping/occlusion noise).
+``--flows`` names the flow models the blender is run with (default: ``classic.flow``, i.e. OpenCV
+DIS, and ``interp.gru`` when installed); the metric always uses DIS, which favours the DIS-based
+blend somewhat.
 
     python benchmarks/style_temporal.py --weights ~/.cache/imgedit/train/style-starry_night/last.safetensors \\
         [--video samples/video/bigbuckbunny_320.mp4] [--frames 48] [--alpha 0.7]
@@ -22,7 +25,7 @@ import torch
 from imgedit.engine import to_tensor
 from imgedit.io.video import read_frames
 from imgedit.scenes import SceneDetector
-from imgedit_style.temporal import TemporalBlender, warping_error
+from imgedit_style.temporal import FlowEstimator, TemporalBlender, warping_error
 
 
 def main() -> None:
@@ -33,6 +36,8 @@ def main() -> None:
     ap.add_argument("--weights", default=None)
     ap.add_argument("--random", action="store_true", help="random network (mechanics only)")
     ap.add_argument("--alpha", type=float, nargs="+", default=[0.5, 0.7, 0.85])
+    ap.add_argument("--flows", nargs="+", default=["classic.flow", "interp.gru"],
+                    help="flow models for the blender (alpha 0.7 for all but the first)")
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
     if args.threads:
@@ -60,8 +65,13 @@ def main() -> None:
     e_raw = warping_error(inputs, raw, cuts)
     print(f"| input video (floor) | {e_in * 1e3:.3f} | - | - |")
     print(f"| per-frame stylisation | {e_raw * 1e3:.3f} | 100% | - |")
-    for alpha in args.alpha:
-        blender = TemporalBlender(alpha)
+    import imgedit
+
+    installed = {m.name for m in imgedit.list_models()}
+    flows = [f for f in args.flows if f in installed]
+    runs = [(a, flows[0]) for a in args.alpha] + [(0.7, f) for f in flows[1:]]
+    for alpha, flow in runs:
+        blender = TemporalBlender(alpha, FlowEstimator(flow))
         out = []
         t0 = time.perf_counter()
         for x, y, cut in zip(inputs, raw, cuts):
@@ -71,7 +81,8 @@ def main() -> None:
             out.append(blender.blend(y))
         t_blend = (time.perf_counter() - t0) / len(inputs)
         e = warping_error(inputs, out, cuts)
-        print(f"| temporal consistency, alpha {alpha} | {e * 1e3:.3f} | {e / e_raw:.0%} | {t_blend * 1000:.0f} ms |")
+        print(f"| temporal consistency, alpha {alpha}, flow {flow} | {e * 1e3:.3f} | {e / e_raw:.0%} | "
+              f"{t_blend * 1000:.0f} ms |")
 
 
 if __name__ == "__main__":
