@@ -219,6 +219,17 @@ class TripletSampler:
         times = (-0.5, t - 0.5, 0.5)
         frames = [cv2.warpPerspective(base, H(s), (c, c), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                       borderMode=cv2.BORDER_REFLECT) for s in times]
+        # exact flows of the background: pixel x of frame 0 shows photo point H(-1/2) x, which
+        # frame 1 shows at H(1/2)^-1 H(-1/2) x (and the other way round for F10)
+        ys, xs = np.mgrid[0:c, 0:c].astype(np.float64)
+        pts = np.stack((xs.ravel(), ys.ravel(), np.ones(c * c)))
+
+        def moved(m: np.ndarray) -> np.ndarray:
+            q = m @ pts
+            return (q[:2] / q[2:]).reshape(2, c, c) - pts[:2].reshape(2, c, c)
+
+        f01 = moved(np.linalg.inv(H(0.5)) @ H(-0.5))
+        f10 = moved(np.linalg.inv(H(-0.5)) @ H(0.5))
         for _ in range(rng.randrange(0, 4)):
             src = rng.choice(self.photos)
             ph, pw = rng.randrange(16, c // 2), rng.randrange(16, c // 2)
@@ -232,54 +243,67 @@ class TripletSampler:
             pm = rng.choice((4, 8, 16, 24))
             u = np.array([rng.uniform(-pm, pm), rng.uniform(-pm, pm)])
             p0 = np.array([rng.uniform(0, c - pw), rng.uniform(0, c - ph)])
+            masks = []
             for j, s in enumerate(times):
                 pos = p0 + u * s
                 M = np.array([[1, 0, pos[0]], [0, 1, pos[1]]], np.float32)
                 wp = cv2.warpAffine(patch, M, (c, c), flags=cv2.INTER_LINEAR)
                 wm = cv2.warpAffine(mask, M, (c, c), flags=cv2.INTER_LINEAR)[..., None]
                 frames[j] = (frames[j] * (1 - wm) + wp * wm).astype(np.uint8)
-        return frames, t
+                masks.append(wm[..., 0])
+            # the patch is on top: where it covers frame 0 the motion is +u, where it covers frame 1, -u
+            on0, on1 = masks[0] > 0.5, masks[2] > 0.5
+            f01[:, on0] = u[:, None]
+            f10[:, on1] = -u[:, None]
+        return frames, t, np.concatenate((f01, f10)).astype(np.float32)
 
     # -- public ---------------------------------------------------------------------------------
     def sample(self, rng: random.Random | None = None, val: bool = False, teacher: bool = False):
-        """One augmented sample ``(I0, It, I1, t[, flow])`` as float32 (3,c,c) tensors (c = crop or
-        less). With ``teacher``, ``flow`` is the OpenCV DIS flow ``cat(F01, F10)`` (4,c,c) of the
-        augmented frames, used as an early flow teacher."""
+        """One augmented sample ``(I0, It, I1, t, dis, gt)``: frames as float32 (3,c,c) tensors
+        (c = crop or less); ``dis`` the OpenCV DIS flows ``cat(F01, F10)`` (4,c,c) of the augmented
+        frames when ``teacher`` (else None); ``gt`` the exact ``cat(F01, F10)`` of a synthetic
+        sample (augmentations applied to it too) or None for real video."""
         import torch
 
         rng = rng or self.rng
+        gt = None
         if rng.random() < self.synth_ratio:
-            frames, t = self._synthetic(rng)
+            frames, t, gt = self._synthetic(rng)
         else:
             frames, t = self._video(rng, val)
         arr = np.stack(frames)  # 3,H,W,C uint8
         if not val:
-            if rng.random() < 0.5:
+            if rng.random() < 0.5:  # mirror left-right: x flips, and so does the x motion
                 arr = arr[:, :, ::-1]
-            if rng.random() < 0.5:
+                if gt is not None:
+                    gt = gt[:, :, ::-1] * np.array([-1, 1, -1, 1], np.float32)[:, None, None]
+            if rng.random() < 0.5:  # upside down
                 arr = arr[:, ::-1]
-            if rng.random() < 0.5:  # time reversal
+                if gt is not None:
+                    gt = gt[:, ::-1] * np.array([1, -1, 1, -1], np.float32)[:, None, None]
+            if rng.random() < 0.5:  # time reversal: F01 and F10 swap
                 arr, t = arr[::-1], 1.0 - t
+                if gt is not None:
+                    gt = gt[[2, 3, 0, 1]]
             arr = arr[..., rng.sample(range(3), 3)]
         arr = np.ascontiguousarray(arr)
         x = torch.from_numpy(arr.astype(np.float32) / 255.0).permute(0, 3, 1, 2)
-        out = (x[0], x[1], x[2], t)
-        if teacher:
-            out = out + (dis_flows(arr[0], arr[2]),)
-        return out
+        dis = dis_flows(arr[0], arr[2]) if teacher else None
+        return x[0], x[1], x[2], t, dis, None if gt is None else torch.from_numpy(np.ascontiguousarray(gt))
 
     def batch(self, n: int, rng: random.Random | None = None, val: bool = False, teacher: bool = False):
-        """A batch of same-size samples: (I0, It, I1) as (n,3,c,c), t as (n,) [, DIS flows (n,4,c,c)]."""
+        """A batch of same-size samples ``(I0, It, I1, t, dis, gt)``: frames (n,3,c,c), t (n,),
+        DIS flows (n,4,c,c) or None without ``teacher``, exact flows (n,4,c,c) with NaN for the
+        real-video samples (no ground truth)."""
         import torch
 
         items = [self.sample(rng, val, teacher) for _ in range(n)]
         c = min(min(it[0].shape[-2:]) for it in items)
         crop = lambda z: z[..., :c, :c]  # noqa: E731
-        out = (torch.stack([crop(i[0]) for i in items]), torch.stack([crop(i[1]) for i in items]),
-               torch.stack([crop(i[2]) for i in items]), torch.tensor([i[3] for i in items]))
-        if teacher:
-            out = out + (torch.stack([crop(i[4]) for i in items]),)
-        return out
+        stack = lambda k: torch.stack([crop(i[k]) for i in items])  # noqa: E731
+        gt = torch.stack([crop(i[5]) if i[5] is not None else torch.full((4, c, c), float("nan")) for i in items])
+        return stack(0), stack(1), stack(2), torch.tensor([i[3] for i in items]), \
+            (stack(4) if teacher else None), gt
 
 
 def dis_flows(a: np.ndarray, b: np.ndarray):

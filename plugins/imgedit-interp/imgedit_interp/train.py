@@ -50,6 +50,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--teacher", type=float, default=0.05,
                    help="weight of the OpenCV DIS flow teacher loss at step 0 (0 = off)")
     p.add_argument("--teacher-steps", type=int, default=4000, help="teacher weight decays to 0 by this step")
+    p.add_argument("--flow-gt", type=float, default=0.0,
+                   help="weight of the sequence loss against the exact flow of synthetic samples (0 = off)")
     p.add_argument("--init-dis", type=float, default=0.8,
                    help="fraction of batches whose recurrence starts from the DIS flow (as in inference)")
     p.add_argument("--synth", type=float, default=0.4, help="fraction of synthetic samples")
@@ -89,13 +91,18 @@ def census(x, y, patch: int = 7):
     return (dist / (0.1 + dist)).mean()
 
 
-def teacher_loss(flows, dis):
-    """RAFT-style sequence loss of the 1/8 flow estimates against a (full-resolution, pixel-unit)
-    teacher flow, later iterations weighted more (gamma 0.8)."""
+def flow_loss(flows, target, valid=None):
+    """RAFT-style sequence loss of the 1/8 flow estimates against a full-resolution target flow
+    ``cat(F01, F10)`` in pixels (the DIS teacher, or the exact flow of synthetic samples), later
+    iterations weighted more (gamma 0.8). ``valid`` (B,) bool limits it to some samples."""
     import torch.nn.functional as F
 
+    if valid is not None:
+        if not bool(valid.any()):
+            return flows[-1].sum() * 0.0
+        flows, target = [f[valid] for f in flows], target[valid]
     h8, w8 = flows[-1].shape[-2:]
-    target = F.interpolate(dis.float(), size=(h8, w8), mode="area") * (w8 / dis.shape[-1])
+    target = F.interpolate(target.float(), size=(h8, w8), mode="area") * (w8 / target.shape[-1])
     n = len(flows)
     return sum(0.8 ** (n - 1 - i) * (f.float() - target).abs().mean() for i, f in enumerate(flows))
 
@@ -279,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         net.eval()
         ps, pb, pd = [], [], []
         with torch.no_grad(), autocast():
-            for i0, it, i1, t, dis in val_batches:
+            for i0, it, i1, t, dis, _ in val_batches:
                 i0, it, i1, t, dis = i0.to(device), it.to(device), i1.to(device), t.to(device), dis.to(device)
                 init = flow_to_grid8(dis, flow_grid_size(*i0.shape[-2:]))
                 pred, _ = net(i0, i1, t, iters=args.iters, init=init)
@@ -306,15 +313,19 @@ def main(argv: list[str] | None = None) -> int:
         while step < total and (end_time is None or time.time() < end_time) and not stop.requested:
             w_teach = args.teacher * max(0.0, 1.0 - step / max(1, args.teacher_steps))
             use_init = init_rng.random() < args.init_dis
-            batch = [z.to(device) for z in sampler.batch(args.batch, teacher=w_teach > 0 or use_init)]
-            i0, it, i1, t = batch[:4]
-            init = flow_to_grid8(batch[4], flow_grid_size(*i0.shape[-2:])) if use_init else None
+            batch = [None if z is None else z.to(device)
+                     for z in sampler.batch(args.batch, teacher=w_teach > 0 or use_init)]
+            i0, it, i1, t, dis, gt = batch
+            init = flow_to_grid8(dis, flow_grid_size(*i0.shape[-2:])) if use_init else None
             with autocast():
                 pred, flows = net(i0, i1, t, iters=args.iters, init=init)
             pred = pred.float()
             loss = charbonnier(pred, it) + 0.1 * census(pred, it)
             if w_teach > 0:
-                loss = loss + w_teach * teacher_loss(flows, batch[4])
+                loss = loss + w_teach * flow_loss(flows, dis)
+            if args.flow_gt > 0:  # exact flows of the synthetic samples
+                has_gt = ~torch.isnan(gt).flatten(1).any(1)
+                loss = loss + args.flow_gt * flow_loss(flows, torch.nan_to_num(gt), has_gt)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

@@ -30,7 +30,7 @@ def test_training_lowers_the_loss_resumes_and_exports(tmp_path):
     out = tmp_path / "ckpt"
     common = ["--data", str(data), "--photos", str(tmp_path / "nophotos"), "--out", str(out), "--crop", "48",
               "--batch", "4", "--iters", "2", "--lr", "3e-3", "--val-every", "1000", "--val-samples", "8",
-              "--threads", "1", "--no-bf16"]
+              "--threads", "1", "--no-bf16", "--flow-gt", "0.05"]
     assert main(common + ["--steps", "60"]) == 0
     hist = json.loads((out / "history.json").read_text())
     assert hist[0]["step"] == 0 and hist[-1]["step"] == 60
@@ -78,3 +78,30 @@ def test_dis_baseline_is_exact_for_a_known_translation():
     dis[:, 0], dis[:, 2] = 4.0, -4.0  # F01 = +4 px, F10 = -4 px in x
     out = dis_interpolate(i0, i1, dis, torch.tensor([0.5]))
     assert (out - mid)[..., 6:-6].abs().max() < 1e-5
+
+
+def test_synthetic_ground_truth_flow_warps_frame1_onto_frame0():
+    """The exact flows of synthetic samples, after every augmentation (flips, time reversal)."""
+    import random
+
+    import torch
+
+    from imgedit_interp.data import TripletSampler
+    from imgedit_interp.net import backwarp
+
+    rng = np.random.default_rng(1)
+    photos = [cv2.resize((rng.random((12, 16, 3)) * 255).astype(np.uint8), (320, 240), interpolation=cv2.INTER_CUBIC)
+              for _ in range(3)]
+    sampler = TripletSampler([], photos, crop=96, synth_ratio=1.0)
+    gains = []
+    for seed in range(12):
+        i0, it, i1, t, dis, gt = sampler.sample(random.Random(seed), val=False)
+        assert dis is None and gt.shape == (4, 96, 96)
+        for src, dst, flow in ((i1, i0, gt[:2]), (i0, i1, gt[2:])):  # F01 pulls frame 1 onto frame 0
+            err = (backwarp(src[None], flow[None])[0] - dst).abs().mean(0)[8:-8, 8:-8]
+            still = (src - dst).abs().mean(0)[8:-8, 8:-8]
+            assert float(err.median()) < 0.02, (seed, float(err.median()))
+            gains.append(float(still.mean()) / max(float(err.mean()), 1e-6))
+    assert min(gains) > 1.5 and np.median(gains) > 3, gains
+    batch = sampler.batch(3, random.Random(0))
+    assert batch[4] is None and not torch.isnan(batch[5]).any()
