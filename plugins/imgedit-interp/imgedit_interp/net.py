@@ -57,9 +57,18 @@ def backwarp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return out.to(img.dtype)
 
 
-def local_corr(f1: torch.Tensor, f2: torch.Tensor, r: int = RADIUS) -> torch.Tensor:
+def local_corr(f1: torch.Tensor, f2: torch.Tensor, r: int = RADIUS, scale: torch.Tensor | None = None) -> torch.Tensor:
     """Local correlation volume: channel ``k`` is the mean over channels of ``f1 * shift_k(f2)``
-    for the (2r+1)^2 displacements of a window (zero outside the image)."""
+    for the (2r+1)^2 displacements of a window (zero outside the image).
+
+    With ``scale`` the features are L2-normalised over channels first (in float32) and the result
+    is ``scale * cosine``: the matching signal then has a usable size whatever the encoder's
+    output magnitude (the plain mean of the first weights, interp-gru-v1, varied by only ~1e-4
+    across the window, so the recurrence could not see it: docs/quality-review-2026-11-26.md)."""
+    if scale is not None:
+        c = f1.shape[1]
+        k = (scale.abs() * c) ** 0.5
+        f1, f2 = F.normalize(f1.float(), dim=1) * k, F.normalize(f2.float(), dim=1) * k
     h, w = f1.shape[-2:]
     f2p = F.pad(f2, (r, r, r, r))
     out = [(f1 * f2p[:, :, dy:dy + h, dx:dx + w]).mean(1, keepdim=True)
@@ -123,10 +132,17 @@ class UpdateBlock(nn.Module):
 
 
 class InterpNet(nn.Module):
-    """The whole interpolator; see the module docstring. About 0.2 M parameters."""
+    """The whole interpolator; see the module docstring. About 0.2 M parameters.
 
-    def __init__(self):
+    ``corr="cosine"`` (new networks) correlates L2-normalised features scaled by a learned
+    temperature ``corr_scale`` (initialised to 10); ``corr="mean"`` is the plain channel mean of
+    the first weights (interp-gru-v1). :func:`corr_mode` tells them apart from a state dict."""
+
+    def __init__(self, corr: str = "cosine"):
         super().__init__()
+        if corr not in ("cosine", "mean"):
+            raise ValueError(f"corr must be 'cosine' or 'mean', not {corr!r}")
+        self.corr_scale = nn.Parameter(torch.tensor(10.0)) if corr == "cosine" else None
         self.encoder = Encoder()
         self.context = conv(64, UpdateBlock.HIDDEN + UpdateBlock.INP, 3, act=False)
         self.update = UpdateBlock()
@@ -163,7 +179,8 @@ class InterpNet(nn.Module):
             flow = torch.cat(init.split(2, 1), 0).float()
         out = []
         for _ in range(iters):
-            corr = local_corr(src, backwarp(tgt, flow))
+            flow = flow.detach()  # as RAFT: each iteration learns its own increment
+            corr = local_corr(src, backwarp(tgt, flow), scale=self.corr_scale).to(src.dtype)
             h, delta = self.update(h, inp, corr, flow)
             flow = flow + delta.float()
             out.append(torch.cat(flow.split(b, 0), 1))
@@ -223,6 +240,11 @@ class InterpNet(nn.Module):
         f4b, f8b = self.features(g1)
         flows = self.flows(f8a, f8b, iters, init=init)
         return self.synthesize(img0, img1, f4a, f4b, flows[-1], t), flows
+
+
+def corr_mode(state: dict) -> str:
+    """"cosine" or "mean": the correlation a state dict was trained with (see :class:`InterpNet`)."""
+    return "cosine" if "corr_scale" in state else "mean"
 
 
 def flow_to_grid8(flow: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:

@@ -50,6 +50,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--teacher", type=float, default=0.05,
                    help="weight of the OpenCV DIS flow teacher loss at step 0 (0 = off)")
     p.add_argument("--teacher-steps", type=int, default=4000, help="teacher weight decays to 0 by this step")
+    p.add_argument("--corr", choices=("cosine", "mean"), default="cosine",
+                   help="correlation of a new network (resumed runs keep theirs; interp-gru-v1 is 'mean')")
     p.add_argument("--flow-gt", type=float, default=0.0,
                    help="weight of the sequence loss against the exact flow of synthetic samples (0 = off)")
     p.add_argument("--init-dis", type=float, default=0.8,
@@ -131,6 +133,16 @@ def val_line(v: dict) -> str:
 
 
 # -- checkpoints ---------------------------------------------------------------------------------
+def checkpoint_corr(folder: Path, default: str = "cosine") -> str:
+    """The correlation mode of the checkpoint in ``folder`` (``default`` when there is none)."""
+    if (folder / "last.safetensors").is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(folder / "last.safetensors"), "pt") as f:
+            return "cosine" if "model.corr_scale" in f.keys() else "mean"
+    return "mean" if (folder / "last.pt").is_file() else default
+
+
 def checkpoint(folder: Path, net, opt=None) -> Checkpoint:
     """The run's checkpoint. A legacy ``last.pt`` (torch.save of plain tensors, written by the
     first version of this trainer) is converted once, loading it with ``weights_only=True``."""
@@ -153,7 +165,7 @@ def export(args: argparse.Namespace) -> int:
     """Write fp16 safetensors + model card and point plugin.py at the new file."""
     from .net import InterpNet
 
-    net = InterpNet()
+    net = InterpNet(checkpoint_corr(args.out))
     ck = checkpoint(args.out, net).load(optimizers=False)
     if ck is None:
         print(f"no checkpoint in {args.out}: train first", file=sys.stderr)
@@ -256,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     val_rng = random.Random(12345)
     val_batches = [sampler.batch(8, val_rng, val=True, teacher=True) for _ in range(max(1, args.val_samples // 8))]
 
-    net = InterpNet().to(device)
+    corr = args.corr if args.fresh else checkpoint_corr(args.out, args.corr)  # a resumed run keeps its own
+    net = InterpNet(corr).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     step, wall, loss_ema, history = 0, 0.0, None, []
     ckpt = checkpoint(args.out, net, opt)

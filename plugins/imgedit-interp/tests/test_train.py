@@ -29,14 +29,14 @@ def test_training_lowers_the_loss_resumes_and_exports(tmp_path):
     (tmp_path / "nophotos").mkdir()
     out = tmp_path / "ckpt"
     common = ["--data", str(data), "--photos", str(tmp_path / "nophotos"), "--out", str(out), "--crop", "48",
-              "--batch", "4", "--iters", "2", "--lr", "3e-3", "--val-every", "1000", "--val-samples", "8",
+              "--batch", "4", "--iters", "2", "--lr", "2e-3", "--val-every", "1000", "--val-samples", "8",
               "--threads", "1", "--no-bf16", "--flow-gt", "0.05"]
     assert main(common + ["--steps", "60"]) == 0
     hist = json.loads((out / "history.json").read_text())
     assert hist[0]["step"] == 0 and hist[-1]["step"] == 60
     assert all(h["dis"] > h["blend"] for h in hist)  # the classical baseline is logged beside the model
-    # seeded (data, DIS-start choice, init): deterministic; measured +0.7 dB on this machine
-    assert hist[-1]["psnr"] > hist[0]["psnr"] + 0.3, hist
+    # seeded (data, DIS-start choice, init): deterministic; measured +0.37 dB on this machine (cosine correlation)
+    assert hist[-1]["psnr"] > hist[0]["psnr"] + 0.2, hist
     # resume: continues from step 60
     assert main(common + ["--steps", "63"]) == 0
     assert json.loads((out / "state.json").read_text())["step"] == 63
@@ -105,3 +105,24 @@ def test_synthetic_ground_truth_flow_warps_frame1_onto_frame0():
     assert min(gains) > 1.5 and np.median(gains) > 3, gains
     batch = sampler.batch(3, random.Random(0))
     assert batch[4] is None and not torch.isnan(batch[5]).any()
+
+
+def test_cosine_correlation_gives_the_recurrence_a_usable_signal():
+    import torch
+
+    from imgedit_interp.net import InterpNet, corr_mode, local_corr
+
+    torch.manual_seed(0)
+    x = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 8), size=(64, 64), mode="bicubic", align_corners=False)
+    for mode, least in (("cosine", 0.05), ("mean", 0.0)):
+        net = InterpNet(mode)
+        assert corr_mode(net.state_dict()) == mode
+        with torch.no_grad():
+            f8 = net.features(x)[1]
+            corr = local_corr(f8, f8, scale=net.corr_scale)
+        spread = float((corr.amax(1) - corr.amin(1)).mean())
+        if mode == "cosine":  # matching is visible at initialisation: the centre wins by a margin
+            assert spread > least, spread
+            assert (corr.argmax(1) == corr.shape[1] // 2).float().mean() > 0.5
+        else:
+            assert spread < 0.01, spread  # the dead signal of interp-gru-v1's design
