@@ -21,7 +21,7 @@ import torch
 from imgedit.api import Frame, ImageModel, ModelContext
 from imgedit.sequence import interpolate_frames, target_rate
 
-from .net import InterpNet, corr_mode, flow_to_grid8, to_flow_grid
+from .net import InterpNet, arch_of, flow_to_grid8, to_flow_grid
 
 
 def dis_flow8(a: torch.Tensor, b: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
@@ -37,7 +37,7 @@ def dis_flow8(a: torch.Tensor, b: torch.Tensor, grid: tuple[int, int]) -> torch.
 
 def load_net(tensors: dict) -> InterpNet:
     """An :class:`InterpNet` in eval mode with ``tensors`` (fp16 or fp32) loaded as float32."""
-    net = InterpNet(corr_mode(tensors))
+    net = InterpNet(**arch_of(tensors))
     net.load_state_dict({k: v.float() for k, v in tensors.items()})
     return net.eval()
 

@@ -131,30 +131,101 @@ class UpdateBlock(nn.Module):
         return h, self.head(h)
 
 
+def _scaled_up(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of a flow field (B,2k,h,w) to ``size``, rescaling x and y per axis."""
+    h, w = z.shape[-2:]
+    s = torch.tensor([size[1] / w, size[0] / h] * (z.shape[1] // 2), device=z.device, dtype=torch.float32)
+    return F.interpolate(z.float(), size=size, mode="bilinear", align_corners=False) * s.view(1, -1, 1, 1)
+
+
+class SynthUNet(nn.Module):
+    """Synthesis v2: a small U-Net at 1/2, 1/4 and 1/8 of the image that corrects the intermediate
+    flows, predicts the fusion mask and an RGB residual, where v1's two shallow nets had a few
+    pixels of context (docs/quality-review-2026-11-26.md, P3).
+
+    Inputs at 1/2: both frames, both warped frames, their luma difference, warped context features
+    of both frames (16 ch each), the intermediate flows and t; at 1/4 the encoder's 1/4 features of
+    both frames, projected and warped. Output heads start at zero, so an untrained network gives
+    the linear-flow warp blended by the distance prior."""
+
+    def __init__(self):
+        super().__init__()
+        self.ctx2 = nn.Sequential(conv(3, 16, 3, 2), conv(16, 16))
+        self.proj4 = conv(32, 16, 1)
+        self.e2 = nn.Sequential(conv(3 * 4 + 1 + 32 + 4 + 1, 32), conv(32, 32))
+        self.down4 = conv(32, 32, 3, 2)
+        self.e4 = nn.Sequential(conv(32 + 32 + 4, 48), conv(48, 48))
+        self.down8 = conv(48, 72, 3, 2)
+        self.e8 = nn.Sequential(conv(72, 72), conv(72, 72))
+        self.d4 = nn.Sequential(conv(72 + 48, 48), conv(48, 48))
+        self.d2 = nn.Sequential(conv(48 + 32, 32), conv(32, 32))
+        self.head = nn.Conv2d(32, 4 + 1 + 12, 3, padding=1)  # d flows (1/2 px), mask logit, RGB x4 (shuffled)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, img0, img1, f4a, f4b, f01, f10, t):
+        """``f01``/``f10``: the pair's flows at full resolution (pixels); returns the frame at t."""
+        B, _, H, W = img0.shape
+        H8, W8 = -(-H // 8) * 8, -(-W // 8) * 8
+        pad = (0, W8 - W, 0, H8 - H)
+        i0, i1 = F.pad(img0, pad, mode="replicate"), F.pad(img1, pad, mode="replicate")
+        f01, f10 = F.pad(f01, pad, mode="replicate"), F.pad(f10, pad, mode="replicate")
+        h2, w2 = H8 // 2, W8 // 2
+        ft = torch.cat((-(1 - t) * t * f01 + t * t * f10, (1 - t) * (1 - t) * f01 - t * (1 - t) * f10), 1)
+        ft2 = _scaled_up(ft, (h2, w2))
+        half = lambda z: F.interpolate(z, size=(h2, w2), mode="bilinear", align_corners=False, antialias=True)  # noqa: E731
+        a2, b2 = half(i0), half(i1)
+        w0, w1 = backwarp(a2, ft2[:, :2]), backwarp(b2, ft2[:, 2:])
+        c0, c1 = self.ctx2(i0), self.ctx2(i1)
+        diff = (w0 - w1).abs().mean(1, keepdim=True)
+        dt = a2.dtype
+        x2 = self.e2(torch.cat((a2, b2, w0, w1, diff, backwarp(c0, ft2[:, :2]), backwarp(c1, ft2[:, 2:]),
+                                ft2 * 0.1, t.expand(B, 1, h2, w2)), 1).to(dt))
+        ft4 = _scaled_up(ft2, (h2 // 2, w2 // 2))
+        q0 = F.interpolate(self.proj4(f4a), size=(h2 // 2, w2 // 2), mode="bilinear", align_corners=False)
+        q1 = F.interpolate(self.proj4(f4b), size=(h2 // 2, w2 // 2), mode="bilinear", align_corners=False)
+        x4 = self.e4(torch.cat((self.down4(x2), backwarp(q0, ft4[:, :2]), backwarp(q1, ft4[:, 2:]),
+                                (ft4 * 0.1).to(x2.dtype)), 1))
+        x8 = self.e8(self.down8(x4))
+        y4 = self.d4(torch.cat((F.interpolate(x8, size=x4.shape[-2:], mode="nearest"), x4), 1))
+        y2 = self.d2(torch.cat((F.interpolate(y4, size=x2.shape[-2:], mode="nearest"), x2), 1))
+        out = self.head(y2).float()
+        ftf = _scaled_up(ft2 + out[:, :4], (H8, W8))
+        prior = torch.log((1 - t) / t)  # the nearer frame wins a priori
+        mask = torch.sigmoid(F.interpolate(out[:, 4:5], size=(H8, W8), mode="bilinear", align_corners=False) + prior)
+        fused = mask * backwarp(i0, ftf[:, :2]) + (1 - mask) * backwarp(i1, ftf[:, 2:])
+        return (fused + F.pixel_shuffle(out[:, 5:], 2))[:, :, :H, :W]
+
+
 class InterpNet(nn.Module):
-    """The whole interpolator; see the module docstring. About 0.2 M parameters.
+    """The whole interpolator; see the module docstring. ``synth="unet"`` (new networks, about
+    0.5 M parameters) synthesises with :class:`SynthUNet`; ``synth="v1"`` (interp-gru-v1, 0.29 M)
+    with the fusion + refine nets below.
 
     ``corr="cosine"`` (new networks) correlates L2-normalised features scaled by a learned
     temperature ``corr_scale`` (initialised to 10); ``corr="mean"`` is the plain channel mean of
     the first weights (interp-gru-v1). :func:`corr_mode` tells them apart from a state dict."""
 
-    def __init__(self, corr: str = "cosine"):
+    def __init__(self, corr: str = "cosine", synth: str = "unet"):
         super().__init__()
         if corr not in ("cosine", "mean"):
             raise ValueError(f"corr must be 'cosine' or 'mean', not {corr!r}")
+        if synth not in ("unet", "v1"):
+            raise ValueError(f"synth must be 'unet' or 'v1', not {synth!r}")
         self.corr_scale = nn.Parameter(torch.tensor(10.0)) if corr == "cosine" else None
         self.encoder = Encoder()
         self.context = conv(64, UpdateBlock.HIDDEN + UpdateBlock.INP, 3, act=False)
         self.update = UpdateBlock()
-        self.proj4 = conv(32, 16, 1)
-        # fusion at 1/4: warped img0/img1 (3+3), warped proj. features (16+16), Ft0/Ft1 (4), t (1)
-        self.fusion = nn.Sequential(conv(43, 40), conv(40, 40), conv(40, 40), conv(40, 5, act=False))
-        # refinement at 1/2 (pixel-unshuffled fused, warped0, warped1 and mask: 10 ch x 4)
-        self.refine = nn.Sequential(conv(40, 24), conv(24, 12, act=False))
-        nn.init.zeros_(self.fusion[-1][0].weight)
-        nn.init.zeros_(self.fusion[-1][0].bias)
-        nn.init.zeros_(self.refine[-1][0].weight)
-        nn.init.zeros_(self.refine[-1][0].bias)
+        self.synth = SynthUNet() if synth == "unet" else None
+        if self.synth is None:  # v1 synthesis (interp-gru-v1)
+            self.proj4 = conv(32, 16, 1)
+            # fusion at 1/4: warped img0/img1 (3+3), warped proj. features (16+16), Ft0/Ft1 (4), t (1)
+            self.fusion = nn.Sequential(conv(43, 40), conv(40, 40), conv(40, 40), conv(40, 5, act=False))
+            # refinement at 1/2 (pixel-unshuffled fused, warped0, warped1 and mask: 10 ch x 4)
+            self.refine = nn.Sequential(conv(40, 24), conv(24, 12, act=False))
+            for last in (self.fusion[-1][0], self.refine[-1][0]):
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
 
     # -- stage 1+2: features and bidirectional flow ---------------------------------------------
     def features(self, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -199,6 +270,9 @@ class InterpNet(nn.Module):
         if not torch.is_tensor(t):
             t = torch.full((B,), float(t), device=img0.device)
         t = t.to(img0.dtype).view(B, 1, 1, 1)
+        if self.synth is not None:
+            full = _scaled_up(flow8, (H, W))
+            return self.synth(img0, img1, f4a, f4b, full[:, :2], full[:, 2:], t)
         flow4 = F.interpolate(flow8.float(), size=(h4, w4), mode="bilinear", align_corners=False) * 2.0
         f01, f10 = flow4[:, :2], flow4[:, 2:]
         ft0 = -(1 - t) * t * f01 + t * t * f10
@@ -245,6 +319,16 @@ class InterpNet(nn.Module):
 def corr_mode(state: dict) -> str:
     """"cosine" or "mean": the correlation a state dict was trained with (see :class:`InterpNet`)."""
     return "cosine" if "corr_scale" in state else "mean"
+
+
+def synth_mode(state: dict) -> str:
+    """"unet" or "v1": the synthesis stage of a state dict (see :class:`InterpNet`)."""
+    return "unet" if any(k.startswith("synth.") for k in state) else "v1"
+
+
+def arch_of(state: dict) -> dict:
+    """``InterpNet(**arch_of(state))`` builds the network a state dict belongs to."""
+    return {"corr": corr_mode(state), "synth": synth_mode(state)}
 
 
 def flow_to_grid8(flow: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:

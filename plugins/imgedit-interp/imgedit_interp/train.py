@@ -52,6 +52,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--teacher-steps", type=int, default=4000, help="teacher weight decays to 0 by this step")
     p.add_argument("--corr", choices=("cosine", "mean"), default="cosine",
                    help="correlation of a new network (resumed runs keep theirs; interp-gru-v1 is 'mean')")
+    p.add_argument("--synthesis", choices=("unet", "v1"), default="unet",
+                   help="synthesis stage of a new network (resumed runs keep theirs; interp-gru-v1 is 'v1')")
     p.add_argument("--flow-gt", type=float, default=0.0,
                    help="weight of the sequence loss against the exact flow of synthetic samples (0 = off)")
     p.add_argument("--init-dis", type=float, default=0.8,
@@ -133,14 +135,16 @@ def val_line(v: dict) -> str:
 
 
 # -- checkpoints ---------------------------------------------------------------------------------
-def checkpoint_corr(folder: Path, default: str = "cosine") -> str:
-    """The correlation mode of the checkpoint in ``folder`` (``default`` when there is none)."""
+def checkpoint_arch(folder: Path, default: dict) -> dict:
+    """``InterpNet`` arguments of the checkpoint in ``folder`` (``default`` when there is none)."""
+    from .net import arch_of
+
     if (folder / "last.safetensors").is_file():
         from safetensors import safe_open
 
         with safe_open(str(folder / "last.safetensors"), "pt") as f:
-            return "cosine" if "model.corr_scale" in f.keys() else "mean"
-    return "mean" if (folder / "last.pt").is_file() else default
+            return arch_of({k[len("model."):]: None for k in f.keys() if k.startswith("model.")})
+    return {"corr": "mean", "synth": "v1"} if (folder / "last.pt").is_file() else default
 
 
 def checkpoint(folder: Path, net, opt=None) -> Checkpoint:
@@ -165,7 +169,7 @@ def export(args: argparse.Namespace) -> int:
     """Write fp16 safetensors + model card and point plugin.py at the new file."""
     from .net import InterpNet
 
-    net = InterpNet(checkpoint_corr(args.out))
+    net = InterpNet(**checkpoint_arch(args.out, {}))
     ck = checkpoint(args.out, net).load(optimizers=False)
     if ck is None:
         print(f"no checkpoint in {args.out}: train first", file=sys.stderr)
@@ -268,8 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     val_rng = random.Random(12345)
     val_batches = [sampler.batch(8, val_rng, val=True, teacher=True) for _ in range(max(1, args.val_samples // 8))]
 
-    corr = args.corr if args.fresh else checkpoint_corr(args.out, args.corr)  # a resumed run keeps its own
-    net = InterpNet(corr).to(device)
+    new_arch = {"corr": args.corr, "synth": args.synthesis}
+    arch = new_arch if args.fresh else checkpoint_arch(args.out, new_arch)  # a resumed run keeps its own
+    net = InterpNet(**arch).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     step, wall, loss_ema, history = 0, 0.0, None, []
     ckpt = checkpoint(args.out, net, opt)

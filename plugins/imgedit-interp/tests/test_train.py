@@ -126,3 +126,26 @@ def test_cosine_correlation_gives_the_recurrence_a_usable_signal():
             assert (corr.argmax(1) == corr.shape[1] // 2).float().mean() > 0.5
         else:
             assert spread < 0.01, spread  # the dead signal of interp-gru-v1's design
+
+
+def test_unet_synthesis_starts_as_the_linear_flow_warp():
+    """Zero-initialised heads: an untrained v2 synthesis is the classical warp-and-blend (exact on
+    a known translation), so training starts from the DIS-baseline quality, not below it."""
+    import torch
+
+    from imgedit_interp.net import InterpNet, arch_of
+
+    net = InterpNet()
+    assert arch_of(net.state_dict()) == {"corr": "cosine", "synth": "unet"}
+    assert arch_of(InterpNet("mean", "v1").state_dict()) == {"corr": "mean", "synth": "v1"}
+    g = torch.Generator().manual_seed(0)
+    frame = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 10, generator=g), size=(44, 58), mode="bicubic",
+                                            align_corners=False)
+    i0, mid, i1 = (torch.roll(frame, s, dims=3) for s in (0, 2, 4))
+    f01, f10 = torch.zeros(1, 2, 44, 58), torch.zeros(1, 2, 44, 58)
+    f01[:, 0], f10[:, 0] = 4.0, -4.0
+    f4a, f4b = net.features(i0)[0], net.features(i1)[0]
+    with torch.no_grad():
+        out = net.synth(i0, i1, f4a, f4b, f01, f10, torch.tensor(0.5).view(1, 1, 1, 1))
+    assert out.shape == mid.shape
+    assert (out - mid)[..., 6:-6].abs().max() < 1e-4
