@@ -41,9 +41,15 @@ def fast_weight_name(style: str) -> str:
     return f"fast-{style}"
 
 
+#: Per-painting training options that differ from the trainer's defaults (chosen from previews;
+#: the exact command of each shipped network is in its model card).
+FAST_TRAIN_ARGS: dict[str, str] = {"wave": "--content-weight 2"}
+
+
 def fast_train_command(style: str) -> str:
+    extra = FAST_TRAIN_ARGS.get(style, "")
     return (f"imgedit train style --style {style} --data ~/.cache/imgedit/media/photos "
-            f"--steps 2000 --export")
+            f"--steps 2000 {extra + ' ' if extra else ''}--export")
 
 
 DECODER_TRAIN_COMMAND = "imgedit train style-decoder --data ~/.cache/imgedit/media/photos --steps 3000 --export"
