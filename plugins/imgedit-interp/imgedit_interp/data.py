@@ -291,6 +291,22 @@ class TripletSampler:
         dis = dis_flows(arr[0], arr[2]) if teacher else None
         return x[0], x[1], x[2], t, dis, None if gt is None else torch.from_numpy(np.ascontiguousarray(gt))
 
+    def full_frames(self, per_clip: int = 2) -> list[tuple]:
+        """Benchmark-like validation samples: whole frames, consecutive triplets at t = 0.5, from
+        the held-out tail of every clip, each as a batch of one ``(I0, It, I1, t, dis)`` with the
+        DIS flows (the classical baseline is computed on exactly these)."""
+        import torch
+
+        out = []
+        for clip in self.clips:
+            n = len(clip.frames)
+            starts = [i for i in range(int(n * (1 - self.val_fraction)), n - 2) if clip.ok[i:i + 2].all()]
+            for i in starts[::max(1, len(starts) // per_clip)][:per_clip]:
+                f = [clip.frames[i], clip.frames[i + 1], clip.frames[i + 2]]
+                x = torch.from_numpy(np.stack(f).astype(np.float32) / 255.0).permute(0, 3, 1, 2)
+                out.append((x[0:1], x[1:2], x[2:3], torch.tensor([0.5]), dis_flows(f[0], f[2])[None]))
+        return out
+
     def batch(self, n: int, rng: random.Random | None = None, val: bool = False, teacher: bool = False):
         """A batch of same-size samples ``(I0, It, I1, t, dis, gt)``: frames (n,3,c,c), t (n,),
         DIS flows (n,4,c,c) or None without ``teacher``, exact flows (n,4,c,c) with NaN for the

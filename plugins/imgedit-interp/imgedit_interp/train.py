@@ -64,6 +64,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--val-samples", type=int, default=48)
+    p.add_argument("--val-full", type=int, default=2,
+                   help="whole held-out frames per clip for the benchmark-like validation (t = 0.5)")
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--seed", type=int, default=0)
@@ -131,6 +133,8 @@ def dis_interpolate(i0, i1, dis, t):
 def val_line(v: dict) -> str:
     dis = v.get("dis")
     extra = f", DIS {dis:.2f} dB, model - DIS {v['psnr'] - dis:+.2f} dB" if dis is not None else ""
+    if "full" in v:
+        extra += f"; whole frames {v['full']:.2f} dB, model - DIS {v['full'] - v['full_dis']:+.2f} dB"
     return f"step {v['step']} val PSNR {v['psnr']:.2f} dB (blend {v['blend']:.2f} dB{extra})"
 
 
@@ -271,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     sampler = TripletSampler(clips, photos, crop=args.crop, synth_ratio=args.synth, seed=args.seed)
     val_rng = random.Random(12345)
     val_batches = [sampler.batch(8, val_rng, val=True, teacher=True) for _ in range(max(1, args.val_samples // 8))]
+    val_full = sampler.full_frames(args.val_full)  # whole held-out frames at t = 0.5, like the benchmarks
 
     new_arch = {"corr": args.corr, "synth": args.synthesis}
     arch = new_arch if args.fresh else checkpoint_arch(args.out, new_arch)  # a resumed run keeps its own
@@ -314,8 +319,18 @@ def main(argv: list[str] | None = None) -> int:
                     tj = float(t[j])
                     pb.append(psnr(i0[j] * (1 - tj) + i1[j] * tj, it[j]))
                     pd.append(psnr(base[j], it[j]))
+            fm, fd = [], []
+            for i0, it, i1, t, dis in val_full:
+                i0, it, i1, t, dis = i0.to(device), it.to(device), i1.to(device), t.to(device), dis.to(device)
+                init = flow_to_grid8(dis, flow_grid_size(*i0.shape[-2:]))
+                pred, _ = net(i0, i1, t, iters=args.iters, init=init)
+                fm.append(psnr(pred[0].float(), it[0]))
+                fd.append(psnr(dis_interpolate(i0, i1, dis, t)[0], it[0]))
         net.train()
-        return {"step": step, "psnr": sum(ps) / len(ps), "blend": sum(pb) / len(pb), "dis": sum(pd) / len(pd)}
+        out = {"step": step, "psnr": sum(ps) / len(ps), "blend": sum(pb) / len(pb), "dis": sum(pd) / len(pd)}
+        if fm:
+            out.update(full=sum(fm) / len(fm), full_dis=sum(fd) / len(fd))
+        return out
 
     if not history:  # the starting point, so progress is measurable from the first report
         history.append(validate())
