@@ -30,6 +30,7 @@ FAST_WEIGHTS: dict[str, str] = {
     "composition_vii": "1e5f05f528c991597c7292191e4d18cba1e85aaa63f645a52824efa2bc6142eb",
     "starry_night": "a173566a3e06264e4fac9ecf7b567e59087692343448d9630189f4e9dbd984aa",
     "the_scream": "94b770360f00a147a28d15ba8c98b9c3adc411119ae22e3554d5228dbf3eed10",
+    "udnie": "fe950d897edbd5aeb7067b7cc13e99929593e910d523bd70a68252b3220ee772",
     "wave": "5c5bc04c32a7849ded616f11fa271b0c2b591f2ab7db19dbb6043b08dc4d260b",
 }
 #: sha256 of style-decoder.safetensors (arbitrary styles), or None until it is trained.
