@@ -32,6 +32,7 @@ from imgedit_style.references import decode_reference
 
 
 def run(content, style, enc, *, stop_below=None, **kw):
+    kw.setdefault("optimizer", "adam")  # variants name L-BFGS explicitly
     cfg = OptimizeConfig(**kw)
     timer = StepTimer(stop_below)
     stylize(content, [style], [1.0], cfg, enc, callback=timer)

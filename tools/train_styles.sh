@@ -19,8 +19,8 @@ PHOTOS="${IMGEDIT_PHOTOS:-$HOME/.cache/imgedit/media/photos}"
 LOGS="$HOME/.cache/imgedit/train"
 mkdir -p "$LOGS"
 runs=("$@")
-# content weights chosen from the previews (wave at 5 was only a colour cast)
-[ ${#runs[@]} -gt 0 ] || runs=(starry_night wave:2 the_scream composition_vii udnie decoder)
+# content weights chosen from the previews (wave and the_scream at 5 were only a colour cast)
+[ ${#runs[@]} -gt 0 ] || runs=(starry_night wave:2 the_scream:2 composition_vii udnie:3 decoder)
 for s in "${runs[@]}"; do
   if [ "$s" = decoder ]; then
     .venv/bin/imgedit train style-decoder --data "$PHOTOS" --steps "${DECODER_STEPS:-3000}" \

@@ -143,7 +143,7 @@ class StyleModel(ImageModel):
     # -- the edit --------------------------------------------------------------------------------
     def edit(self, images: torch.Tensor, style=("starry_night",), method: str = "auto", strength: float = 1.0,
              preserve_color: bool = False, max_size: int | None = None, steps: int = 200, scales: int = 3,
-             optimizer: str = "adam", style_weight: float = 3.0, tv_weight: float = 0.5,
+             optimizer: str = "lbfgs", style_weight: float = 3.0, tv_weight: float = 0.5,
              style_scale: float = 1.0, temporal: float = 0.7, flow: str = "auto", *,
              _method: str | None = None) -> torch.Tensor:
         styles = self.resolve_styles(style)

@@ -46,7 +46,8 @@ def fast_weight_name(style: str) -> str:
 
 #: Per-painting training options that differ from the trainer's defaults (chosen from previews;
 #: the exact command of each shipped network is in its model card).
-FAST_TRAIN_ARGS: dict[str, str] = {"wave": "--content-weight 2"}
+FAST_TRAIN_ARGS: dict[str, str] = {"wave": "--content-weight 2", "the_scream": "--content-weight 2",
+                                   "udnie": "--content-weight 3"}
 
 
 def fast_train_command(style: str) -> str:
@@ -96,7 +97,8 @@ def spec() -> ModelSpec:
                    "others full size); the result is resized back to the input size", min=16, max=16384),
             Option("steps", "int", 200, "optimize: iterations at the finest scale", min=1, max=100000),
             Option("scales", "int", 3, "optimize: pyramid levels (1 = single scale)", min=1, max=6),
-            Option("optimizer", "choice", "adam", "optimize: adam or lbfgs", choices=("adam", "lbfgs")),
+            Option("optimizer", "choice", "lbfgs", "optimize: lbfgs (reaches a given loss in ~60% of Adam's "
+                   "time, BENCHMARKS.md) or adam (pixels clamped to [0,1] at every step)", choices=("lbfgs", "adam")),
             Option("style_weight", "float", 3.0, "optimize: weight of the style loss (content weight 1)",
                    min=0.0, max=1e6),
             Option("tv_weight", "float", 0.5, "optimize: total-variation weight (smoothness)", min=0.0, max=1e3),
