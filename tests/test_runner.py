@@ -279,8 +279,11 @@ def test_real_sigint_exits_130_without_partial_files_then_resumes(tmp_path):
         _photo(src / f"{i:02d}.png", size=(64, 48))
     env = {**os.environ, "PYTHONPATH": str(site)}
     exe = os.path.join(os.path.dirname(sys.executable), "imgedit")
+    # a test run started in the background (`make test &`, some CI runners) inherits SIGINT as
+    # ignored, and Python then keeps ignoring it: give the CLI the default disposition, as a shell would
     proc = subprocess.Popen([exe, "edit", "-m", "test.slow", str(src), str(out)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     def finished():  # complete outputs only (temp files are hidden: ".name.imgedit-tmp-...")
         return [p for p in out.iterdir() if not p.name.startswith(".")] if out.exists() else []
