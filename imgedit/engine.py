@@ -18,7 +18,7 @@ import torch
 from imgedit import weights as weights_mod
 from imgedit.api import Capability, Frame, ImageArg, ImageModel, ModelContext, ModelSpec, parse_weighted
 from imgedit.devices import resolve_device, resolve_precision
-from imgedit.errors import CapabilityError, ModelNotFoundError, OptionError, PluginError, UsageError
+from imgedit.errors import CapabilityError, ModelNotFoundError, PluginError, UsageError
 from imgedit.plugins import import_object
 from imgedit.registry import get_registry
 
