@@ -216,6 +216,9 @@ class InterpNet(nn.Module):
         self.encoder = Encoder()
         self.context = conv(64, UpdateBlock.HIDDEN + UpdateBlock.INP, 3, act=False)
         self.update = UpdateBlock()
+        if corr == "cosine":  # new networks start as "keep the initial flow" (DIS in inference)
+            nn.init.zeros_(self.update.head[-1][0].weight)
+            nn.init.zeros_(self.update.head[-1][0].bias)
         self.synth = SynthUNet() if synth == "unet" else None
         if self.synth is None:  # v1 synthesis (interp-gru-v1)
             self.proj4 = conv(32, 16, 1)

@@ -29,15 +29,15 @@ def test_training_lowers_the_loss_resumes_and_exports(tmp_path):
     (tmp_path / "nophotos").mkdir()
     out = tmp_path / "ckpt"
     common = ["--data", str(data), "--photos", str(tmp_path / "nophotos"), "--out", str(out), "--crop", "48",
-              "--batch", "4", "--iters", "2", "--lr", "2e-3", "--val-every", "1000", "--val-samples", "8",
+              "--batch", "4", "--iters", "2", "--lr", "2e-3", "--val-every", "1000", "--val-samples", "8", "--init-dis", "0.3",
               "--threads", "1", "--no-bf16", "--flow-gt", "0.05"]
     assert main(common + ["--steps", "60"]) == 0
     hist = json.loads((out / "history.json").read_text())
     assert hist[0]["step"] == 0 and hist[-1]["step"] == 60
     assert all(h["dis"] > h["blend"] for h in hist)  # the classical baseline is logged beside the model
     assert all(h["full_dis"] > 20 and h["full"] > 20 for h in hist)  # and on whole held-out frames
-    # seeded (data, DIS-start choice, init): deterministic; measured +0.37 dB on this machine (cosine correlation)
-    assert hist[-1]["psnr"] > hist[0]["psnr"] + 0.2, hist
+    # seeded (data, DIS-start choice, init): deterministic; measured +0.22 dB on this machine (v2 network)
+    assert hist[-1]["psnr"] > hist[0]["psnr"] + 0.1, hist
     # resume: continues from step 60
     assert main(common + ["--steps", "63"]) == 0
     assert json.loads((out / "state.json").read_text())["step"] == 63
@@ -150,3 +150,24 @@ def test_unet_synthesis_starts_as_the_linear_flow_warp():
         out = net.synth(i0, i1, f4a, f4b, f01, f10, torch.tensor(0.5).view(1, 1, 1, 1))
     assert out.shape == mid.shape
     assert (out - mid)[..., 6:-6].abs().max() < 1e-4
+
+
+def test_a_new_network_starts_at_the_classical_baseline():
+    """Zero-initialised flow and synthesis heads: an untrained v2 network started from the exact
+    flow reproduces the warp-and-blend result, so training starts at DIS quality, not below."""
+    import torch
+
+    from imgedit_interp.net import InterpNet, flow_grid_size, flow_to_grid8
+    from imgedit_interp.train import dis_interpolate
+
+    torch.manual_seed(0)
+    net = InterpNet().eval()
+    frame = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 10), size=(48, 64), mode="bicubic", align_corners=False)
+    i0, i1 = frame, torch.roll(frame, 4, dims=3)
+    flows = torch.zeros(1, 4, 48, 64)
+    flows[:, 0], flows[:, 2] = 4.0, -4.0
+    with torch.no_grad():
+        out, est = net(i0, i1, 0.5, iters=3, init=flow_to_grid8(flows, flow_grid_size(48, 64)))
+    assert all(torch.allclose(e, est[0]) for e in est)  # the recurrence leaves its start alone
+    ref = dis_interpolate(i0, i1, flows, torch.tensor([0.5]))
+    assert (out - ref)[..., 8:-8].abs().max() < 1e-3
