@@ -84,8 +84,9 @@ def dis_interpolate(a: np.ndarray, b: np.ndarray, t: float = 0.5) -> np.ndarray:
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     f01 = dis.calc(ga, gb, None)
     f10 = dis.calc(gb, ga, None)
-    ft0 = -(1 - t) * t * f01 + t * t * f10
-    ft1 = (1 - t) ** 2 * f01 - t * (1 - t) * f10
+    from imgedit_interp.net import intermediate_flows  # plain arithmetic: works on numpy arrays
+
+    ft0, ft1 = intermediate_flows(f01, f10, t)
     h, w = ga.shape
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     w0 = cv2.remap(a, xs + ft0[..., 0], ys + ft0[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -117,21 +118,20 @@ def mci_sequence(frames: list[np.ndarray]) -> list[np.ndarray]:
     mi.link_to(sink)
     graph.configure()
     outs = []
-    for i, f in enumerate(list(frames) + [frames[-1]]):
-        fr = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv444p")
-        fr.pts, fr.time_base = i, Fraction(1, 10)
-        graph.push(fr)
+    def drain() -> None:
         while True:
             try:
                 outs.append(graph.pull())
             except (av.BlockingIOError, av.EOFError):
-                break
+                return
+
+    for i, f in enumerate(list(frames) + [frames[-1]]):
+        fr = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv444p")
+        fr.pts, fr.time_base = i, Fraction(1, 10)
+        graph.push(fr)
+        drain()
     graph.push(None)
-    while True:
-        try:
-            outs.append(graph.pull())
-        except (av.BlockingIOError, av.EOFError):
-            break
+    drain()
     by_pts = {int(o.pts): o.to_ndarray(format="rgb24") for o in outs}  # pts in 1/20 s
     return [by_pts[2 * i + 1] for i in range(len(frames) - 1)]
 

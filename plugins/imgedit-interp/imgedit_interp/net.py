@@ -131,6 +131,12 @@ class UpdateBlock(nn.Module):
         return h, self.head(h)
 
 
+def intermediate_flows(f01: torch.Tensor, f10: torch.Tensor, t) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(Ft0, Ft1)`` from the pair's flows by the linear-motion approximation (Jiang et al.,
+    Super SloMo): ``Ft0 = -(1-t) t F01 + t^2 F10``, ``Ft1 = (1-t)^2 F01 - t (1-t) F10``."""
+    return -(1 - t) * t * f01 + t * t * f10, (1 - t) * (1 - t) * f01 - t * (1 - t) * f10
+
+
 def _scaled_up(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Bilinear resize of a flow field (B,2k,h,w) to ``size``, rescaling x and y per axis."""
     h, w = z.shape[-2:]
@@ -171,7 +177,7 @@ class SynthUNet(nn.Module):
         i0, i1 = F.pad(img0, pad, mode="replicate"), F.pad(img1, pad, mode="replicate")
         f01, f10 = F.pad(f01, pad, mode="replicate"), F.pad(f10, pad, mode="replicate")
         h2, w2 = H8 // 2, W8 // 2
-        ft = torch.cat((-(1 - t) * t * f01 + t * t * f10, (1 - t) * (1 - t) * f01 - t * (1 - t) * f10), 1)
+        ft = torch.cat(intermediate_flows(f01, f10, t), 1)
         ft2 = _scaled_up(ft, (h2, w2))
         half = lambda z: F.interpolate(z, size=(h2, w2), mode="bilinear", align_corners=False, antialias=True)  # noqa: E731
         a2, b2 = half(i0), half(i1)
@@ -278,8 +284,7 @@ class InterpNet(nn.Module):
             return self.synth(img0, img1, f4a, f4b, full[:, :2], full[:, 2:], t)
         flow4 = F.interpolate(flow8.float(), size=(h4, w4), mode="bilinear", align_corners=False) * 2.0
         f01, f10 = flow4[:, :2], flow4[:, 2:]
-        ft0 = -(1 - t) * t * f01 + t * t * f10
-        ft1 = (1 - t) * (1 - t) * f01 - t * (1 - t) * f10
+        ft0, ft1 = intermediate_flows(f01, f10, t)
         i0 = F.interpolate(img0, size=(h4, w4), mode="bilinear", align_corners=False, antialias=True)
         i1 = F.interpolate(img1, size=(h4, w4), mode="bilinear", align_corners=False, antialias=True)
         p0, p1 = self.proj4(f4a), self.proj4(f4b)

@@ -121,12 +121,10 @@ def psnr(x, y) -> float:
 def dis_interpolate(i0, i1, dis, t):
     """The classical baseline of the benchmark in torch: DIS flows ``dis`` = cat(F01, F10)
     (B,4,H,W) in pixels, linear-motion intermediate flows, backward warps blended by (1-t, t)."""
-    from .net import backwarp
+    from .net import backwarp, intermediate_flows
 
     t = t.view(-1, 1, 1, 1)
-    f01, f10 = dis[:, :2], dis[:, 2:]
-    ft0 = -(1 - t) * t * f01 + t * t * f10
-    ft1 = (1 - t) ** 2 * f01 - t * (1 - t) * f10
+    ft0, ft1 = intermediate_flows(dis[:, :2], dis[:, 2:], t)
     return (1 - t) * backwarp(i0, ft0) + t * backwarp(i1, ft1)
 
 
