@@ -84,8 +84,11 @@ class StyleModel(ImageModel):
             if not self.has_decoder:
                 raise WeightsError("the arbitrary-style decoder is not trained yet",
                                    hint=f"train it: {DECODER_TRAIN_COMMAND}")
+            from imgedit_style.transformer import for_inference
+
             with torch.inference_mode(False):
-                self._decoder = Decoder.from_state_dict(self.ctx.load_weights("decoder")).to(self.device)
+                self._decoder = for_inference(Decoder.from_state_dict(self.ctx.load_weights("decoder")),
+                                              self.device, self.ctx.dtype)
         return self._decoder
 
     # -- option resolution ---------------------------------------------------------------------
@@ -223,7 +226,10 @@ class StyleModel(ImageModel):
             def run(tile: torch.Tensor) -> torch.Tensor:
                 f = enc(tile, [tap])[tap]
                 g = wct(f, smean, scov, strength, content_stats=cstats)
-                return dec(g.to(f.dtype), size=tuple(tile.shape[-2:]))
+                # weights already in the autocast dtype: autocast off (see transformer.run_fast)
+                with torch.autocast(device_type=g.device.type, enabled=False):
+                    g = g.to(self.ctx.dtype or torch.float32).contiguous(memory_format=torch.channels_last)
+                    return dec(g, size=tuple(tile.shape[-2:]))
 
             hw = xi.shape[-2] * xi.shape[-1]
             outs.append(run(xi) if hw <= self.ctx.tile_pixels else

@@ -10,7 +10,7 @@ from imgedit.api import ImageArg, ModelContext, OptionError, WeightFile
 from imgedit_style import color, plugin
 from imgedit_style.arbitrary import Decoder, feature_stats, wct
 from imgedit_style.model import StyleModel
-from imgedit_style.transformer import TransformerNet, for_inference, run_fast, run_tiled
+from imgedit_style.transformer import TransformerNet, for_inference, run_fast, run_tiled, upsample2_reflect_pad1
 
 FAST = {"method": "optimize", "steps": 8, "scales": 1, "optimizer": "adam"}  # mechanics tests: 8 Adam steps
 
@@ -201,6 +201,35 @@ def test_tiled_matches_untiled():
     assert (low - ref).abs().mean() < 0.02, (low - ref).abs().mean()
 
 
+@pytest.mark.parametrize("shape", [(1, 5, 7, 9), (2, 16, 3, 2)])
+def test_fused_upsample_pad_matches_torch(shape):
+    x = torch.rand(shape).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    ref = torch.nn.functional.pad(torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"),
+                                  (1, 1, 1, 1), mode="reflect")
+    out = upsample2_reflect_pad1(x)
+    assert torch.equal(out, ref) and out.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_fast_path_stays_in_bf16_under_autocast():
+    """Under the runner's bf16 autocast, the fast network must not fall back to float32 between
+    layers (autocast computes reflection padding in float32: two extra copies per layer)."""
+    net = TransformerNet(8, 1)
+    net.load_state_dict(random_state(net, seed=2))
+    fast = for_inference(TransformerNet.from_state_dict(net.state_dict()), "cpu", torch.bfloat16)
+    seen = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].dtype))
+             for m in fast.modules() if isinstance(m, torch.nn.Conv2d)]
+    x = photo(36, 44, seed=3)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = run_fast(fast, x, tile_pixels=1 << 20, dtype=torch.bfloat16)
+    for h in hooks:
+        h.remove()
+    assert seen and set(seen) == {torch.bfloat16}
+    with torch.no_grad():
+        ref = net(x)
+    assert out.dtype == torch.float32 and (out - ref).abs().mean() < 0.02
+
+
 def test_wct_matches_style_statistics():
     torch.manual_seed(0)
     fc = torch.randn(1, 6, 10, 12)
@@ -224,3 +253,13 @@ def test_arbitrary_method_with_a_decoder():
         tiled_out = m.edit(x, style=("wave",), max_size=60)
     assert out.shape == x.shape and tiled_out.shape == x.shape
     assert torch.isfinite(out).all()
+
+
+def test_row_split_conv_matches_the_convolution():
+    from imgedit_style.transformer import RowSplitConv
+
+    torch.manual_seed(5)
+    conv = torch.nn.Conv2d(6, 3, 9)
+    x = torch.randn(2, 6, 20, 23)
+    with torch.no_grad():
+        assert torch.allclose(RowSplitConv(conv)(x), conv(x), atol=1e-4)
