@@ -32,6 +32,7 @@ MEDIA = Path(os.environ.get("IMGEDIT_MEDIA", Path.home() / ".cache" / "imgedit" 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 HELD_OUT = (SHARED / "frames" / "ucf101", SHARED / "frames" / "sample_video", MEDIA / "eval")
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".webm", ".m4v"}
+LOW_MOTION = 4.0  #: mean |I0 - I1| (8-bit levels) under which a video crop counts as nearly static
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".pgm", ".ppm", ".bmp", ".tif", ".tiff", ".webp"}
 
 
@@ -159,7 +160,7 @@ class TripletSampler:
     """Random training (or fixed validation) samples from clips and photos."""
 
     def __init__(self, clips: list[Clip], photos: list[np.ndarray], crop: int = 160, synth_ratio: float = 0.4,
-                 val_fraction: float = 0.15, seed: int = 0):
+                 val_fraction: float = 0.15, seed: int = 0, low_motion_skip: float = 0.0):
         _one_cv2_thread()
         if not clips and not photos:
             raise ValueError("no training data: no usable video clip or frame folder, and no photos")
@@ -168,6 +169,7 @@ class TripletSampler:
         if not clips:
             self.synth_ratio = 1.0
         self.val_fraction = val_fraction
+        self.low_motion_skip = low_motion_skip
         self.rng = random.Random(seed)
 
     # -- video --------------------------------------------------------------------------------
@@ -188,7 +190,11 @@ class TripletSampler:
             h, w = f[0].shape[:2]
             c = min(self.crop, h, w)
             y, x = rng.randrange(h - c + 1), rng.randrange(w - c + 1)
-            return [a[y:y + c, x:x + c] for a in f], k / g
+            f = [a[y:y + c, x:x + c] for a in f]
+            if not val and self.low_motion_skip > 0 and rng.random() < self.low_motion_skip \
+                    and np.abs(f[0].astype(np.int16) - f[2]).mean() < LOW_MOTION:
+                continue  # motion-aware sampling: most real-video crops barely move
+            return f, k / g
         raise RuntimeError("no usable video triplet (all clips too short or all cuts)")
 
     # -- synthetic ----------------------------------------------------------------------------

@@ -140,6 +140,8 @@ def intermediate_flows(f01: torch.Tensor, f10: torch.Tensor, t) -> tuple[torch.T
 def _scaled_up(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Bilinear resize of a flow field (B,2k,h,w) to ``size``, rescaling x and y per axis."""
     h, w = z.shape[-2:]
+    if (h, w) == tuple(size):
+        return z.float()
     s = torch.tensor([size[1] / w, size[0] / h] * (z.shape[1] // 2), device=z.device, dtype=torch.float32)
     return F.interpolate(z.float(), size=size, mode="bilinear", align_corners=False) * s.view(1, -1, 1, 1)
 
@@ -196,7 +198,7 @@ class SynthUNet(nn.Module):
         y4 = self.d4(torch.cat((F.interpolate(x8, size=x4.shape[-2:], mode="nearest"), x4), 1))
         y2 = self.d2(torch.cat((F.interpolate(y4, size=x2.shape[-2:], mode="nearest"), x2), 1))
         out = self.head(y2).float()
-        ftf = _scaled_up(ft2 + out[:, :4], (H8, W8))
+        ftf = ft + _scaled_up(out[:, :4], (H8, W8))  # full-resolution flow + the learned 1/2 correction
         prior = torch.log((1 - t) / t)  # the nearer frame wins a priori
         mask = torch.sigmoid(F.interpolate(out[:, 4:5], size=(H8, W8), mode="bilinear", align_corners=False) + prior)
         fused = mask * backwarp(i0, ftf[:, :2]) + (1 - mask) * backwarp(i1, ftf[:, 2:])
@@ -268,11 +270,16 @@ class InterpNet(nn.Module):
 
     # -- stage 3: one intermediate frame -----------------------------------------------------
     def synthesize(self, img0: torch.Tensor, img1: torch.Tensor, f4a: torch.Tensor, f4b: torch.Tensor,
-                   flow8: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
+                   flow8: torch.Tensor, t: float | torch.Tensor, base: tuple[torch.Tensor, torch.Tensor] | None = None
+                   ) -> torch.Tensor:
         """Frame at time ``t`` from full-resolution frames and the pair's 1/8 flow ``cat(F01,F10)``.
 
         ``f4a``/``f4b`` are the 1/4 features of the flow grid; the full-resolution size may differ
         from 8x the flow grid (``scale`` < 1 or sizes not multiple of 8): flows are rescaled per axis.
+        ``base = (full, start8)``: the full-resolution flow the recurrence started from (e.g. DIS,
+        (B,4,H,W) px) and its 1/8 version ``start8``; the synthesis then gets ``full`` plus the
+        recurrence's correction ``flow8 - start8`` upsampled, instead of the 1/8 flow upsampled
+        (which blurs motion boundaries: -0.11 dB against DIS on validation crops).
         """
         B, _, H, W = img0.shape
         h4, w4 = f4a.shape[-2:]
@@ -280,7 +287,10 @@ class InterpNet(nn.Module):
             t = torch.full((B,), float(t), device=img0.device)
         t = t.to(img0.dtype).view(B, 1, 1, 1)
         if self.synth is not None:
-            full = _scaled_up(flow8, (H, W))
+            if base is None:
+                full = _scaled_up(flow8, (H, W))
+            else:
+                full = _scaled_up(base[0], (H, W)) + _scaled_up(flow8 - base[1], (H, W))
             return self.synth(img0, img1, f4a, f4b, full[:, :2], full[:, 2:], t)
         flow4 = F.interpolate(flow8.float(), size=(h4, w4), mode="bilinear", align_corners=False) * 2.0
         f01, f10 = flow4[:, :2], flow4[:, 2:]
@@ -314,14 +324,20 @@ class InterpNet(nn.Module):
 
     # -- training / convenience ----------------------------------------------------------------
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: float | torch.Tensor, iters: int = 6,
-                scale: float = 1.0, init: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+                scale: float = 1.0, init: torch.Tensor | None = None,
+                init_full: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Interpolate a batch. Returns ``(frame_t, flow estimates per iteration)``. ``init``: the
-        starting flow ``cat(F01, F10)`` at 1/8 of the flow grid (see :func:`flow_to_grid8`)."""
+        starting flow ``cat(F01, F10)`` at 1/8 of the flow grid (see :func:`flow_to_grid8`);
+        ``init_full``: the same flow at full resolution (synthesis refines it, see
+        :meth:`synthesize`); without ``init`` it is computed from ``init_full``."""
         g0, g1 = to_flow_grid(img0, scale), to_flow_grid(img1, scale)
         f4a, f8a = self.features(g0)
         f4b, f8b = self.features(g1)
+        if init is None and init_full is not None:
+            init = flow_to_grid8(init_full, tuple(g0.shape[-2:]))
         flows = self.flows(f8a, f8b, iters, init=init)
-        return self.synthesize(img0, img1, f4a, f4b, flows[-1], t), flows
+        base = None if init_full is None else (init_full, init)
+        return self.synthesize(img0, img1, f4a, f4b, flows[-1], t, base=base), flows
 
 
 def corr_mode(state: dict) -> str:

@@ -59,6 +59,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--init-dis", type=float, default=0.8,
                    help="fraction of batches whose recurrence starts from the DIS flow (as in inference)")
     p.add_argument("--synth", type=float, default=0.4, help="fraction of synthetic samples")
+    p.add_argument("--lap", type=float, default=1.0, help="weight of the Laplacian-pyramid L1 loss")
+    p.add_argument("--census", type=float, default=0.0,
+                   help="weight of the soft census loss (interp-gru-v1 used 0.1; it is 40%% of a step's time)")
+    p.add_argument("--low-motion-skip", type=float, default=0.0,
+                   help="probability of skipping a video crop whose frames barely differ (motion-aware sampling)")
+    p.add_argument("--full-init", action=argparse.BooleanOptionalAction, default=True,
+                   help="synthesis refines the full-resolution DIS flow (else the 1/8 flow upsampled)")
     p.add_argument("--max-frames", type=int, default=150, help="frames read per video")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast (CPU)")
     p.add_argument("--threads", type=int, default=None)
@@ -79,6 +86,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 # -- losses -------------------------------------------------------------------------------------
 def charbonnier(x, y, eps: float = 1e-3):
     return ((x - y) ** 2 + eps * eps).sqrt().mean()
+
+
+def laplacian_l1(x, y, levels: int = 4):
+    """L1 distance of Laplacian pyramids (as RIFE trains): each band of detail counts, and it is
+    cheap (a blur and a subsample per level)."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], device=x.device) / 16
+    k = (g[:, None] * g[None, :]).expand(x.shape[1], 1, 5, 5).contiguous()
+
+    def blur(z):
+        return F.conv2d(F.pad(z, (2, 2, 2, 2), mode="reflect"), k, groups=z.shape[1])
+
+    d = x - y  # the pyramid is linear: the pyramid of the difference is the difference of pyramids
+    total = d.new_zeros(())
+    for _ in range(levels - 1):
+        if min(d.shape[-2:]) < 6:
+            break
+        low = blur(d)
+        total = total + (d - low).abs().mean()
+        d = low[..., ::2, ::2]
+    return total + d.abs().mean()
 
 
 def census(x, y, patch: int = 7):
@@ -213,9 +243,10 @@ Held out (benchmark sets, never trained on): `../shared/data/frames/ucf101`,
 `../shared/data/frames/sample_video`, `~/.cache/imgedit/media/eval`.
 Synthetic motion: random homography paths over still photos with independently moving patches
 (exact ground truth at any t). Augmentation: random crops, flips, time reversal, channel order.
-Losses: Charbonnier + 0.1 × soft census on the interpolated frame; early on an OpenCV DIS flow
-teacher (sequence L1 on the 1/8 flows, weight {ck['args'].get('teacher')} decaying to 0 by step
-{ck['args'].get('teacher_steps')}). The recurrence starts from the DIS flow in
+Losses on the interpolated frame: Charbonnier + {ck['args'].get('lap', 0)} × Laplacian-pyramid L1
++ {ck['args'].get('census', 0.1)} × soft census; OpenCV DIS flow teacher (sequence L1 on the 1/8
+flows) weight {ck['args'].get('teacher')} decaying to 0 by step {ck['args'].get('teacher_steps')};
+exact-flow loss on synthetic samples, weight {ck['args'].get('flow_gt', 0)}. The recurrence starts from the DIS flow in
 {ck['args'].get('init_dis')} of the batches (inference default `init=dis` for the first pair of a scene).
 
 ## Reproduce
@@ -270,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
                     + ", ".join(Path(c.name).name for c in clips)
                     + f"; {len(photos)} photos for synthetic motion (fraction {args.synth}).")
     log(data_summary)
-    sampler = TripletSampler(clips, photos, crop=args.crop, synth_ratio=args.synth, seed=args.seed)
+    sampler = TripletSampler(clips, photos, crop=args.crop, synth_ratio=args.synth, seed=args.seed,
+                             low_motion_skip=args.low_motion_skip)
     val_rng = random.Random(12345)
     val_batches = [sampler.batch(8, val_rng, val=True, teacher=True) for _ in range(max(1, args.val_samples // 8))]
     val_full = sampler.full_frames(args.val_full)  # whole held-out frames at t = 0.5, like the benchmarks
@@ -300,6 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     def autocast():
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=args.bf16)
 
+    def start(dis, i0) -> dict:
+        """How the recurrence starts from the DIS flows ``dis`` (as in inference)."""
+        if args.full_init:
+            return {"init_full": dis}
+        return {"init": flow_to_grid8(dis, flow_grid_size(*i0.shape[-2:]))}
+
     def validate() -> dict:
         """Mean PSNR on the fixed validation crops: the model (recurrence started from DIS, as in
         inference), frame blending, and the benchmark's classical baseline (DIS flows, linear
@@ -309,8 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         with torch.no_grad(), autocast():
             for i0, it, i1, t, dis, _ in val_batches:
                 i0, it, i1, t, dis = i0.to(device), it.to(device), i1.to(device), t.to(device), dis.to(device)
-                init = flow_to_grid8(dis, flow_grid_size(*i0.shape[-2:]))
-                pred, _ = net(i0, i1, t, iters=args.iters, init=init)
+                pred, _ = net(i0, i1, t, iters=args.iters, **start(dis, i0))
                 base = dis_interpolate(i0.float(), i1.float(), dis.float(), t.float())
                 for j in range(len(t)):
                     ps.append(psnr(pred[j].float(), it[j]))
@@ -320,8 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             fm, fd = [], []
             for i0, it, i1, t, dis in val_full:
                 i0, it, i1, t, dis = i0.to(device), it.to(device), i1.to(device), t.to(device), dis.to(device)
-                init = flow_to_grid8(dis, flow_grid_size(*i0.shape[-2:]))
-                pred, _ = net(i0, i1, t, iters=args.iters, init=init)
+                pred, _ = net(i0, i1, t, iters=args.iters, **start(dis, i0))
                 fm.append(psnr(pred[0].float(), it[0]))
                 fd.append(psnr(dis_interpolate(i0, i1, dis, t)[0], it[0]))
         net.train()
@@ -347,11 +383,14 @@ def main(argv: list[str] | None = None) -> int:
             batch = [None if z is None else z.to(device)
                      for z in sampler.batch(args.batch, teacher=w_teach > 0 or use_init)]
             i0, it, i1, t, dis, gt = batch
-            init = flow_to_grid8(dis, flow_grid_size(*i0.shape[-2:])) if use_init else None
             with autocast():
-                pred, flows = net(i0, i1, t, iters=args.iters, init=init)
+                pred, flows = net(i0, i1, t, iters=args.iters, **(start(dis, i0) if use_init else {}))
             pred = pred.float()
-            loss = charbonnier(pred, it) + 0.1 * census(pred, it)
+            loss = charbonnier(pred, it)
+            if args.lap > 0:
+                loss = loss + args.lap * laplacian_l1(pred, it)
+            if args.census > 0:
+                loss = loss + args.census * census(pred, it)
             if w_teach > 0:
                 loss = loss + w_teach * flow_loss(flows, dis)
             if args.flow_gt > 0:  # exact flows of the synthetic samples
