@@ -22,17 +22,20 @@ from imgedit.api import Frame, ImageModel, ModelContext
 from imgedit.sequence import interpolate_frames, target_rate
 
 from .net import InterpNet, arch_of, flow_to_grid8, to_flow_grid
+from .net import resize_flow
 
 
-def dis_flow8(a: torch.Tensor, b: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-    """OpenCV DIS flows ``cat(F01, F10)`` between two (1,3,H,W) frames, at 1/8 of the flow grid
-    ``grid`` and in pixels of that 1/8 grid (the recurrence's units)."""
+def dis_start(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """OpenCV DIS flows ``cat(F01, F10)`` between two (1,3,H,W) frames already on the flow grid:
+    ``(full, start8)`` = the flows at the grid's resolution (pixels) and at 1/8 of it, in pixels
+    of the 1/8 grid (the recurrence's units)."""
     from .data import dis_flows
 
     def rgb8(x):
         return (x[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype("uint8")
 
-    return flow_to_grid8(dis_flows(rgb8(a), rgb8(b))[None].to(a.device), grid)
+    full = dis_flows(rgb8(a), rgb8(b))[None].to(a.device)
+    return full, flow_to_grid8(full, tuple(a.shape[-2:]))
 
 
 def load_net(tensors: dict) -> InterpNet:
@@ -50,6 +53,7 @@ class _PairCache:
     feats: tuple | None = None          #: (f4, f8) of that frame
     pair: tuple[int, int] | None = None  #: (a.index, b.index) the flow below belongs to
     flow: torch.Tensor | None = None    #: cat(F01, F10) at 1/8 of the flow grid
+    base: tuple | None = None           #: (full-resolution flow, its 1/8 version) the flow refines
     feats_a: tuple | None = None
     stats: dict = field(default_factory=lambda: {"pairs": 0, "cold": 0, "warm": 0, "resets": 0})
 
@@ -82,58 +86,60 @@ class GRUInterp(ImageModel):
         return self.net.features(to_flow_grid(frame.image, scale))
 
     def interpolate(self, a: Frame, b: Frame, t: float, iters: int = 4, scale: float = 1.0,
-                    init: str = "dis") -> torch.Tensor:
+                    init: str = "dis", warm: bool = True) -> torch.Tensor:
         """The frame at time ``t`` in (0,1) between frames ``a`` and ``b`` (same scene).
 
-        ``init`` chooses the cold-start flow: ``zero`` or ``dis`` (OpenCV DIS flow, refined by the
-        recurrence); warm starts always use the previous pair's flow."""
+        ``init`` chooses the cold-start flow: ``zero`` or ``dis`` (OpenCV DIS flow at the flow
+        grid's resolution, refined by the recurrence and, at full resolution, by the synthesis).
+        With ``warm`` a pair that follows the previous one starts from that pair's refined flow
+        and runs ``iters`` iterations instead of ``2 * iters``; otherwise every pair cold-starts."""
         c = self.cache
         if c.pair != (a.index, b.index):
+            ga = to_flow_grid(a.image, scale)
             fa = self._features(a, scale)
             fb = self.net.features(to_flow_grid(b.image, scale))
-            warm = c.pair is not None and c.pair[1] == a.index and c.flow is not None
-            if warm:
+            is_warm = warm and c.pair is not None and c.pair[1] == a.index and c.flow is not None
+            if is_warm:
+                base = (c.base[0] + resize_flow(c.flow - c.base[1], ga.shape[-2:]), c.flow) if c.base else None
                 start = c.flow
             elif init == "dis":
-                ga, gb = to_flow_grid(a.image, scale), to_flow_grid(b.image, scale)  # DIS at flow resolution
-                start = dis_flow8(ga, gb, tuple(ga.shape[-2:]))
+                base = dis_start(ga, to_flow_grid(b.image, scale))
+                start = base[1]
             else:
-                start = None
-            flow = self.net.flows(fa[1], fb[1], iters if warm else 2 * iters, init=start)[-1]
+                base, start = None, None
+            flow = self.net.flows(fa[1], fb[1], iters if is_warm else 2 * iters, init=start)[-1]
             c.stats["pairs"] += 1
-            c.stats["warm" if warm else "cold"] += 1
-            c.pair, c.flow, c.feats_a = (a.index, b.index), flow, fa
+            c.stats["warm" if is_warm else "cold"] += 1
+            c.pair, c.flow, c.base, c.feats_a = (a.index, b.index), flow, base, fa
             c.feat_index, c.feats = b.index, fb
         fa, fb = c.feats_a, c.feats
-        out = self.net.synthesize(a.image, b.image, fa[0], fb[0], c.flow, t)
+        out = self.net.synthesize(a.image, b.image, fa[0], fb[0], c.flow, t, base=c.base)
         return out.float().clamp(0, 1)
 
     # -- the ImageModel API -----------------------------------------------------------------
     def flow(self, a: torch.Tensor, b: torch.Tensor, iters: int = 4, scale: float = 1.0, init: str = "dis",
              **_) -> torch.Tensor:
         """Optical flow ``a -> b`` (the ``flow`` service): the recurrence's F01 for the pair (cold
-        start, ``2 * iters`` iterations), estimated at 1/8 of the flow grid and upsampled
-        bilinearly to (B,2,H,W) pixels."""
-        import torch.nn.functional as F
-
+        start, ``2 * iters`` iterations) as (B,2,H,W) pixels. With ``init=dis`` it is the
+        full-resolution DIS flow plus the recurrence's correction (estimated at 1/8, upsampled);
+        with ``init=zero`` the 1/8 estimate upsampled."""
         h, w = a.shape[-2:]
         outs = []
         for i in range(a.shape[0]):
             ga, gb = to_flow_grid(a[i:i + 1], scale), to_flow_grid(b[i:i + 1], scale)
-            start = dis_flow8(ga, gb, tuple(ga.shape[-2:])) if init == "dis" else None
-            f01 = self.net.flows(self.net.features(ga)[1], self.net.features(gb)[1], 2 * iters, init=start)[-1][:, :2]
-            h8, w8 = f01.shape[-2:]
-            up = F.interpolate(f01.float(), size=(h, w), mode="bilinear", align_corners=False)
-            outs.append(up * torch.tensor([w / w8, h / h8], device=up.device).view(1, 2, 1, 1))
+            full, start = dis_start(ga, gb) if init == "dis" else (None, None)
+            f8 = self.net.flows(self.net.features(ga)[1], self.net.features(gb)[1], 2 * iters, init=start)[-1]
+            f = resize_flow(f8, ga.shape[-2:]) if full is None else full + resize_flow(f8 - start, ga.shape[-2:])
+            outs.append(resize_flow(f[:, :2], (h, w)))
         return torch.cat(outs)
 
     def output_rate(self, input_rate: Fraction, factor=2, fps=None, **_) -> Fraction:
         return target_rate(input_rate, factor, fps)
 
     def edit_sequence(self, frames: Iterable[Frame], factor=2, fps=None, scale=1.0, iters=4,
-                      init="dis", **_) -> Iterator[Frame]:
+                      init="dis", warm=True, **_) -> Iterator[Frame]:
         self.cache = _PairCache()  # a new sequence: nothing carries over, counters restart
         # state is dropped at every scene start (the first frame of a sequence is one too)
         yield from interpolate_frames(
-            frames, lambda a, b, t: self.interpolate(a, b, t, iters=iters, scale=scale, init=init),
+            frames, lambda a, b, t: self.interpolate(a, b, t, iters=iters, scale=scale, init=init, warm=warm),
             factor, fps, on_scene_start=lambda fr: self.reset())

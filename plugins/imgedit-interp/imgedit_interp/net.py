@@ -137,7 +137,7 @@ def intermediate_flows(f01: torch.Tensor, f10: torch.Tensor, t) -> tuple[torch.T
     return -(1 - t) * t * f01 + t * t * f10, (1 - t) * (1 - t) * f01 - t * (1 - t) * f10
 
 
-def _scaled_up(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def resize_flow(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Bilinear resize of a flow field (B,2k,h,w) to ``size``, rescaling x and y per axis."""
     h, w = z.shape[-2:]
     if (h, w) == tuple(size):
@@ -180,7 +180,7 @@ class SynthUNet(nn.Module):
         f01, f10 = F.pad(f01, pad, mode="replicate"), F.pad(f10, pad, mode="replicate")
         h2, w2 = H8 // 2, W8 // 2
         ft = torch.cat(intermediate_flows(f01, f10, t), 1)
-        ft2 = _scaled_up(ft, (h2, w2))
+        ft2 = resize_flow(ft, (h2, w2))
         half = lambda z: F.interpolate(z, size=(h2, w2), mode="bilinear", align_corners=False, antialias=True)  # noqa: E731
         a2, b2 = half(i0), half(i1)
         w0, w1 = backwarp(a2, ft2[:, :2]), backwarp(b2, ft2[:, 2:])
@@ -189,7 +189,7 @@ class SynthUNet(nn.Module):
         dt = a2.dtype
         x2 = self.e2(torch.cat((a2, b2, w0, w1, diff, backwarp(c0, ft2[:, :2]), backwarp(c1, ft2[:, 2:]),
                                 ft2 * 0.1, t.expand(B, 1, h2, w2)), 1).to(dt))
-        ft4 = _scaled_up(ft2, (h2 // 2, w2 // 2))
+        ft4 = resize_flow(ft2, (h2 // 2, w2 // 2))
         q0 = F.interpolate(self.proj4(f4a), size=(h2 // 2, w2 // 2), mode="bilinear", align_corners=False)
         q1 = F.interpolate(self.proj4(f4b), size=(h2 // 2, w2 // 2), mode="bilinear", align_corners=False)
         x4 = self.e4(torch.cat((self.down4(x2), backwarp(q0, ft4[:, :2]), backwarp(q1, ft4[:, 2:]),
@@ -198,7 +198,7 @@ class SynthUNet(nn.Module):
         y4 = self.d4(torch.cat((F.interpolate(x8, size=x4.shape[-2:], mode="nearest"), x4), 1))
         y2 = self.d2(torch.cat((F.interpolate(y4, size=x2.shape[-2:], mode="nearest"), x2), 1))
         out = self.head(y2).float()
-        ftf = ft + _scaled_up(out[:, :4], (H8, W8))  # full-resolution flow + the learned 1/2 correction
+        ftf = ft + resize_flow(out[:, :4], (H8, W8))  # full-resolution flow + the learned 1/2 correction
         prior = torch.log((1 - t) / t)  # the nearer frame wins a priori
         mask = torch.sigmoid(F.interpolate(out[:, 4:5], size=(H8, W8), mode="bilinear", align_corners=False) + prior)
         fused = mask * backwarp(i0, ftf[:, :2]) + (1 - mask) * backwarp(i1, ftf[:, 2:])
@@ -288,9 +288,9 @@ class InterpNet(nn.Module):
         t = t.to(img0.dtype).view(B, 1, 1, 1)
         if self.synth is not None:
             if base is None:
-                full = _scaled_up(flow8, (H, W))
+                full = resize_flow(flow8, (H, W))
             else:
-                full = _scaled_up(base[0], (H, W)) + _scaled_up(flow8 - base[1], (H, W))
+                full = resize_flow(base[0], (H, W)) + resize_flow(flow8 - base[1], (H, W))
             return self.synth(img0, img1, f4a, f4b, full[:, :2], full[:, 2:], t)
         flow4 = F.interpolate(flow8.float(), size=(h4, w4), mode="bilinear", align_corners=False) * 2.0
         f01, f10 = flow4[:, :2], flow4[:, 2:]

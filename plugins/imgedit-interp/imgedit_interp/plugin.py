@@ -36,6 +36,8 @@ def imgedit_register_models(register):
                    "of each scene runs twice as many)", min=1, max=32),
             Option("init", "choice", "dis", "cold-start flow of each scene: OpenCV DIS (refined by "
                    "the recurrence) or zero", choices=("dis", "zero")),
+            Option("warm", "bool", True, "start each frame pair from the previous pair's refined "
+                   "motion (faster); off: every pair starts from its own DIS flow"),
         ),
     ))
 

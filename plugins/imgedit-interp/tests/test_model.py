@@ -59,6 +59,9 @@ def test_flow_once_per_pair_warm_start_and_reset_at_cut(loaded):
     assert st["pairs"] == 4, st  # x4 asks 3 times per pair: the flow is estimated once
     assert (st["cold"], st["warm"]) == (2, 2), st
     assert st["resets"] == 2, st  # start of the sequence + the cut
+    list(loaded.edit_sequence(_frames(imgs, cuts=(3,)), {"iters": 2, "warm": False}))
+    st = loaded.model.stats
+    assert (st["pairs"], st["cold"], st["warm"]) == (4, 4, 0), st  # warm=False: every pair from DIS
     # across the cut nothing is blended: frames 9..11 repeat frame 2 or frame 3 exactly
     for k in (8, 9, 10, 11, 12):
         img = outs[k].image

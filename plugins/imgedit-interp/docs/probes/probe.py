@@ -4,7 +4,7 @@ import numpy as np, torch, torch.nn.functional as F
 torch.set_num_threads(1)
 from interp_quality import triplets, psnr
 from safetensors.torch import load_file
-from imgedit_interp.model import load_net, dis_flow8
+from imgedit_interp.model import load_net, dis_start
 from imgedit_interp.net import to_flow_grid, backwarp
 net = load_net(load_file('/work/main/pretrained/interp-gru-v1.safetensors'))
 sets = {'ucf101': triplets('ucf101'), 'sample_video': triplets('sample_video')[::3]}
@@ -18,7 +18,7 @@ for name, trips in sets.items():
         with torch.inference_mode():
             ga, gb = to_flow_grid(ta), to_flow_grid(tb)
             f4a, f8a = net.features(ga); f4b, f8b = net.features(gb)
-            init = dis_flow8(ga, gb, tuple(ga.shape[-2:]))
+            init = dis_start(ga, gb)[1]
             for lab, it, ini in (('dis it0 (no GRU)', 0, init), ('dis it8', 8, init), ('dis it16', 16, init),
                                  ('zero it4', 4, None), ('zero it8', 8, None), ('zero it16', 16, None)):
                 fl = net.flows(f8a, f8b, it, init=ini) if it else [init]

@@ -4,7 +4,7 @@ import numpy as np, torch, torch.nn.functional as F
 torch.set_num_threads(1)
 from interp_quality import triplets
 from safetensors.torch import load_file
-from imgedit_interp.model import load_net, dis_flow8
+from imgedit_interp.model import load_net, dis_start
 from imgedit_interp.net import to_flow_grid, backwarp, local_corr, UpdateBlock
 net = load_net(load_file('/work/main/pretrained/interp-gru-v1.safetensors'))
 a, g, b = triplets('ucf101')[4]
@@ -12,7 +12,7 @@ T = lambda x: torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255
 with torch.inference_mode():
     ga, gb = T(a), T(b)
     f4a, f8a = net.features(ga); f4b, f8b = net.features(gb)
-    init = dis_flow8(ga, gb, tuple(ga.shape[-2:]))
+    init = dis_start(ga, gb)[1]
     src = torch.cat((f8a, f8b)); tgt = torch.cat((f8b, f8a))
     print('f8 feature absmean/std', float(src.abs().mean()), float(src.std()))
     h, inp = net.context(src).split((32, 16), 1); h, inp = torch.tanh(h), F.relu(inp)
