@@ -137,10 +137,30 @@ def mci_sequence(frames: list[np.ndarray]) -> list[np.ndarray]:
 
 
 # -- our model ----------------------------------------------------------------------------------
+CHECKPOINT: Path | None = None  #: --checkpoint: a training folder (or its last.safetensors) instead of the shipped weights
+
+
 def load_ours(precision: str = "fp32"):
     from imgedit.engine import load_model
 
-    return load_model("interp.gru", device="cpu", precision=precision)
+    loaded = load_model("interp.gru", device="cpu", precision=precision)
+    if CHECKPOINT is not None:  # evaluate a checkpoint before exporting it
+        from safetensors.torch import load_file
+
+        from imgedit_interp.model import load_net
+
+        path = CHECKPOINT / "last.safetensors" if CHECKPOINT.is_dir() else CHECKPOINT
+        state = {k[len("model."):]: v for k, v in load_file(str(path)).items() if k.startswith("model.")}
+        loaded.model.net = load_net(state)
+    return loaded
+
+
+def ours_sequence(loaded, frames: list[np.ndarray], warm: bool, iters: int = 4) -> list[np.ndarray]:
+    """The in-between frames of ``edit_sequence`` at ×2 over ``frames`` (warm starts or not)."""
+    tens = [torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255 for f in frames]
+    outs = list(loaded.edit_sequence(tens, {"iters": iters, "warm": warm}, rate=24))
+    mids = [o.image for o in outs[1:2 * len(frames) - 1:2]]
+    return [(m[0].permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8) for m in mids]
 
 
 def ours_interpolate(loaded, a: np.ndarray, b: np.ndarray, iters: int, t: float = 0.5, init: str = "zero") -> np.ndarray:
@@ -173,6 +193,16 @@ def quality(sets: list[str], iters_list: list[int], use_mci: bool) -> list[tuple
             sec = (time.perf_counter() - t0) / len(trips)
             rows.append((name, mname, np.mean([psnr(p, g) for p, (_, g, _) in zip(preds, trips)]),
                          np.mean([ssim(p, g) for p, (_, g, _) in zip(preds, trips)]), sec))
+        if name == "sample_video":  # as `imgedit interpolate` runs: the two half-rate sequences
+            frames = [read_rgb(p) for p in sorted((SHARED / "sample_video").glob("*.png"))]
+            for warm in (True, False):
+                t0 = time.perf_counter()
+                ev, od = ours_sequence(loaded, frames[0::2], warm), ours_sequence(loaded, frames[1::2], warm)
+                preds = [(ev if i % 2 == 0 else od)[i // 2] for i in range(len(trips))]
+                sec = (time.perf_counter() - t0) / len(trips)
+                rows.append((name, f"interp.gru edit_sequence iters=4, warm={warm}",
+                             np.mean([psnr(p, g) for p, (_, g, _) in zip(preds, trips)]),
+                             np.mean([ssim(p, g) for p, (_, g, _) in zip(preds, trips)]), sec))
         if use_mci:
             t0 = time.perf_counter()
             if name == "ucf101":
@@ -211,12 +241,17 @@ def main() -> None:
     ap.add_argument("--no-quality", action="store_true")
     ap.add_argument("--no-mci", action="store_true")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="evaluate a training checkpoint (folder or last.safetensors) instead of the shipped weights")
+    ap.add_argument("--sets", default="ucf101,sample_video")
     args = ap.parse_args()
+    global CHECKPOINT
+    CHECKPOINT = args.checkpoint
     if args.threads:
         torch.set_num_threads(args.threads)
     iters_list = [4] if args.quick else [2, 4, 8]
     if not args.no_quality:
-        rows = quality(["ucf101", "sample_video"], iters_list, mci_available() and not args.no_mci)
+        rows = quality(args.sets.split(","), iters_list, mci_available() and not args.no_mci)
         print("\n| set | method | PSNR (dB) | SSIM | s / frame |\n|---|---|---:|---:|---:|")
         for r in rows:
             print(f"| {r[0]} | {r[1]} | {r[2]:.2f} | {r[3]:.4f} | {r[4]:.3f} |")
