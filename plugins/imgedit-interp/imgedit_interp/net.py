@@ -171,8 +171,10 @@ class SynthUNet(nn.Module):
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, img0, img1, f4a, f4b, f01, f10, t):
-        """``f01``/``f10``: the pair's flows at full resolution (pixels); returns the frame at t."""
+    def forward(self, img0, img1, f4a, f4b, f01, f10, t, aux: dict | None = None):
+        """``f01``/``f10``: the pair's flows at full resolution (pixels); returns the frame at t.
+        A dict ``aux`` receives the fusion's inputs for training losses: ``mask_logit`` and the two
+        warped frames ``warped0``/``warped1`` (full resolution)."""
         B, _, H, W = img0.shape
         H8, W8 = -(-H // 8) * 8, -(-W // 8) * 8
         pad = (0, W8 - W, 0, H8 - H)
@@ -200,8 +202,12 @@ class SynthUNet(nn.Module):
         out = self.head(y2).float()
         ftf = ft + resize_flow(out[:, :4], (H8, W8))  # full-resolution flow + the learned 1/2 correction
         prior = torch.log((1 - t) / t)  # the nearer frame wins a priori
-        mask = torch.sigmoid(F.interpolate(out[:, 4:5], size=(H8, W8), mode="bilinear", align_corners=False) + prior)
-        fused = mask * backwarp(i0, ftf[:, :2]) + (1 - mask) * backwarp(i1, ftf[:, 2:])
+        logit = F.interpolate(out[:, 4:5], size=(H8, W8), mode="bilinear", align_corners=False) + prior
+        mask = torch.sigmoid(logit)
+        w0f, w1f = backwarp(i0, ftf[:, :2]), backwarp(i1, ftf[:, 2:])
+        if aux is not None:
+            aux.update(mask_logit=logit[:, :, :H, :W], warped0=w0f[:, :, :H, :W], warped1=w1f[:, :, :H, :W])
+        fused = mask * w0f + (1 - mask) * w1f
         return (fused + F.pixel_shuffle(out[:, 5:], 2))[:, :, :H, :W]
 
 
@@ -270,8 +276,8 @@ class InterpNet(nn.Module):
 
     # -- stage 3: one intermediate frame -----------------------------------------------------
     def synthesize(self, img0: torch.Tensor, img1: torch.Tensor, f4a: torch.Tensor, f4b: torch.Tensor,
-                   flow8: torch.Tensor, t: float | torch.Tensor, base: tuple[torch.Tensor, torch.Tensor] | None = None
-                   ) -> torch.Tensor:
+                   flow8: torch.Tensor, t: float | torch.Tensor, base: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   aux: dict | None = None) -> torch.Tensor:
         """Frame at time ``t`` from full-resolution frames and the pair's 1/8 flow ``cat(F01,F10)``.
 
         ``f4a``/``f4b`` are the 1/4 features of the flow grid; the full-resolution size may differ
@@ -291,7 +297,7 @@ class InterpNet(nn.Module):
                 full = resize_flow(flow8, (H, W))
             else:
                 full = resize_flow(base[0], (H, W)) + resize_flow(flow8 - base[1], (H, W))
-            return self.synth(img0, img1, f4a, f4b, full[:, :2], full[:, 2:], t)
+            return self.synth(img0, img1, f4a, f4b, full[:, :2], full[:, 2:], t, aux=aux)
         flow4 = F.interpolate(flow8.float(), size=(h4, w4), mode="bilinear", align_corners=False) * 2.0
         f01, f10 = flow4[:, :2], flow4[:, 2:]
         ft0, ft1 = intermediate_flows(f01, f10, t)
@@ -325,11 +331,13 @@ class InterpNet(nn.Module):
     # -- training / convenience ----------------------------------------------------------------
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: float | torch.Tensor, iters: int = 6,
                 scale: float = 1.0, init: torch.Tensor | None = None,
-                init_full: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+                init_full: torch.Tensor | None = None, aux: dict | None = None
+                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Interpolate a batch. Returns ``(frame_t, flow estimates per iteration)``. ``init``: the
         starting flow ``cat(F01, F10)`` at 1/8 of the flow grid (see :func:`flow_to_grid8`);
         ``init_full``: the same flow at full resolution (synthesis refines it, see
-        :meth:`synthesize`); without ``init`` it is computed from ``init_full``."""
+        :meth:`synthesize`); without ``init`` it is computed from ``init_full``. ``aux``: see
+        :meth:`SynthUNet.forward` (U-Net synthesis only)."""
         g0, g1 = to_flow_grid(img0, scale), to_flow_grid(img1, scale)
         f4a, f8a = self.features(g0)
         f4b, f8b = self.features(g1)
@@ -337,7 +345,7 @@ class InterpNet(nn.Module):
             init = flow_to_grid8(init_full, tuple(g0.shape[-2:]))
         flows = self.flows(f8a, f8b, iters, init=init)
         base = None if init_full is None else (init_full, init)
-        return self.synthesize(img0, img1, f4a, f4b, flows[-1], t, base=base), flows
+        return self.synthesize(img0, img1, f4a, f4b, flows[-1], t, base=base, aux=aux), flows
 
 
 def corr_mode(state: dict) -> str:

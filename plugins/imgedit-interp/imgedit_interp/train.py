@@ -60,6 +60,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="fraction of batches whose recurrence starts from the DIS flow (as in inference)")
     p.add_argument("--synth", type=float, default=0.4, help="fraction of synthetic samples")
     p.add_argument("--lap", type=float, default=1.0, help="weight of the Laplacian-pyramid L1 loss")
+    p.add_argument("--mask-hint", type=float, default=0.0,
+                   help="weight of the privileged fusion-mask loss (pick the warped frame nearer the target)")
     p.add_argument("--census", type=float, default=0.0,
                    help="weight of the soft census loss (interp-gru-v1 used 0.1; it is 40%% of a step's time)")
     p.add_argument("--low-motion-skip", type=float, default=0.0,
@@ -109,6 +111,20 @@ def laplacian_l1(x, y, levels: int = 4):
         total = total + (d - low).abs().mean()
         d = low[..., ::2, ::2]
     return total + d.abs().mean()
+
+
+def mask_hint_loss(aux: dict, target):
+    """Privileged supervision of the fusion mask (training only, the target frame is known): at
+    each pixel the mask should pick the warped frame that is closer to the target, weighted by how
+    much closer it is (near zero where both agree, large at occlusions). A dense, consistent signal
+    where the image loss alone gives the mask only sign-noisy L1 gradients."""
+    import torch.nn.functional as F
+
+    e0 = (aux["warped0"].float() - target).abs().mean(1, keepdim=True)
+    e1 = (aux["warped1"].float() - target).abs().mean(1, keepdim=True)
+    want0 = (e0 < e1).float()
+    return (F.binary_cross_entropy_with_logits(aux["mask_logit"].float(), want0, reduction="none")
+            * (e0 - e1).abs().detach()).mean()
 
 
 def census(x, y, patch: int = 7):
@@ -246,7 +262,8 @@ Synthetic motion: random homography paths over still photos with independently m
 Losses on the interpolated frame: Charbonnier + {ck['args'].get('lap', 0)} × Laplacian-pyramid L1
 + {ck['args'].get('census', 0.1)} × soft census; OpenCV DIS flow teacher (sequence L1 on the 1/8
 flows) weight {ck['args'].get('teacher')} decaying to 0 by step {ck['args'].get('teacher_steps')};
-exact-flow loss on synthetic samples, weight {ck['args'].get('flow_gt', 0)}. The recurrence starts from the DIS flow in
+exact-flow loss on synthetic samples, weight {ck['args'].get('flow_gt', 0)}; privileged fusion-mask
+loss (the mask should pick the warped frame nearer the target), weight {ck['args'].get('mask_hint', 0)}. The recurrence starts from the DIS flow in
 {ck['args'].get('init_dis')} of the batches (inference default `init=dis` for the first pair of a scene).
 
 ## Reproduce
@@ -383,10 +400,13 @@ def main(argv: list[str] | None = None) -> int:
             batch = [None if z is None else z.to(device)
                      for z in sampler.batch(args.batch, teacher=w_teach > 0 or use_init)]
             i0, it, i1, t, dis, gt = batch
+            aux: dict = {}
             with autocast():
-                pred, flows = net(i0, i1, t, iters=args.iters, **(start(dis, i0) if use_init else {}))
+                pred, flows = net(i0, i1, t, iters=args.iters, **(start(dis, i0) if use_init else {}), aux=aux)
             pred = pred.float()
             loss = charbonnier(pred, it)
+            if args.mask_hint > 0 and aux:
+                loss = loss + args.mask_hint * mask_hint_loss(aux, it)
             if args.lap > 0:
                 loss = loss + args.lap * laplacian_l1(pred, it)
             if args.census > 0:
