@@ -209,3 +209,21 @@ def test_laplacian_l1_on_hand_computed_cases():
     # a fine checkerboard is all detail: counted in the first band, not averaged away
     cb = (torch.arange(32)[:, None] + torch.arange(32)[None]) % 2 * 0.2
     assert float(laplacian_l1(cb.expand(1, 3, 32, 32), torch.zeros(1, 3, 32, 32))) > 0.09
+
+
+def test_mask_hint_loss_points_the_mask_at_the_better_warp():
+    import math
+
+    import torch
+
+    from imgedit_interp.train import mask_hint_loss
+
+    target = torch.zeros(1, 3, 1, 2)
+    w0 = torch.tensor([0.0, 0.5]).view(1, 1, 1, 2).expand(1, 3, 1, 2)  # pixel 0: warp 0 is right
+    w1 = torch.tensor([0.2, 0.0]).view(1, 1, 1, 2).expand(1, 3, 1, 2)  # pixel 1: warp 1 is right
+    logit = torch.zeros(1, 1, 1, 2, requires_grad=True)
+    loss = mask_hint_loss({"mask_logit": logit, "warped0": w0, "warped1": w1}, target)
+    # BCE at logit 0 is log 2 for either target; weights |e0 - e1| = 0.2 and 0.5; mean over 2 pixels
+    assert abs(float(loss) - math.log(2) * (0.2 + 0.5) / 2) < 1e-6
+    loss.backward()
+    assert logit.grad[0, 0, 0, 0] < 0 < logit.grad[0, 0, 0, 1]  # raise the mask (frame 0) at pixel 0 only
