@@ -224,6 +224,6 @@ def test_mask_hint_loss_points_the_mask_at_the_better_warp():
     logit = torch.zeros(1, 1, 1, 2, requires_grad=True)
     loss = mask_hint_loss({"mask_logit": logit, "warped0": w0, "warped1": w1}, target)
     # BCE at logit 0 is log 2 for either target; weights |e0 - e1| = 0.2 and 0.5; mean over 2 pixels
-    assert abs(float(loss) - math.log(2) * (0.2 + 0.5) / 2) < 1e-6
+    assert abs(loss.item() - math.log(2) * (0.2 + 0.5) / 2) < 1e-6
     loss.backward()
     assert logit.grad[0, 0, 0, 0] < 0 < logit.grad[0, 0, 0, 1]  # raise the mask (frame 0) at pixel 0 only
