@@ -59,6 +59,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--init-dis", type=float, default=0.8,
                    help="fraction of batches whose recurrence starts from the DIS flow (as in inference)")
     p.add_argument("--synth", type=float, default=0.4, help="fraction of synthetic samples")
+    p.add_argument("--charb", type=float, default=1.0, help="weight of the Charbonnier (L1-like) loss on the frame")
+    p.add_argument("--mse", type=float, default=0.0,
+                   help="weight of the mean squared error on the frame (what PSNR measures: an L1-type loss "
+                        "prefers picking one warped frame where averaging both scores better)")
     p.add_argument("--lap", type=float, default=1.0, help="weight of the Laplacian-pyramid L1 loss")
     p.add_argument("--mask-hint", type=float, default=0.0,
                    help="weight of the privileged fusion-mask loss (pick the warped frame nearer the target)")
@@ -259,7 +263,8 @@ Held out (benchmark sets, never trained on): `../shared/data/frames/ucf101`,
 `../shared/data/frames/sample_video`, `~/.cache/imgedit/media/eval`.
 Synthetic motion: random homography paths over still photos with independently moving patches
 (exact ground truth at any t). Augmentation: random crops, flips, time reversal, channel order.
-Losses on the interpolated frame: Charbonnier + {ck['args'].get('lap', 0)} × Laplacian-pyramid L1
+Losses on the interpolated frame: {ck['args'].get('charb', 1)} × Charbonnier + {ck['args'].get('mse', 0)} × MSE
++ {ck['args'].get('lap', 0)} × Laplacian-pyramid L1
 + {ck['args'].get('census', 0.1)} × soft census; OpenCV DIS flow teacher (sequence L1 on the 1/8
 flows) weight {ck['args'].get('teacher')} decaying to 0 by step {ck['args'].get('teacher_steps')};
 exact-flow loss on synthetic samples, weight {ck['args'].get('flow_gt', 0)}; privileged fusion-mask
@@ -404,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             with autocast():
                 pred, flows = net(i0, i1, t, iters=args.iters, **(start(dis, i0) if use_init else {}), aux=aux)
             pred = pred.float()
-            loss = charbonnier(pred, it)
+            loss = args.charb * charbonnier(pred, it) + args.mse * ((pred - it) ** 2).mean()
             if args.mask_hint > 0 and aux:
                 loss = loss + args.mask_hint * mask_hint_loss(aux, it)
             if args.lap > 0:
