@@ -150,7 +150,9 @@ def load_ours(precision: str = "fp32"):
         from imgedit_interp.model import load_net
 
         path = CHECKPOINT / "last.safetensors" if CHECKPOINT.is_dir() else CHECKPOINT
-        state = {k[len("model."):]: v for k, v in load_file(str(path)).items() if k.startswith("model.")}
+        tensors = load_file(str(path))
+        prefix = "ema." if any(k.startswith("ema.") for k in tensors) else "model."  # averaged weights first
+        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
         loaded.model.net = load_net(state)
     return loaded
 

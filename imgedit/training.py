@@ -135,6 +135,19 @@ class Checkpoint:
         return state
 
 
+def ema_update(ema: "torch.nn.Module", net: "torch.nn.Module", decay: float) -> None:
+    """Polyak averaging: ``ema = decay * ema + (1 - decay) * net`` for every parameter (buffers
+    are copied). Evaluating and exporting the average instead of the last weights removes the
+    random walk that Adam's noisy steps leave in them."""
+    import torch
+
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), net.parameters()):
+            e.lerp_(p.detach(), 1.0 - decay)
+        for e, b in zip(ema.buffers(), net.buffers()):
+            e.copy_(b)
+
+
 def _write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)

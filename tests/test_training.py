@@ -108,3 +108,17 @@ def test_photoset_preview_sheet_and_loss_table(tmp_path):
     table = training.loss_table(hist).splitlines()
     assert table[0] == "| step | crop | loss |" and table[2] == "| 1 | 64 | 1 |" and table[-1] == "| 100 | 64 | 0.01 |"
     assert training.command_line("style", ["--style", "a b"]) == "imgedit train style --style 'a b'"
+
+
+def test_ema_update_is_the_weighted_average():
+    import torch
+
+    from imgedit.training import ema_update
+
+    net, ema = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        net.weight.fill_(1.0), net.bias.fill_(-2.0), ema.weight.fill_(0.0), ema.bias.fill_(0.0)
+    ema_update(ema, net, 0.9)
+    assert torch.allclose(ema.weight, torch.full((1, 2), 0.1)) and torch.allclose(ema.bias, torch.tensor([-0.2]))
+    ema_update(ema, net, 0.9)  # 0.9 * 0.1 + 0.1 * 1
+    assert torch.allclose(ema.weight, torch.full((1, 2), 0.19))

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from imgedit.training import Checkpoint, StopFlag, export_weights, progress, set_constant, train_root
+from imgedit.training import Checkpoint, StopFlag, ema_update, export_weights, progress, set_constant, train_root
 
 DEFAULT_DIR = train_root() / "interp"
 REPO = Path(__file__).resolve().parents[3]
@@ -79,6 +79,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--val-samples", type=int, default=48)
     p.add_argument("--val-full", type=int, default=2,
                    help="whole held-out frames per clip for the benchmark-like validation (t = 0.5)")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="keep an exponential moving average of the weights with this decay (e.g. 0.999); "
+                        "validation and --export then use it")
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--seed", type=int, default=0)
@@ -199,10 +202,25 @@ def checkpoint_arch(folder: Path, default: dict) -> dict:
     return {"corr": "mean", "synth": "v1"} if (folder / "last.pt").is_file() else default
 
 
-def checkpoint(folder: Path, net, opt=None) -> Checkpoint:
-    """The run's checkpoint. A legacy ``last.pt`` (torch.save of plain tensors, written by the
-    first version of this trainer) is converted once, loading it with ``weights_only=True``."""
-    ck = Checkpoint(folder, {"model": net}, {"opt": opt} if opt is not None else {})
+def has_ema(folder: Path) -> bool:
+    """Whether the checkpoint in ``folder`` holds averaged weights (``ema.*``, see ``--ema``)."""
+    path = folder / "last.safetensors"
+    if not path.is_file():
+        return False
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return any(k.startswith("ema.") for k in f.keys())
+
+
+def checkpoint(folder: Path, net, opt=None, ema=None) -> Checkpoint:
+    """The run's checkpoint (with the averaged weights ``ema`` when given and the checkpoint has
+    them or is new). A legacy ``last.pt`` (torch.save of plain tensors, written by the first
+    version of this trainer) is converted once, loading it with ``weights_only=True``."""
+    modules = {"model": net}
+    if ema is not None and (has_ema(folder) or not (folder / "last.safetensors").is_file()):
+        modules["ema"] = ema
+    ck = Checkpoint(folder, modules, {"opt": opt} if opt is not None else {})
     legacy = folder / "last.pt"
     if not ck.exists() and legacy.is_file():
         import torch
@@ -222,7 +240,8 @@ def export(args: argparse.Namespace) -> int:
     from .net import InterpNet
 
     net = InterpNet(**checkpoint_arch(args.out, {}))
-    ck = checkpoint(args.out, net).load(optimizers=False)
+    averaged = has_ema(args.out)  # export the averaged weights when the run kept them
+    ck = (Checkpoint(args.out, {"ema": net}) if averaged else checkpoint(args.out, net)).load(optimizers=False)
     if ck is None:
         print(f"no checkpoint in {args.out}: train first", file=sys.stderr)
         return 2
@@ -246,7 +265,7 @@ refinement net for video frame interpolation at any t in (0,1). See
 |---|---|
 | file | `{fname}` (fp16 safetensors, {{SIZE}}, {n_params:,} parameters) |
 | sha256 | `{{SHA256}}` |
-| steps | {ck['step']:,} (batch {ck['args'].get('batch')}, crop {ck['args'].get('crop')} px, {ck['args'].get('iters')} flow iterations) |
+| steps | {ck['step']:,}{f" (exported: the moving average of the weights, decay {ck['args'].get('ema')})" if averaged else ""} (batch {ck['args'].get('batch')}, crop {ck['args'].get('crop')} px, {ck['args'].get('iters')} flow iterations) |
 | training wall time | {ck.get('wall', 0) / 3600:.2f} h on CPU ({ck['args'].get('threads') or 'all'} threads, bf16 autocast: {ck['args'].get('bf16')}) |
 | final training loss (EMA) | {ck.get('loss_ema', float('nan')):.4f} |
 | validation PSNR (held-out clip tails + synthetic, {ck['args'].get('val_samples')} crops) | {last_val.get('psnr', float('nan')):.2f} dB (frame blending: {last_val.get('blend', float('nan')):.2f} dB, DIS flow baseline: {last_val.get('dis', float('nan')):.2f} dB) |
@@ -334,8 +353,16 @@ def main(argv: list[str] | None = None) -> int:
     net = InterpNet(**arch).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     step, wall, loss_ema, history = 0, 0.0, None, []
-    ckpt = checkpoint(args.out, net, opt)
+    ema_net = None
+    if args.ema > 0:
+        import copy
+
+        ema_net = copy.deepcopy(net).requires_grad_(False)
+    ckpt = checkpoint(args.out, net, opt, ema_net)
     ck = None if args.fresh else ckpt.load()
+    if ema_net is not None and "ema" not in ckpt.modules:  # resumed a run without averaged weights
+        ema_net.load_state_dict(net.state_dict())
+        ckpt.modules["ema"] = ema_net
     if ck is not None:
         step, wall, loss_ema, history = ck["step"], ck.get("wall", 0.0), ck.get("loss_ema"), ck.get("val", [])
         log(f"resumed {args.out} at step {step} ({wall / 3600:.2f} h trained)")
@@ -364,12 +391,13 @@ def main(argv: list[str] | None = None) -> int:
         """Mean PSNR on the fixed validation crops: the model (recurrence started from DIS, as in
         inference), frame blending, and the benchmark's classical baseline (DIS flows, linear
         intermediate flows, both frames warped and blended) -- the number the model must beat."""
-        net.eval()
+        model = ema_net if ema_net is not None else net  # the weights that get exported
+        model.eval()
         ps, pb, pd = [], [], []
         with torch.no_grad(), autocast():
             for i0, it, i1, t, dis, _ in val_batches:
                 i0, it, i1, t, dis = i0.to(device), it.to(device), i1.to(device), t.to(device), dis.to(device)
-                pred, _ = net(i0, i1, t, iters=args.iters, **start(dis, i0))
+                pred, _ = model(i0, i1, t, iters=args.iters, **start(dis, i0))
                 base = dis_interpolate(i0.float(), i1.float(), dis.float(), t.float())
                 for j in range(len(t)):
                     ps.append(psnr(pred[j].float(), it[j]))
@@ -379,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             fm, fd = [], []
             for i0, it, i1, t, dis in val_full:
                 i0, it, i1, t, dis = i0.to(device), it.to(device), i1.to(device), t.to(device), dis.to(device)
-                pred, _ = net(i0, i1, t, iters=args.iters, **start(dis, i0))
+                pred, _ = model(i0, i1, t, iters=args.iters, **start(dis, i0))
                 fm.append(psnr(pred[0].float(), it[0]))
                 fd.append(psnr(dis_interpolate(i0, i1, dis, t)[0], it[0]))
         net.train()
@@ -425,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
+            if ema_net is not None:
+                ema_update(ema_net, net, args.ema)
             step += 1
             now = time.time()
             wall += now - t_prev

@@ -30,7 +30,7 @@ def test_training_lowers_the_loss_resumes_and_exports(tmp_path):
     out = tmp_path / "ckpt"
     common = ["--data", str(data), "--photos", str(tmp_path / "nophotos"), "--out", str(out), "--crop", "48",
               "--batch", "4", "--iters", "2", "--lr", "2e-3", "--val-every", "1000", "--val-samples", "8", "--init-dis", "1.0",
-              "--threads", "1", "--no-bf16", "--flow-gt", "0.05"]
+              "--threads", "1", "--no-bf16", "--flow-gt", "0.05", "--ema", "0.9"]
     assert main(common + ["--steps", "60"]) == 0
     hist = json.loads((out / "history.json").read_text())
     assert hist[0]["step"] == 0 and hist[-1]["step"] == 60
@@ -46,15 +46,21 @@ def test_training_lowers_the_loss_resumes_and_exports(tmp_path):
     with safe_open(str(out / "last.safetensors"), "pt") as f:  # weights and Adam moments, no pickle
         keys = list(f.keys())
     assert any(k.startswith("model.") for k in keys) and any(k.endswith(".exp_avg") for k in keys)
+    assert any(k.startswith("ema.") for k in keys)  # the averaged weights (--ema) are checkpointed too
     # export elsewhere than pretrained/: fp16 safetensors + card, plugin.py untouched
     before = Path(plugin_mod.__file__).read_text()
     assert main(["--out", str(out), "--export", "test", "--export-dir", str(tmp_path / "exp")]) == 0
-    from safetensors.torch import load_file
     import hashlib
+
+    import torch
+    from safetensors.torch import load_file
 
     wfile = tmp_path / "exp" / "interp-test.safetensors"
     tensors = load_file(str(wfile))
     assert all(t.dtype.is_floating_point and t.element_size() == 2 for t in tensors.values())
+    ckpt = load_file(str(out / "last.safetensors"))  # the export is the averaged weights
+    assert all(torch.equal(v, ckpt["ema." + k].half()) for k, v in tensors.items())
+    assert not all(torch.equal(v, ckpt["model." + k].half()) for k, v in tensors.items())
     card = (tmp_path / "exp" / "interp-test.md").read_text()
     assert hashlib.sha256(wfile.read_bytes()).hexdigest() in card
     assert Path(plugin_mod.__file__).read_text() == before
