@@ -234,8 +234,11 @@ class TripletSampler:
             q = m @ pts
             return (q[:2] / q[2:]).reshape(2, c, c) - pts[:2].reshape(2, c, c)
 
+        st = t - 0.5  # motion time of the target frame
         f01 = moved(np.linalg.inv(H(0.5)) @ H(-0.5))
         f10 = moved(np.linalg.inv(H(-0.5)) @ H(0.5))
+        ft0 = moved(np.linalg.inv(H(-0.5)) @ H(st))  # target pixel -> where its content is in frame 0
+        ft1 = moved(np.linalg.inv(H(0.5)) @ H(st))
         for _ in range(rng.randrange(0, 4)):
             src = rng.choice(self.photos)
             ph, pw = rng.randrange(16, c // 2), rng.randrange(16, c // 2)
@@ -257,18 +260,21 @@ class TripletSampler:
                 wm = cv2.warpAffine(mask, M, (c, c), flags=cv2.INTER_LINEAR)[..., None]
                 frames[j] = (frames[j] * (1 - wm) + wp * wm).astype(np.uint8)
                 masks.append(wm[..., 0])
-            # the patch is on top: where it covers frame 0 the motion is +u, where it covers frame 1, -u
-            on0, on1 = masks[0] > 0.5, masks[2] > 0.5
+            # the patch is on top: where it covers frame 0 the motion is +u, where it covers frame 1, -u;
+            # where it covers the target, its content is u * (s - st) away in the frame at time s
+            on0, on1, on_t = masks[0] > 0.5, masks[2] > 0.5, masks[1] > 0.5
             f01[:, on0] = u[:, None]
             f10[:, on1] = -u[:, None]
-        return frames, t, np.concatenate((f01, f10)).astype(np.float32)
+            ft0[:, on_t] = (u * (-0.5 - st))[:, None]
+            ft1[:, on_t] = (u * (0.5 - st))[:, None]
+        return frames, t, np.concatenate((f01, f10, ft0, ft1)).astype(np.float32)
 
     # -- public ---------------------------------------------------------------------------------
     def sample(self, rng: random.Random | None = None, val: bool = False, teacher: bool = False):
         """One augmented sample ``(I0, It, I1, t, dis, gt)``: frames as float32 (3,c,c) tensors
         (c = crop or less); ``dis`` the OpenCV DIS flows ``cat(F01, F10)`` (4,c,c) of the augmented
-        frames when ``teacher`` (else None); ``gt`` the exact ``cat(F01, F10)`` of a synthetic
-        sample (augmentations applied to it too) or None for real video."""
+        frames when ``teacher`` (else None); ``gt`` the exact ``cat(F01, F10, Ft0, Ft1)`` (8,c,c)
+        of a synthetic sample (augmentations applied to it too) or None for real video."""
         import torch
 
         rng = rng or self.rng
@@ -282,15 +288,15 @@ class TripletSampler:
             if rng.random() < 0.5:  # mirror left-right: x flips, and so does the x motion
                 arr = arr[:, :, ::-1]
                 if gt is not None:
-                    gt = gt[:, :, ::-1] * np.array([-1, 1, -1, 1], np.float32)[:, None, None]
+                    gt = gt[:, :, ::-1] * np.array([-1, 1] * 4, np.float32)[:, None, None]
             if rng.random() < 0.5:  # upside down
                 arr = arr[:, ::-1]
                 if gt is not None:
-                    gt = gt[:, ::-1] * np.array([1, -1, 1, -1], np.float32)[:, None, None]
-            if rng.random() < 0.5:  # time reversal: F01 and F10 swap
+                    gt = gt[:, ::-1] * np.array([1, -1] * 4, np.float32)[:, None, None]
+            if rng.random() < 0.5:  # time reversal: F01 and F10 swap, so do Ft0 and Ft1
                 arr, t = arr[::-1], 1.0 - t
                 if gt is not None:
-                    gt = gt[[2, 3, 0, 1]]
+                    gt = gt[[2, 3, 0, 1, 6, 7, 4, 5]]
             arr = arr[..., rng.sample(range(3), 3)]
         arr = np.ascontiguousarray(arr)
         x = torch.from_numpy(arr.astype(np.float32) / 255.0).permute(0, 3, 1, 2)
@@ -315,15 +321,15 @@ class TripletSampler:
 
     def batch(self, n: int, rng: random.Random | None = None, val: bool = False, teacher: bool = False):
         """A batch of same-size samples ``(I0, It, I1, t, dis, gt)``: frames (n,3,c,c), t (n,),
-        DIS flows (n,4,c,c) or None without ``teacher``, exact flows (n,4,c,c) with NaN for the
-        real-video samples (no ground truth)."""
+        DIS flows (n,4,c,c) or None without ``teacher``, exact flows ``cat(F01, F10, Ft0, Ft1)``
+        (n,8,c,c) with NaN for the real-video samples (no ground truth)."""
         import torch
 
         items = [self.sample(rng, val, teacher) for _ in range(n)]
         c = min(min(it[0].shape[-2:]) for it in items)
         crop = lambda z: z[..., :c, :c]  # noqa: E731
         stack = lambda k: torch.stack([crop(i[k]) for i in items])  # noqa: E731
-        gt = torch.stack([crop(i[5]) if i[5] is not None else torch.full((4, c, c), float("nan")) for i in items])
+        gt = torch.stack([crop(i[5]) if i[5] is not None else torch.full((8, c, c), float("nan")) for i in items])
         return stack(0), stack(1), stack(2), torch.tensor([i[3] for i in items]), \
             (stack(4) if teacher else None), gt
 

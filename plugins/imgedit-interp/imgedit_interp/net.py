@@ -173,8 +173,9 @@ class SynthUNet(nn.Module):
 
     def forward(self, img0, img1, f4a, f4b, f01, f10, t, aux: dict | None = None):
         """``f01``/``f10``: the pair's flows at full resolution (pixels); returns the frame at t.
-        A dict ``aux`` receives the fusion's inputs for training losses: ``mask_logit`` and the two
-        warped frames ``warped0``/``warped1`` (full resolution)."""
+        A dict ``aux`` receives the fusion's inputs for training losses: ``mask_logit``, the two
+        warped frames ``warped0``/``warped1`` and the final intermediate flows ``flows_t`` =
+        ``cat(Ft0, Ft1)`` (full resolution)."""
         B, _, H, W = img0.shape
         H8, W8 = -(-H // 8) * 8, -(-W // 8) * 8
         pad = (0, W8 - W, 0, H8 - H)
@@ -206,7 +207,8 @@ class SynthUNet(nn.Module):
         mask = torch.sigmoid(logit)
         w0f, w1f = backwarp(i0, ftf[:, :2]), backwarp(i1, ftf[:, 2:])
         if aux is not None:
-            aux.update(mask_logit=logit[:, :, :H, :W], warped0=w0f[:, :, :H, :W], warped1=w1f[:, :, :H, :W])
+            aux.update(mask_logit=logit[:, :, :H, :W], warped0=w0f[:, :, :H, :W], warped1=w1f[:, :, :H, :W],
+                       flows_t=ftf[:, :, :H, :W])
         fused = mask * w0f + (1 - mask) * w1f
         return (fused + F.pixel_shuffle(out[:, 5:], 2))[:, :, :H, :W]
 

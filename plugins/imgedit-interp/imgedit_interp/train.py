@@ -56,6 +56,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="synthesis stage of a new network (resumed runs keep theirs; interp-gru-v1 is 'v1')")
     p.add_argument("--flow-gt", type=float, default=0.0,
                    help="weight of the sequence loss against the exact flow of synthetic samples (0 = off)")
+    p.add_argument("--tflow", type=float, default=0.0,
+                   help="weight of the L1 loss of the synthesis' final intermediate flows Ft0/Ft1 against "
+                        "the exact ones of synthetic samples (0 = off)")
     p.add_argument("--init-dis", type=float, default=0.8,
                    help="fraction of batches whose recurrence starts from the DIS flow (as in inference)")
     p.add_argument("--synth", type=float, default=0.4, help="fraction of synthetic samples")
@@ -286,7 +289,8 @@ Losses on the interpolated frame: {ck['args'].get('charb', 1)} × Charbonnier + 
 + {ck['args'].get('lap', 0)} × Laplacian-pyramid L1
 + {ck['args'].get('census', 0.1)} × soft census; OpenCV DIS flow teacher (sequence L1 on the 1/8
 flows) weight {ck['args'].get('teacher')} decaying to 0 by step {ck['args'].get('teacher_steps')};
-exact-flow loss on synthetic samples, weight {ck['args'].get('flow_gt', 0)}; privileged fusion-mask
+exact-flow loss on synthetic samples, weight {ck['args'].get('flow_gt', 0)} (recurrence) and
+{ck['args'].get('tflow', 0)} (final intermediate flows); privileged fusion-mask
 loss (the mask should pick the warped frame nearer the target), weight {ck['args'].get('mask_hint', 0)}. The recurrence starts from the DIS flow in
 {ck['args'].get('init_dis')} of the batches (inference default `init=dis` for the first pair of a scene).
 
@@ -446,9 +450,11 @@ def main(argv: list[str] | None = None) -> int:
                 loss = loss + args.census * census(pred, it)
             if w_teach > 0:
                 loss = loss + w_teach * flow_loss(flows, dis)
-            if args.flow_gt > 0:  # exact flows of the synthetic samples
-                has_gt = ~torch.isnan(gt).flatten(1).any(1)
-                loss = loss + args.flow_gt * flow_loss(flows, torch.nan_to_num(gt), has_gt)
+            has_gt = ~torch.isnan(gt).flatten(1).any(1)  # synthetic samples: exact flows
+            if args.flow_gt > 0:
+                loss = loss + args.flow_gt * flow_loss(flows, torch.nan_to_num(gt[:, :4]), has_gt)
+            if args.tflow > 0 and aux and bool(has_gt.any()):  # the synthesis' intermediate flows
+                loss = loss + args.tflow * (aux["flows_t"][has_gt].float() - gt[has_gt, 4:]).abs().mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
