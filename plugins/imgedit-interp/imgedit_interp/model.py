@@ -4,11 +4,12 @@ Frame-rate conversion (which output times exist, what happens at cuts) is
 :func:`imgedit.sequence.retime`'s job; this model only supplies ``interpolate(a, b, t)``. Per pair
 of input frames it computes encoder features and the bidirectional flow once (a ×4 or ×8
 conversion asks for several ``t`` of the same pair: they reuse the cache), and the features of
-``b`` are reused as the features of ``a`` of the next pair. In a video the flow recurrence
-warm-starts from the previous pair's flow (constant-motion prior) and runs ``iters`` iterations;
-the first pair of every scene (state dropped on ``Frame.scene_start``) starts from the OpenCV
-DIS flow (``init=dis``, the default; the recurrence was trained to refine it) or from zero motion
-(``init=zero``) and runs ``2 * iters``. DIS therefore runs once per scene, not per pair.
+``b`` are reused as the features of ``a`` of the next pair. By default every pair starts from its
+own OpenCV DIS flow (``init=dis``), which the recurrence (``iters`` iterations) and the synthesis
+(at full resolution) refine; ``init=zero`` starts from zero motion with ``2 * iters`` iterations.
+With ``warm=True`` a pair instead starts from the previous pair's refined flow (the sequence form:
+no DIS per pair); state is dropped at every scene start (``Frame.scene_start``). interp-gru-v3 was
+trained from DIS starts only, so warm starts cost 3 dB there (BENCHMARKS.md) and are off by default.
 """
 from __future__ import annotations
 
@@ -86,13 +87,14 @@ class GRUInterp(ImageModel):
         return self.net.features(to_flow_grid(frame.image, scale))
 
     def interpolate(self, a: Frame, b: Frame, t: float, iters: int = 4, scale: float = 1.0,
-                    init: str = "dis", warm: bool = True) -> torch.Tensor:
+                    init: str = "dis", warm: bool = False) -> torch.Tensor:
         """The frame at time ``t`` in (0,1) between frames ``a`` and ``b`` (same scene).
 
         ``init`` chooses the cold-start flow: ``zero`` or ``dis`` (OpenCV DIS flow at the flow
         grid's resolution, refined by the recurrence and, at full resolution, by the synthesis).
-        With ``warm`` a pair that follows the previous one starts from that pair's refined flow
-        and runs ``iters`` iterations instead of ``2 * iters``; otherwise every pair cold-starts."""
+        With ``warm`` a pair that follows the previous one starts from that pair's refined flow;
+        otherwise every pair cold-starts. Starts from a flow run ``iters`` iterations, zero starts
+        ``2 * iters``."""
         c = self.cache
         if c.pair != (a.index, b.index):
             ga = to_flow_grid(a.image, scale)
@@ -107,7 +109,7 @@ class GRUInterp(ImageModel):
                 start = base[1]
             else:
                 base, start = None, None
-            flow = self.net.flows(fa[1], fb[1], iters if is_warm else 2 * iters, init=start)[-1]
+            flow = self.net.flows(fa[1], fb[1], iters if start is not None else 2 * iters, init=start)[-1]
             c.stats["pairs"] += 1
             c.stats["warm" if is_warm else "cold"] += 1
             c.pair, c.flow, c.base, c.feats_a = (a.index, b.index), flow, base, fa
@@ -137,7 +139,7 @@ class GRUInterp(ImageModel):
         return target_rate(input_rate, factor, fps)
 
     def edit_sequence(self, frames: Iterable[Frame], factor=2, fps=None, scale=1.0, iters=4,
-                      init="dis", warm=True, **_) -> Iterator[Frame]:
+                      init="dis", warm=False, **_) -> Iterator[Frame]:
         self.cache = _PairCache()  # a new sequence: nothing carries over, counters restart
         # state is dropped at every scene start (the first frame of a sequence is one too)
         yield from interpolate_frames(

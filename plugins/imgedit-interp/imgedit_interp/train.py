@@ -4,7 +4,7 @@ Examples::
 
     imgedit train interp --minutes 40                  # train (resumes the last checkpoint)
     imgedit train interp --steps 200000 --fresh        # start over
-    imgedit train interp --export gru-v1               # write pretrained/interp-gru-v1.*
+    imgedit train interp --export gru-v3               # write pretrained/interp-gru-v3.*
 
 Checkpoints (model, optimizer, step, wall time, data summary, validation history) go to
 ``~/.cache/imgedit/train/interp/`` (``last.safetensors`` + ``state.json``, see
@@ -292,13 +292,13 @@ flows) weight {ck['args'].get('teacher')} decaying to 0 by step {ck['args'].get(
 exact-flow loss on synthetic samples, weight {ck['args'].get('flow_gt', 0)} (recurrence) and
 {ck['args'].get('tflow', 0)} (final intermediate flows); privileged fusion-mask
 loss (the mask should pick the warped frame nearer the target), weight {ck['args'].get('mask_hint', 0)}. The recurrence starts from the DIS flow in
-{ck['args'].get('init_dis')} of the batches (inference default `init=dis` for the first pair of a scene).
+{ck['args'].get('init_dis')} of the batches (inference: every pair starts from its own DIS flow, `init=dis`).
 
 ## Reproduce
 ```
 bash tools/fetch_media.sh                     # training media into ~/.cache/imgedit/media
-imgedit train interp --fresh --minutes 40     # then: imgedit train interp (resumes), ...
-imgedit train interp --export {name}
+FRESH=1 bash tools/train_interp.sh            # the current recipe; rerun without FRESH to resume
+imgedit train interp --out {args.out} --export {name}
 ```
 Training command line of the checkpoint: `imgedit train interp {' '.join(ck.get('argv', []))}`
 

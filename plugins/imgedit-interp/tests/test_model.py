@@ -50,18 +50,18 @@ def test_recovers_a_translation_far_better_than_blending(loaded):
 
 
 def test_flow_once_per_pair_warm_start_and_reset_at_cut(loaded):
-    # 6 frames, cut before frame 3: pairs (0,1) cold, (1,2) warm, (3,4) cold, (4,5) warm
+    # 6 frames, cut before frame 3, warm starts on: pairs (0,1) cold, (1,2) warm, (3,4) cold, (4,5) warm
     imgs = [_texture(48, 64, seed=s) for s in (1, 1, 1, 7, 7, 7)]
     imgs = [torch.roll(im, shifts=i, dims=3) for i, im in enumerate(imgs)]
-    outs = list(loaded.edit_sequence(_frames(imgs, cuts=(3,)), {"factor": 4, "iters": 2, "init": "zero"}))
+    outs = list(loaded.edit_sequence(_frames(imgs, cuts=(3,)), {"factor": 4, "iters": 2, "init": "zero", "warm": True}))
     assert len(outs) == 24
     st = loaded.model.stats
     assert st["pairs"] == 4, st  # x4 asks 3 times per pair: the flow is estimated once
     assert (st["cold"], st["warm"]) == (2, 2), st
     assert st["resets"] == 2, st  # start of the sequence + the cut
-    list(loaded.edit_sequence(_frames(imgs, cuts=(3,)), {"iters": 2, "warm": False}))
+    list(loaded.edit_sequence(_frames(imgs, cuts=(3,)), {"iters": 2}))
     st = loaded.model.stats
-    assert (st["pairs"], st["cold"], st["warm"]) == (4, 4, 0), st  # warm=False: every pair from DIS
+    assert (st["pairs"], st["cold"], st["warm"]) == (4, 4, 0), st  # default: every pair from its DIS flow
     # across the cut nothing is blended: frames 9..11 repeat frame 2 or frame 3 exactly
     for k in (8, 9, 10, 11, 12):
         img = outs[k].image
