@@ -22,8 +22,7 @@ import torch
 from imgedit.api import Frame, ImageModel, ModelContext
 from imgedit.sequence import interpolate_frames, target_rate
 
-from .net import InterpNet, arch_of, flow_to_grid8, to_flow_grid
-from .net import resize_flow
+from .net import InterpNet, arch_of, flow_to_grid8, refined_flow, resize_flow, to_flow_grid
 
 
 def dis_start(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,7 +101,7 @@ class GRUInterp(ImageModel):
             fb = self.net.features(to_flow_grid(b.image, scale))
             is_warm = warm and c.pair is not None and c.pair[1] == a.index and c.flow is not None
             if is_warm:
-                base = (c.base[0] + resize_flow(c.flow - c.base[1], ga.shape[-2:]), c.flow) if c.base else None
+                base = (refined_flow(c.flow, ga.shape[-2:], c.base), c.flow) if c.base else None
                 start = c.flow
             elif init == "dis":
                 base = dis_start(ga, to_flow_grid(b.image, scale))
@@ -129,10 +128,10 @@ class GRUInterp(ImageModel):
         outs = []
         for i in range(a.shape[0]):
             ga, gb = to_flow_grid(a[i:i + 1], scale), to_flow_grid(b[i:i + 1], scale)
-            full, start = dis_start(ga, gb) if init == "dis" else (None, None)
-            f8 = self.net.flows(self.net.features(ga)[1], self.net.features(gb)[1], 2 * iters, init=start)[-1]
-            f = resize_flow(f8, ga.shape[-2:]) if full is None else full + resize_flow(f8 - start, ga.shape[-2:])
-            outs.append(resize_flow(f[:, :2], (h, w)))
+            base = dis_start(ga, gb) if init == "dis" else None
+            f8 = self.net.flows(self.net.features(ga)[1], self.net.features(gb)[1], 2 * iters,
+                                init=None if base is None else base[1])[-1]
+            outs.append(resize_flow(refined_flow(f8, ga.shape[-2:], base)[:, :2], (h, w)))
         return torch.cat(outs)
 
     def output_rate(self, input_rate: Fraction, factor=2, fps=None, **_) -> Fraction:

@@ -146,6 +146,16 @@ def resize_flow(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(z.float(), size=size, mode="bilinear", align_corners=False) * s.view(1, -1, 1, 1)
 
 
+def refined_flow(flow8: torch.Tensor, size: tuple[int, int],
+                 base: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """The flow at ``size`` (pixels) that the recurrence's 1/8 result ``flow8`` stands for: with
+    ``base = (full, start8)`` (the flow it started from, at full and at 1/8 resolution) the
+    full-resolution start plus the recurrence's correction upsampled; otherwise ``flow8`` upsampled."""
+    if base is None:
+        return resize_flow(flow8, size)
+    return resize_flow(base[0], size) + resize_flow(flow8 - base[1], size)
+
+
 class SynthUNet(nn.Module):
     """Synthesis v2: a small U-Net at 1/2, 1/4 and 1/8 of the image that corrects the intermediate
     flows, predicts the fusion mask and an RGB residual, where v1's two shallow nets had a few
@@ -295,10 +305,7 @@ class InterpNet(nn.Module):
             t = torch.full((B,), float(t), device=img0.device)
         t = t.to(img0.dtype).view(B, 1, 1, 1)
         if self.synth is not None:
-            if base is None:
-                full = resize_flow(flow8, (H, W))
-            else:
-                full = resize_flow(base[0], (H, W)) + resize_flow(flow8 - base[1], (H, W))
+            full = refined_flow(flow8, (H, W), base)
             return self.synth(img0, img1, f4a, f4b, full[:, :2], full[:, 2:], t, aux=aux)
         flow4 = F.interpolate(flow8.float(), size=(h4, w4), mode="bilinear", align_corners=False) * 2.0
         f01, f10 = flow4[:, :2], flow4[:, 2:]
