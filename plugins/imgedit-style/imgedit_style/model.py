@@ -207,6 +207,7 @@ class StyleModel(ImageModel):
     def _arbitrary(self, x, styles, strength, preserve_color, style_scale) -> torch.Tensor:
         from imgedit.tiling import tiled
         from imgedit_style.arbitrary import blend_stats, feature_stats, wct
+        from imgedit_style.transformer import run_native
 
         dec = self.decoder
         tap = dec.tap
@@ -226,10 +227,7 @@ class StyleModel(ImageModel):
             def run(tile: torch.Tensor) -> torch.Tensor:
                 f = enc(tile, [tap])[tap]
                 g = wct(f, smean, scov, strength, content_stats=cstats)
-                # weights already in the autocast dtype: autocast off (see transformer.run_fast)
-                with torch.autocast(device_type=g.device.type, enabled=False):
-                    g = g.to(self.ctx.dtype or torch.float32).contiguous(memory_format=torch.channels_last)
-                    return dec(g, size=tuple(tile.shape[-2:]))
+                return run_native(lambda z: dec(z, size=tuple(tile.shape[-2:])), g, self.ctx.dtype)
 
             hw = xi.shape[-2] * xi.shape[-1]
             outs.append(run(xi) if hw <= self.ctx.tile_pixels else
