@@ -77,18 +77,31 @@ def blend(a: np.ndarray, b: np.ndarray, t: float = 0.5) -> np.ndarray:
     return np.clip(a * (1 - t) + b * t + 0.5, 0, 255).astype(np.uint8)
 
 
-def dis_interpolate(a: np.ndarray, b: np.ndarray, t: float = 0.5) -> np.ndarray:
+def dis(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """OpenCV DIS (medium preset) flow a -> b, (H,W,2)."""
+    ga, gb = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
+    return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(ga, gb, None)
+
+
+def dis_interpolate(a: np.ndarray, b: np.ndarray, t: float = 0.5, prev: np.ndarray | None = None,
+                    nxt: np.ndarray | None = None) -> np.ndarray:
     """Classical flow interpolation: DIS (medium preset) flows F01, F10; intermediate flows by the
     linear-motion approximation Ft0 = -(1-t)t F01 + t² F10, Ft1 = (1-t)² F01 - t(1-t) F10
-    (Jiang et al., Super SloMo); both frames backward-warped and blended with weights 1-t, t."""
-    ga, gb = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    f01 = dis.calc(ga, gb, None)
-    f10 = dis.calc(gb, ga, None)
-    from imgedit_interp.net import intermediate_flows  # plain arithmetic: works on numpy arrays
+    (Jiang et al., Super SloMo); both frames backward-warped and blended with weights 1-t, t.
+    With the frames around the pair (``prev`` before ``a``, ``nxt`` after ``b``) the paths are
+    quadratic instead (the acceleration estimated from the DIS flows to them, as interp.gru's
+    ``motion=quadratic`` does: same formula, same cap)."""
+    f01, f10 = dis(a, b), dis(b, a)
+    from imgedit_interp.net import acceleration, intermediate_flows
 
-    ft0, ft1 = intermediate_flows(f01, f10, t)
-    h, w = ga.shape
+    if prev is None and nxt is None:
+        ft0, ft1 = intermediate_flows(f01, f10, t)  # plain arithmetic: works on numpy arrays
+    else:
+        tt = lambda f: None if f is None else torch.from_numpy(f).permute(2, 0, 1)[None]  # noqa: E731
+        acc = acceleration(tt(f01), tt(f10), tt(None if prev is None else dis(a, prev)),
+                           tt(None if nxt is None else dis(b, nxt)))
+        ft0, ft1 = (f[0].permute(1, 2, 0).numpy() for f in intermediate_flows(tt(f01), tt(f10), t, acc))
+    h, w = f01.shape[:2]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     w0 = cv2.remap(a, xs + ft0[..., 0], ys + ft0[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     w1 = cv2.remap(b, xs + ft1[..., 0], ys + ft1[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -158,10 +171,11 @@ def load_ours(precision: str = "fp32"):
     return loaded
 
 
-def ours_sequence(loaded, frames: list[np.ndarray], warm: bool, iters: int = 4) -> list[np.ndarray]:
-    """The in-between frames of ``edit_sequence`` at ×2 over ``frames`` (warm starts or not)."""
+def ours_sequence(loaded, frames: list[np.ndarray], warm: bool, iters: int = 4, motion: str = "quadratic") -> list[np.ndarray]:
+    """The in-between frames of ``edit_sequence`` at ×2 over ``frames`` (warm starts or not,
+    quadratic or linear motion paths)."""
     tens = [torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255 for f in frames]
-    outs = list(loaded.edit_sequence(tens, {"iters": iters, "warm": warm}, rate=24))
+    outs = list(loaded.edit_sequence(tens, {"iters": iters, "warm": warm, "motion": motion}, rate=24))
     mids = [o.image for o in outs[1:2 * len(frames) - 1:2]]
     return [(m[0].permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8) for m in mids]
 
@@ -197,12 +211,21 @@ def quality(sets: list[str], iters_list: list[int], use_mci: bool) -> list[tuple
                          np.mean([ssim(p, g) for p, (_, g, _) in zip(preds, trips)]), sec))
         if name == "sample_video":  # as `imgedit interpolate` runs: the two half-rate sequences
             frames = [read_rgb(p) for p in sorted((SHARED / "sample_video").glob("*.png"))]
-            for warm in (True, False):
+            t0 = time.perf_counter()
+            preds = []
+            for i in range(len(trips)):  # frames i, i+2 and their neighbours i-2, i+4 of the same half-rate sequence
+                preds.append(dis_interpolate(frames[i], frames[i + 2], prev=frames[i - 2] if i >= 2 else None,
+                                             nxt=frames[i + 4] if i + 4 < len(frames) else None))
+            sec = (time.perf_counter() - t0) / len(trips)
+            rows.append((name, "OpenCV DIS warping, quadratic paths (neighbour frames)",
+                         np.mean([psnr(p, g) for p, (_, g, _) in zip(preds, trips)]),
+                         np.mean([ssim(p, g) for p, (_, g, _) in zip(preds, trips)]), sec))
+            for warm, motion in ((True, "linear"), (False, "linear"), (False, "quadratic")):
                 t0 = time.perf_counter()
-                ev, od = ours_sequence(loaded, frames[0::2], warm), ours_sequence(loaded, frames[1::2], warm)
+                ev, od = (ours_sequence(loaded, frames[k::2], warm, motion=motion) for k in (0, 1))
                 preds = [(ev if i % 2 == 0 else od)[i // 2] for i in range(len(trips))]
                 sec = (time.perf_counter() - t0) / len(trips)
-                rows.append((name, f"interp.gru edit_sequence iters=4, warm={warm}",
+                rows.append((name, f"interp.gru edit_sequence iters=4, warm={warm}, motion={motion}",
                              np.mean([psnr(p, g) for p, (_, g, _) in zip(preds, trips)]),
                              np.mean([ssim(p, g) for p, (_, g, _) in zip(preds, trips)]), sec))
         if use_mci:

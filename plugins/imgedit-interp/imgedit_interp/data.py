@@ -334,12 +334,18 @@ class TripletSampler:
             (stack(4) if teacher else None), gt
 
 
-def dis_flows(a: np.ndarray, b: np.ndarray):
-    """OpenCV DIS (medium) flows ``cat(F01, F10)`` of two RGB uint8 frames, a (4,H,W) tensor."""
+def dis_flow(a: np.ndarray, b: np.ndarray):
+    """OpenCV DIS (medium) flow ``a -> b`` of two RGB uint8 frames, a (2,H,W) tensor."""
     import cv2
     import torch
 
     ga, gb = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    f = np.concatenate((dis.calc(ga, gb, None), dis.calc(gb, ga, None)), axis=2)
+    f = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(ga, gb, None)
     return torch.from_numpy(f).permute(2, 0, 1).contiguous()
+
+
+def dis_flows(a: np.ndarray, b: np.ndarray):
+    """OpenCV DIS (medium) flows ``cat(F01, F10)`` of two RGB uint8 frames, a (4,H,W) tensor."""
+    import torch
+
+    return torch.cat((dis_flow(a, b), dis_flow(b, a)))

@@ -22,19 +22,24 @@ import torch
 from imgedit.api import Frame, ImageModel, ModelContext
 from imgedit.sequence import interpolate_frames, target_rate
 
-from .net import InterpNet, arch_of, flow_to_grid8, refined_flow, resize_flow, to_flow_grid
+from .net import InterpNet, acceleration, arch_of, flow_to_grid8, refined_flow, resize_flow, to_flow_grid
 
 
-def dis_start(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """OpenCV DIS flows ``cat(F01, F10)`` between two (1,3,H,W) frames already on the flow grid:
-    ``(full, start8)`` = the flows at the grid's resolution (pixels) and at 1/8 of it, in pixels
-    of the 1/8 grid (the recurrence's units)."""
-    from .data import dis_flows
+def dis(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """OpenCV DIS flow ``a -> b`` (1,2,H,W) in pixels between two (1,3,H,W) frames."""
+    from .data import dis_flow
 
     def rgb8(x):
         return (x[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype("uint8")
 
-    full = dis_flows(rgb8(a), rgb8(b))[None].to(a.device)
+    return dis_flow(rgb8(a), rgb8(b))[None].to(a.device)
+
+
+def dis_start(a: torch.Tensor, b: torch.Tensor, f01: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """OpenCV DIS flows ``cat(F01, F10)`` between two (1,3,H,W) frames already on the flow grid:
+    ``(full, start8)`` = the flows at the grid's resolution (pixels) and at 1/8 of it, in pixels
+    of the 1/8 grid (the recurrence's units). ``f01``: F01 when it is already known."""
+    full = torch.cat((dis(a, b) if f01 is None else f01, dis(b, a)), 1)
     return full, flow_to_grid8(full, tuple(a.shape[-2:]))
 
 
@@ -54,6 +59,8 @@ class _PairCache:
     pair: tuple[int, int] | None = None  #: (a.index, b.index) the flow below belongs to
     flow: torch.Tensor | None = None    #: cat(F01, F10) at 1/8 of the flow grid
     base: tuple | None = None           #: (full-resolution flow, its 1/8 version) the flow refines
+    acc: torch.Tensor | None = None     #: the pair's acceleration cat(A0, A1) (quadratic motion)
+    ahead: tuple | None = None          #: (index, next index, DIS flow between them): the next pair's F01
     feats_a: tuple | None = None
     stats: dict = field(default_factory=lambda: {"pairs": 0, "cold": 0, "warm": 0, "resets": 0})
 
@@ -65,6 +72,7 @@ class GRUInterp(ImageModel):
         super().__init__(ctx)
         self.net = load_net(ctx.load_weights("interp")).to(ctx.device)
         self.cache = _PairCache()
+        self._next: dict[int, Frame] = {}  #: edit_sequence's look-ahead: frame index -> the next frame of its scene
 
     # -- state ---------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -86,35 +94,54 @@ class GRUInterp(ImageModel):
         return self.net.features(to_flow_grid(frame.image, scale))
 
     def interpolate(self, a: Frame, b: Frame, t: float, iters: int = 4, scale: float = 1.0,
-                    init: str = "dis", warm: bool = False) -> torch.Tensor:
+                    init: str = "dis", warm: bool = False, motion: str = "quadratic") -> torch.Tensor:
         """The frame at time ``t`` in (0,1) between frames ``a`` and ``b`` (same scene).
 
         ``init`` chooses the cold-start flow: ``zero`` or ``dis`` (OpenCV DIS flow at the flow
         grid's resolution, refined by the recurrence and, at full resolution, by the synthesis).
         With ``warm`` a pair that follows the previous one starts from that pair's refined flow;
         otherwise every pair cold-starts. Starts from a flow run ``iters`` iterations, zero starts
-        ``2 * iters``."""
+        ``2 * iters``.
+
+        ``motion="quadratic"`` (DIS starts): where the pair's neighbouring frames are known (the
+        previous pair of the same scene, and the next frame from :meth:`edit_sequence`'s look-ahead)
+        the in-between positions follow a constant-acceleration path estimated from the DIS flows
+        to those neighbours (:func:`~imgedit_interp.net.acceleration`); ``linear``: straight paths.
+        Costs no extra flow per pair: the flow to the next frame is the next pair's F01."""
         c = self.cache
         if c.pair != (a.index, b.index):
-            ga = to_flow_grid(a.image, scale)
+            ga, gb = to_flow_grid(a.image, scale), to_flow_grid(b.image, scale)
             fa = self._features(a, scale)
-            fb = self.net.features(to_flow_grid(b.image, scale))
-            is_warm = warm and c.pair is not None and c.pair[1] == a.index and c.flow is not None
+            fb = self.net.features(gb)
+            follows = c.pair is not None and c.pair[1] == a.index
+            is_warm = warm and follows and c.flow is not None
+            acc = None
             if is_warm:
                 base = (refined_flow(c.flow, ga.shape[-2:], c.base), c.flow) if c.base else None
                 start = c.flow
             elif init == "dis":
-                base = dis_start(ga, to_flow_grid(b.image, scale))
+                known = c.ahead[2] if c.ahead is not None and c.ahead[:2] == (a.index, b.index) else None
+                prev_base = c.base if follows and not warm else None
+                base = dis_start(ga, gb, known)
                 start = base[1]
+                nxt = self._next.get(b.index)
+                c.ahead = None
+                if motion == "quadratic":
+                    f1n = None
+                    if nxt is not None:
+                        f1n = dis(gb, to_flow_grid(nxt.image, scale))
+                        c.ahead = (b.index, nxt.index, f1n)
+                    f0p = prev_base[0][:, 2:] if prev_base is not None else None
+                    acc = acceleration(base[0][:, :2], base[0][:, 2:], f0p, f1n)
             else:
                 base, start = None, None
             flow = self.net.flows(fa[1], fb[1], iters if start is not None else 2 * iters, init=start)[-1]
             c.stats["pairs"] += 1
             c.stats["warm" if is_warm else "cold"] += 1
-            c.pair, c.flow, c.base, c.feats_a = (a.index, b.index), flow, base, fa
+            c.pair, c.flow, c.base, c.acc, c.feats_a = (a.index, b.index), flow, base, acc, fa
             c.feat_index, c.feats = b.index, fb
         fa, fb = c.feats_a, c.feats
-        out = self.net.synthesize(a.image, b.image, fa[0], fb[0], c.flow, t, base=c.base)
+        out = self.net.synthesize(a.image, b.image, fa[0], fb[0], c.flow, t, base=c.base, acc=c.acc)
         return out.float().clamp(0, 1)
 
     # -- the ImageModel API -----------------------------------------------------------------
@@ -138,9 +165,25 @@ class GRUInterp(ImageModel):
         return target_rate(input_rate, factor, fps)
 
     def edit_sequence(self, frames: Iterable[Frame], factor=2, fps=None, scale=1.0, iters=4,
-                      init="dis", warm=False, **_) -> Iterator[Frame]:
+                      init="dis", warm=False, motion="quadratic", **_) -> Iterator[Frame]:
         self.cache = _PairCache()  # a new sequence: nothing carries over, counters restart
+        self._next = {}
         # state is dropped at every scene start (the first frame of a sequence is one too)
         yield from interpolate_frames(
-            frames, lambda a, b, t: self.interpolate(a, b, t, iters=iters, scale=scale, init=init, warm=warm),
+            self._look_ahead(frames),
+            lambda a, b, t: self.interpolate(a, b, t, iters=iters, scale=scale, init=init, warm=warm, motion=motion),
             factor, fps, on_scene_start=lambda fr: self.reset())
+
+    def _look_ahead(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        """Pass ``frames`` on one frame late, recording in ``self._next`` which frame follows each
+        one inside its scene (the quadratic motion model's right-hand neighbour)."""
+        prev = None
+        for fr in frames:
+            if prev is not None:
+                if not fr.scene_start:
+                    self._next[prev.index] = fr
+                self._next.pop(prev.index - 2, None)
+                yield prev
+            prev = fr
+        if prev is not None:
+            yield prev

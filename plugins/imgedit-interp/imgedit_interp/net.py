@@ -131,10 +131,45 @@ class UpdateBlock(nn.Module):
         return h, self.head(h)
 
 
-def intermediate_flows(f01: torch.Tensor, f10: torch.Tensor, t) -> tuple[torch.Tensor, torch.Tensor]:
+def intermediate_flows(f01: torch.Tensor, f10: torch.Tensor, t, acc=None) -> tuple[torch.Tensor, torch.Tensor]:
     """``(Ft0, Ft1)`` from the pair's flows by the linear-motion approximation (Jiang et al.,
-    Super SloMo): ``Ft0 = -(1-t) t F01 + t^2 F10``, ``Ft1 = (1-t)^2 F01 - t (1-t) F10``."""
-    return -(1 - t) * t * f01 + t * t * f10, (1 - t) * (1 - t) * f01 - t * (1 - t) * f10
+    Super SloMo): ``Ft0 = -(1-t) t F01 + t^2 F10``, ``Ft1 = (1-t)^2 F01 - t (1-t) F10``.
+
+    ``acc = cat(A0, A1)`` (optional): the motion's acceleration seen from frame 0 and from frame 1,
+    ``A0 = F0->1 + F0->-1`` and ``A1 = F1->0 + F1->2`` (flows to the neighbouring frames of the
+    pair, see :func:`acceleration`). Constant acceleration moves a point's position at time t by
+    ``t (1-t) / 2 * ((1-t) A0 + t A1)`` off the straight path, and both intermediate flows start
+    from that position, so both get the same term (the quadratic model of Xu et al., QVI).
+    Plain arithmetic: without ``acc`` it works on numpy (H,W,2) arrays as well."""
+    ft0, ft1 = -(1 - t) * t * f01 + t * t * f10, (1 - t) * (1 - t) * f01 - t * (1 - t) * f10
+    if acc is None:
+        return ft0, ft1
+    d = t * (1 - t) / 2 * ((1 - t) * acc[:, :2] + t * acc[:, 2:])
+    return ft0 + d, ft1 + d
+
+
+ACC_LIMIT = 0.75  #: |acceleration| is capped at ACC_LIMIT * (|pair flow| + 1 px) (chosen on validation clips)
+
+
+def acceleration(f01: torch.Tensor, f10: torch.Tensor, f0p: torch.Tensor | None, f1n: torch.Tensor | None
+                 ) -> torch.Tensor | None:
+    """``cat(A0, A1)`` for :func:`intermediate_flows` from a pair's flows (B,2,H,W each) and the
+    flows from its frames to their outer neighbours: ``f0p`` = frame 0 -> the frame before it,
+    ``f1n`` = frame 1 -> the frame after it (same spacing in time; None where there is none,
+    e.g. at a scene start: that side's acceleration is then taken as zero). Each vector is capped
+    at ``ACC_LIMIT`` times the pair's flow there plus one pixel: where a neighbour's flow fails
+    (occlusions, a cut) the quadratic term must not throw a pixel further than the motion itself.
+    None when neither neighbour exists."""
+    if f0p is None and f1n is None:
+        return None
+
+    def capped(a: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        lim = ACC_LIMIT * (f.norm(dim=1, keepdim=True) + 1.0)
+        return a * (lim / a.norm(dim=1, keepdim=True).clamp_min(1e-6)).clamp(max=1.0)
+
+    a0 = torch.zeros_like(f01) if f0p is None else capped(f01 + f0p, f01)
+    a1 = torch.zeros_like(f10) if f1n is None else capped(f10 + f1n, f10)
+    return torch.cat((a0, a1), 1)
 
 
 def resize_flow(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -181,8 +216,9 @@ class SynthUNet(nn.Module):
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, img0, img1, f4a, f4b, f01, f10, t, aux: dict | None = None):
+    def forward(self, img0, img1, f4a, f4b, f01, f10, t, aux: dict | None = None, acc=None):
         """``f01``/``f10``: the pair's flows at full resolution (pixels); returns the frame at t.
+        ``acc``: optional acceleration ``cat(A0, A1)`` at full resolution (:func:`intermediate_flows`).
         A dict ``aux`` receives the fusion's inputs for training losses: ``mask_logit``, the two
         warped frames ``warped0``/``warped1`` and the final intermediate flows ``flows_t`` =
         ``cat(Ft0, Ft1)`` (full resolution)."""
@@ -191,8 +227,10 @@ class SynthUNet(nn.Module):
         pad = (0, W8 - W, 0, H8 - H)
         i0, i1 = F.pad(img0, pad, mode="replicate"), F.pad(img1, pad, mode="replicate")
         f01, f10 = F.pad(f01, pad, mode="replicate"), F.pad(f10, pad, mode="replicate")
+        if acc is not None:
+            acc = F.pad(acc, pad, mode="replicate")
         h2, w2 = H8 // 2, W8 // 2
-        ft = torch.cat(intermediate_flows(f01, f10, t), 1)
+        ft = torch.cat(intermediate_flows(f01, f10, t, acc), 1)
         ft2 = resize_flow(ft, (h2, w2))
         half = lambda z: F.interpolate(z, size=(h2, w2), mode="bilinear", align_corners=False, antialias=True)  # noqa: E731
         a2, b2 = half(i0), half(i1)
@@ -289,7 +327,7 @@ class InterpNet(nn.Module):
     # -- stage 3: one intermediate frame -----------------------------------------------------
     def synthesize(self, img0: torch.Tensor, img1: torch.Tensor, f4a: torch.Tensor, f4b: torch.Tensor,
                    flow8: torch.Tensor, t: float | torch.Tensor, base: tuple[torch.Tensor, torch.Tensor] | None = None,
-                   aux: dict | None = None) -> torch.Tensor:
+                   aux: dict | None = None, acc: torch.Tensor | None = None) -> torch.Tensor:
         """Frame at time ``t`` from full-resolution frames and the pair's 1/8 flow ``cat(F01,F10)``.
 
         ``f4a``/``f4b`` are the 1/4 features of the flow grid; the full-resolution size may differ
@@ -298,6 +336,8 @@ class InterpNet(nn.Module):
         (B,4,H,W) px) and its 1/8 version ``start8``; the synthesis then gets ``full`` plus the
         recurrence's correction ``flow8 - start8`` upsampled, instead of the 1/8 flow upsampled
         (which blurs motion boundaries: -0.11 dB against DIS on validation crops).
+        ``acc``: the motion's acceleration ``cat(A0, A1)`` (:func:`acceleration`, pixels, any
+        resolution) for the quadratic path of :func:`intermediate_flows`; None = straight paths.
         """
         B, _, H, W = img0.shape
         h4, w4 = f4a.shape[-2:]
@@ -306,10 +346,11 @@ class InterpNet(nn.Module):
         t = t.to(img0.dtype).view(B, 1, 1, 1)
         if self.synth is not None:
             full = refined_flow(flow8, (H, W), base)
-            return self.synth(img0, img1, f4a, f4b, full[:, :2], full[:, 2:], t, aux=aux)
+            acc = None if acc is None else resize_flow(acc, (H, W))
+            return self.synth(img0, img1, f4a, f4b, full[:, :2], full[:, 2:], t, aux=aux, acc=acc)
         flow4 = F.interpolate(flow8.float(), size=(h4, w4), mode="bilinear", align_corners=False) * 2.0
         f01, f10 = flow4[:, :2], flow4[:, 2:]
-        ft0, ft1 = intermediate_flows(f01, f10, t)
+        ft0, ft1 = intermediate_flows(f01, f10, t, None if acc is None else resize_flow(acc, (h4, w4)))
         i0 = F.interpolate(img0, size=(h4, w4), mode="bilinear", align_corners=False, antialias=True)
         i1 = F.interpolate(img1, size=(h4, w4), mode="bilinear", align_corners=False, antialias=True)
         p0, p1 = self.proj4(f4a), self.proj4(f4b)

@@ -40,6 +40,9 @@ def imgedit_register_models(register):
             Option("warm", "bool", False, "start each frame pair from the previous pair's refined "
                    "motion instead of its own DIS flow (faster, but interp-gru-v3 was not trained for "
                    "it: 30.5 dB instead of 33.7 on sample_video)"),
+            Option("motion", "choice", "quadratic", "in-between positions on a video: quadratic "
+                   "(constant acceleration, estimated from the neighbouring frames) or linear",
+                   choices=("quadratic", "linear")),
         ),
     ))
 

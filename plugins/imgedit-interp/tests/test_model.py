@@ -1,5 +1,6 @@
 """interp.gru with the shipped weights: motion recovery, pair cache, warm start and cut resets."""
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +83,45 @@ def test_scale_option_keeps_output_size(loaded):
     outs = list(loaded.edit_sequence(_frames(imgs), {"scale": 0.5, "iters": 2}))
     assert len(outs) == 6 and all(o.image.shape == (1, 3, 72, 100) for o in outs)
     assert np.isfinite(torch.cat([o.image for o in outs]).numpy()).all()
+
+
+def test_quadratic_motion_follows_an_accelerating_pan(loaded):
+    """A pan that speeds up, x(k) = -2k + 4k² px at frame k (exact integer crops, also at half
+    frames; 2, 10, 18, 26 px per frame): the straight path misses the middle by a/8 = 1 px, the
+    quadratic one (acceleration from the neighbouring frames) lands on it. Checked on the pairs
+    with a neighbour on both sides."""
+    import cv2
+
+    photo = cv2.imread(str(Path(__file__).resolve().parents[3] / "samples" / "photos" / "chelsea.jpg"))
+    big = torch.from_numpy(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB)).permute(2, 0, 1)[None].float() / 255
+    pos = lambda k: round(-2 * k + 4 * k * k)  # noqa: E731
+    crop = lambda k: big[..., 60:188, 40 + pos(k):40 + pos(k) + 192]  # noqa: E731  content moves left
+    imgs = [crop(k) for k in range(5)]
+    gts = [crop(k + 0.5) for k in range(4)]
+    res = {}
+    for motion in ("linear", "quadratic"):
+        outs = list(loaded.edit_sequence(_frames(imgs), {"iters": 2, "motion": motion}))
+        assert len(outs) == 10
+        inner = (..., slice(8, -8), slice(8, -8))
+        res[motion] = [_psnr(outs[2 * k + 1].image[inner], gts[k][inner]) for k in (1, 2)]
+    assert all(q > lin + 1.5 for q, lin in zip(res["quadratic"], res["linear"])), res
+    assert loaded.model.stats["pairs"] == 4
+
+
+def test_look_ahead_stops_at_a_cut(loaded):
+    imgs = [torch.roll(_texture(48, 64, seed=s), shifts=3 * i, dims=3) for i, s in enumerate((1, 1, 1, 7, 7))]
+    m = loaded.model
+    seen = []
+    orig = m.interpolate
+
+    def spy(a, b, t, **kw):
+        seen.append((a.index, b.index, m._next.get(b.index).index if b.index in m._next else None))
+        return orig(a, b, t, **kw)
+
+    m.interpolate = spy
+    try:
+        list(loaded.edit_sequence(_frames(imgs, cuts=(3,)), {"iters": 1}))
+    finally:
+        del m.interpolate
+    # the frame after 2 is a scene start (3): pair (1,2) has no right-hand neighbour
+    assert seen == [(0, 1, 2), (1, 2, None), (3, 4, None)], seen

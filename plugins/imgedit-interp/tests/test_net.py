@@ -43,3 +43,37 @@ def test_forward_shapes_any_size_and_t():
     with torch.no_grad():
         out, flows = net(a, b, torch.tensor([0.25, 0.5]), iters=3, scale=0.5)
     assert out.shape == a.shape and len(flows) == 3 and torch.isfinite(out).all()
+
+
+def test_intermediate_flows_follow_constant_acceleration():
+    """Uniform motion x(t) = v t + a t²/2 (frames at t = -1, 0, 1, 2): the quadratic intermediate
+    flows are exact, the straight ones are off by t(1-t)/2 * a."""
+    from imgedit_interp.net import acceleration, intermediate_flows
+
+    v, a = torch.tensor([4.0, -2.0]), torch.tensor([2.0, 1.0])
+    x = lambda t: v * t + a * t * t / 2  # noqa: E731
+    field = lambda vec: vec.view(1, 2, 1, 1).expand(1, 2, 3, 5).clone()  # noqa: E731
+    f01, f10 = field(x(1) - x(0)), field(x(0) - x(1))
+    f0p, f1n = field(x(-1) - x(0)), field(x(2) - x(1))
+    acc = acceleration(f01, f10, f0p, f1n)
+    assert torch.allclose(acc, torch.cat((field(a), field(a)), 1))
+    for t in (0.25, 0.5, 0.7):
+        ft0, ft1 = intermediate_flows(f01, f10, t, acc)
+        assert torch.allclose(ft0, field(x(0) - x(t)), atol=1e-5)
+        assert torch.allclose(ft1, field(x(1) - x(t)), atol=1e-5)
+        lin0, _ = intermediate_flows(f01, f10, t)
+        assert torch.allclose(ft0 - lin0, field(t * (1 - t) / 2 * a), atol=1e-5)
+    assert acceleration(f01, f10, None, None) is None
+    one = acceleration(f01, f10, f0p, None)
+    assert torch.equal(one[:, 2:], torch.zeros_like(f10)) and torch.allclose(one[:, :2], field(a))
+
+
+def test_acceleration_is_capped_by_the_pair_motion():
+    from imgedit_interp.net import ACC_LIMIT, acceleration
+
+    f01 = torch.zeros(1, 2, 2, 2)
+    f01[:, 0] = 3.0  # |F01| = 3 px
+    wild = torch.zeros(1, 2, 2, 2)
+    wild[:, 1] = 50.0  # a neighbour flow that failed: |A0| would be ~50 px
+    acc = acceleration(f01, -f01, wild, None)
+    assert torch.allclose(acc[:, :2].norm(dim=1), torch.full((1, 2, 2), ACC_LIMIT * 4.0))
