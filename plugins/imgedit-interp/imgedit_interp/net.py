@@ -163,9 +163,12 @@ def acceleration(f01: torch.Tensor, f10: torch.Tensor, f0p: torch.Tensor | None,
     if f0p is None and f1n is None:
         return None
 
+    def norm(v: torch.Tensor) -> torch.Tensor:  # hypot: torch's norm over dim 1 is slow on DIS's (H,W,2) layout
+        return torch.hypot(v[:, 0:1], v[:, 1:2])
+
     def capped(a: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-        lim = ACC_LIMIT * (f.norm(dim=1, keepdim=True) + 1.0)
-        return a * (lim / a.norm(dim=1, keepdim=True).clamp_min(1e-6)).clamp(max=1.0)
+        lim = ACC_LIMIT * (norm(f) + 1.0)
+        return a * (lim / norm(a).clamp_min(1e-6)).clamp(max=1.0)
 
     a0 = torch.zeros_like(f01) if f0p is None else capped(f01 + f0p, f01)
     a1 = torch.zeros_like(f10) if f1n is None else capped(f10 + f1n, f10)

@@ -47,6 +47,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--crop", type=int, default=160)
     p.add_argument("--iters", type=int, default=6, help="flow iterations in training")
     p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--accum", type=int, default=1,
+                   help="micro-batches of --batch samples averaged per optimizer step (less gradient noise)")
+    p.add_argument("--head-lr", type=float, default=1.0,
+                   help="learning-rate multiplier of the output heads (flow increments, the synthesis' "
+                        "flow/mask/residual head): they move pixels directly, so their noise shows most")
     p.add_argument("--teacher", type=float, default=0.05,
                    help="weight of the OpenCV DIS flow teacher loss at step 0 (0 = off)")
     p.add_argument("--teacher-steps", type=int, default=4000, help="teacher weight decays to 0 by this step")
@@ -316,6 +321,22 @@ Training command line of the checkpoint: `imgedit train interp {' '.join(ck.get(
 
 
 # -- training ----------------------------------------------------------------------------------
+def head_parameters(net: InterpNet) -> list:
+    """The layers whose outputs are motion or pixels: the update operator's flow head and the
+    synthesis' output head (flow correction, mask logit, residual)."""
+    mods = [net.update.head]
+    if net.synth is not None:
+        mods.append(net.synth.head)
+    return [p for m in mods for p in m.parameters()]
+
+
+def param_groups(net: InterpNet, head_lr: float) -> list[dict]:
+    """Optimizer groups: the output heads at ``head_lr`` x the learning rate, the rest at 1x."""
+    heads = {id(p) for p in head_parameters(net)}
+    return [{"params": [p for p in net.parameters() if id(p) not in heads], "lr_mult": 1.0},
+            {"params": head_parameters(net), "lr_mult": head_lr}]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.export:
@@ -355,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     new_arch = {"corr": args.corr, "synth": args.synthesis}
     arch = new_arch if args.fresh else checkpoint_arch(args.out, new_arch)  # a resumed run keeps its own
     net = InterpNet(**arch).to(device)
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(param_groups(net, args.head_lr), lr=args.lr, weight_decay=1e-4)
     step, wall, loss_ema, history = 0, 0.0, None, []
     ema_net = None
     if args.ema > 0:
@@ -371,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         step, wall, loss_ema, history = ck["step"], ck.get("wall", 0.0), ck.get("loss_ema"), ck.get("val", [])
         log(f"resumed {args.out} at step {step} ({wall / 3600:.2f} h trained)")
     for g in opt.param_groups:
-        g["lr"] = args.lr
+        g["lr"] = args.lr * g.get("lr_mult", 1.0)
     init_rng = random.Random(args.seed * 1_000_003 + step)  # which batches start from DIS (reproducible)
     sampler.rng.seed(args.seed * 1_000_003 + step)
 
@@ -434,29 +455,30 @@ def main(argv: list[str] | None = None) -> int:
         while step < total and (end_time is None or time.time() < end_time) and not stop.requested:
             w_teach = args.teacher * max(0.0, 1.0 - step / max(1, args.teacher_steps))
             use_init = init_rng.random() < args.init_dis
-            batch = [None if z is None else z.to(device)
-                     for z in sampler.batch(args.batch, teacher=w_teach > 0 or use_init)]
-            i0, it, i1, t, dis, gt = batch
-            aux: dict = {}
-            with autocast():
-                pred, flows = net(i0, i1, t, iters=args.iters, **(start(dis, i0) if use_init else {}), aux=aux)
-            pred = pred.float()
-            loss = args.charb * charbonnier(pred, it) + args.mse * ((pred - it) ** 2).mean()
-            if args.mask_hint > 0 and aux:
-                loss = loss + args.mask_hint * mask_hint_loss(aux, it)
-            if args.lap > 0:
-                loss = loss + args.lap * laplacian_l1(pred, it)
-            if args.census > 0:
-                loss = loss + args.census * census(pred, it)
-            if w_teach > 0:
-                loss = loss + w_teach * flow_loss(flows, dis)
-            has_gt = ~torch.isnan(gt).flatten(1).any(1)  # synthetic samples: exact flows
-            if args.flow_gt > 0:
-                loss = loss + args.flow_gt * flow_loss(flows, torch.nan_to_num(gt[:, :4]), has_gt)
-            if args.tflow > 0 and aux and bool(has_gt.any()):  # the synthesis' intermediate flows
-                loss = loss + args.tflow * (aux["flows_t"][has_gt].float() - gt[has_gt, 4:]).abs().mean()
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            for _ in range(args.accum):
+                batch = [None if z is None else z.to(device)
+                         for z in sampler.batch(args.batch, teacher=w_teach > 0 or use_init)]
+                i0, it, i1, t, dis, gt = batch
+                aux: dict = {}
+                with autocast():
+                    pred, flows = net(i0, i1, t, iters=args.iters, **(start(dis, i0) if use_init else {}), aux=aux)
+                pred = pred.float()
+                loss = args.charb * charbonnier(pred, it) + args.mse * ((pred - it) ** 2).mean()
+                if args.mask_hint > 0 and aux:
+                    loss = loss + args.mask_hint * mask_hint_loss(aux, it)
+                if args.lap > 0:
+                    loss = loss + args.lap * laplacian_l1(pred, it)
+                if args.census > 0:
+                    loss = loss + args.census * census(pred, it)
+                if w_teach > 0:
+                    loss = loss + w_teach * flow_loss(flows, dis)
+                has_gt = ~torch.isnan(gt).flatten(1).any(1)  # synthetic samples: exact flows
+                if args.flow_gt > 0:
+                    loss = loss + args.flow_gt * flow_loss(flows, torch.nan_to_num(gt[:, :4]), has_gt)
+                if args.tflow > 0 and aux and bool(has_gt.any()):  # the synthesis' intermediate flows
+                    loss = loss + args.tflow * (aux["flows_t"][has_gt].float() - gt[has_gt, 4:]).abs().mean()
+                (loss / args.accum).backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
             if ema_net is not None:

@@ -249,6 +249,26 @@ def test_training_on_synthetic_motion_with_exact_flow_losses(tmp_path):
     out = tmp_path / "ckpt"
     assert main(["--data", str(data), "--photos", str(photos), "--out", str(out), "--crop", "48", "--batch", "2",
                  "--iters", "1", "--synth", "0.5", "--flow-gt", "0.05", "--tflow", "0.05", "--steps", "4",
-                 "--val-every", "1000", "--val-samples", "8", "--threads", "1", "--no-bf16", "--init-dis", "1.0"]) == 0
+                 "--val-every", "1000", "--val-samples", "8", "--threads", "1", "--no-bf16", "--init-dis", "1.0",
+                 "--accum", "2", "--head-lr", "0.1"]) == 0
     state = json.loads((out / "state.json").read_text())
     assert state["step"] == 4 and np.isfinite(state["loss_ema"])
+
+
+def test_head_parameters_get_their_own_learning_rate():
+    import torch
+
+    from imgedit_interp.net import InterpNet
+    from imgedit_interp.train import param_groups
+
+    net = InterpNet()
+    groups = param_groups(net, 0.1)
+    ids = [id(p) for g in groups for p in g["params"]]
+    assert sorted(ids) == sorted(id(p) for p in net.parameters())  # every parameter exactly once
+    heads = {id(p) for p in groups[1]["params"]}
+    assert id(net.synth.head.weight) in heads and id(net.update.head[-1][0].weight) in heads
+    assert id(net.encoder.parameters().__next__()) not in heads
+    opt = torch.optim.AdamW(groups, lr=1e-3)
+    for g in opt.param_groups:
+        g["lr"] = 1e-3 * g["lr_mult"]
+    assert [g["lr"] for g in opt.param_groups] == [1e-3, 1e-3 * 0.1]
