@@ -7,9 +7,16 @@ conversion asks for several ``t`` of the same pair: they reuse the cache), and t
 ``b`` are reused as the features of ``a`` of the next pair. By default every pair starts from its
 own OpenCV DIS flow (``init=dis``), which the recurrence (``iters`` iterations) and the synthesis
 (at full resolution) refine; ``init=zero`` starts from zero motion with ``2 * iters`` iterations.
-With ``warm=True`` a pair instead starts from the previous pair's refined flow (the sequence form:
-no DIS per pair); state is dropped at every scene start (``Frame.scene_start``). interp-gru-v3 was
-trained from DIS starts only, so warm starts cost 3 dB there (BENCHMARKS.md) and are off by default.
+With ``warm=True`` a pair instead starts from the previous pair's refined flow (no DIS per pair);
+interp-gru-v3 was trained from DIS starts only, so warm starts cost 3 dB there (BENCHMARKS.md) and
+are off by default.
+
+What the sequence form carries by default (``motion=quadratic``) is the motion around the pair:
+the previous pair's DIS flow back to the frame before ``a``, and (one frame of look-ahead in
+:meth:`GRUInterp.edit_sequence`) the DIS flow from ``b`` to the frame after it, which is the next
+pair's F01, so no flow is computed twice. From them the in-between positions follow a
+constant-acceleration path (:func:`~imgedit_interp.net.acceleration`): +0.44 dB on sample_video.
+State, look-ahead included, is dropped at every scene start (``Frame.scene_start``).
 """
 from __future__ import annotations
 
