@@ -272,3 +272,21 @@ def test_head_parameters_get_their_own_learning_rate():
     for g in opt.param_groups:
         g["lr"] = 1e-3 * g["lr_mult"]
     assert [g["lr"] for g in opt.param_groups] == [1e-3, 1e-3 * 0.1]
+
+
+def test_log_mse_is_the_mean_psnr_up_to_sign_and_scale():
+    import math
+
+    import torch
+
+    from imgedit_interp.train import PSNR_EPS, log_mse
+
+    target = torch.zeros(2, 3, 4, 4)
+    pred = torch.stack([torch.full((3, 4, 4), 0.1), torch.full((3, 4, 4), 0.01)])  # MSE 1e-2 and 1e-4
+    want = (math.log(1e-2 + PSNR_EPS) + math.log(1e-4 + PSNR_EPS)) / 2
+    assert abs(float(log_mse(pred, target)) - want) < 1e-6
+    # the easy sample's gradient is not drowned by the hard one (a batch MSE would scale it by 1/10)
+    p = pred.clone().requires_grad_(True)
+    log_mse(p, target).backward()
+    g = p.grad.flatten(1).abs().mean(1)
+    assert g[1] > g[0]
