@@ -294,7 +294,7 @@ Held out (benchmark sets, never trained on): `../shared/data/frames/ucf101`,
 Synthetic motion: random homography paths over still photos with independently moving patches
 (exact ground truth at any t). Augmentation: random crops, flips, time reversal, channel order.
 Losses on the interpolated frame: {ck['args'].get('charb', 1)} × Charbonnier + {ck['args'].get('mse', 0)} × MSE
-+ {ck['args'].get('lap', 0)} × Laplacian-pyramid L1
++ {ck['args'].get('psnr', 0)} × per-sample log-MSE + {ck['args'].get('lap', 0)} × Laplacian-pyramid L1
 + {ck['args'].get('census', 0.1)} × soft census; OpenCV DIS flow teacher (sequence L1 on the 1/8
 flows) weight {ck['args'].get('teacher')} decaying to 0 by step {ck['args'].get('teacher_steps')};
 exact-flow loss on synthetic samples, weight {ck['args'].get('flow_gt', 0)} (recurrence) and
@@ -349,9 +349,10 @@ def head_parameters(net: InterpNet) -> list:
 
 def param_groups(net: InterpNet, head_lr: float) -> list[dict]:
     """Optimizer groups: the output heads at ``head_lr`` x the learning rate, the rest at 1x."""
-    heads = {id(p) for p in head_parameters(net)}
-    return [{"params": [p for p in net.parameters() if id(p) not in heads], "lr_mult": 1.0},
-            {"params": head_parameters(net), "lr_mult": head_lr}]
+    heads = head_parameters(net)
+    ids = {id(p) for p in heads}
+    return [{"params": [p for p in net.parameters() if id(p) not in ids], "lr_mult": 1.0},
+            {"params": heads, "lr_mult": head_lr}]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -473,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             w_teach = args.teacher * max(0.0, 1.0 - step / max(1, args.teacher_steps))
             use_init = init_rng.random() < args.init_dis
             opt.zero_grad(set_to_none=True)
+            lv = 0.0  # the step's loss: mean over its micro-batches
             for _ in range(args.accum):
                 batch = [None if z is None else z.to(device)
                          for z in sampler.batch(args.batch, teacher=w_teach > 0 or use_init)]
@@ -498,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.tflow > 0 and aux and bool(has_gt.any()):  # the synthesis' intermediate flows
                     loss = loss + args.tflow * (aux["flows_t"][has_gt].float() - gt[has_gt, 4:]).abs().mean()
                 (loss / args.accum).backward()
+                lv += loss.item() / args.accum
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
             if ema_net is not None:
@@ -506,7 +509,6 @@ def main(argv: list[str] | None = None) -> int:
             now = time.time()
             wall += now - t_prev
             t_prev = now
-            lv = loss.item()
             loss_ema = lv if loss_ema is None or not math.isfinite(loss_ema) else 0.98 * loss_ema + 0.02 * lv
             info = f"loss {loss_ema:.4f}" + (f" val {history[-1]['psnr']:.2f} dB" if history else "")
             bar.update(task, completed=step, info=info)
