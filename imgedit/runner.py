@@ -160,8 +160,12 @@ def _commit_dir(tmp: Path, final: Path, overwrite: bool) -> None:
         os.replace(tmp, final)
 
 
-def _fail_reason(exc: BaseException) -> str:
+def _fail_reason(exc: BaseException, source: os.PathLike | str | None = None) -> str:
+    """One line for a failed item. An input error about another file than the item's ``source``
+    (a frame inside a frames folder) names that file."""
     if isinstance(exc, InputError):
+        if source is not None and os.fspath(exc.path) != os.fspath(source):
+            return f"{exc.path}: {exc.reason}"
         return exc.reason
     if isinstance(exc, ImgeditError):
         return str(exc)
@@ -375,7 +379,7 @@ class Runner:
         if debug_enabled() and not isinstance(exc, InputError):
             traceback.print_exception(exc)
         self.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "failed",
-                                      reason=_fail_reason(exc), seconds=time.perf_counter() - t0))
+                                      reason=_fail_reason(exc, job.source), seconds=time.perf_counter() - t0))
 
 
 def _to_uint8(pixels):

@@ -142,3 +142,17 @@ def test_truncated_video_fails_cleanly(tmp_path):
     res = run_cli("edit", "--model", "classic.adjust", tmp_path / "in", tmp_path / "out")
     assert res.returncode == 1 and "clip.mp4" in res.stderr and "Traceback" not in res.stderr
     assert not list((tmp_path / "out").glob("*.mp4")) if (tmp_path / "out").exists() else True
+
+
+def test_a_bad_frame_in_a_frames_folder_is_named(tmp_path):
+    import cv2
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(src / f"{i:03d}.png"), np.full((16, 16, 3), 40 * i, np.uint8))
+    (src / "003.png").write_text("not a png")
+    res = run_cli("interpolate", src, tmp_path / "out", "--model", "classic.blend")
+    assert res.returncode == 1
+    assert f"{src / '003.png'}: not an image" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()
