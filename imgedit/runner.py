@@ -13,6 +13,7 @@ and writes what comes back. Users' files are sacred:
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -25,8 +26,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from imgedit.api import Capability, Frame
-from imgedit.errors import ImgeditError, InputError, UsageError, debug_enabled
-from imgedit.io.discover import Job, list_frames, plan
+from imgedit.errors import ImgeditError, InputError, OutputError, UsageError, debug_enabled
+from imgedit.io.discover import FRAMES_MARKER, Job, list_frames, plan
 
 DEFAULT_FRAMES_FPS = Fraction(25)
 
@@ -148,10 +149,13 @@ class _Task:
 
 # --------------------------------------------------------------------------------------------
 def _commit_dir(tmp: Path, final: Path, overwrite: bool) -> None:
-    """Move a finished temp folder into place (replacing ``final`` only when overwriting)."""
+    """Move a finished temp folder into place (replacing ``final`` only when overwriting, and only
+    a folder imgedit wrote: one holding the user's own files is never deleted)."""
     if final.exists():
         if not overwrite:
             raise FileExistsError(final)
+        if not final.is_dir() or (any(final.iterdir()) and not (final / FRAMES_MARKER).exists()):
+            raise OutputError(final, "not replaced: it holds files imgedit did not write (choose another OUT)")
         trash = final.with_name(f".{final.name}.imgedit-old-{uuid.uuid4().hex[:8]}")
         os.replace(final, trash)
         os.replace(tmp, final)
@@ -295,12 +299,26 @@ class Runner:
             raise InputError(job.source, "no image frames in this folder")
         fps = self.cfg.frames_fps
 
+        notes: list[str] = []
+        seen: set[str] = set()
+
         def gen():
+            size = None
             for i, f in enumerate(files):
                 img = self._read(Job("image", f, f, f.name))
+                lost = [w for w, yes in (("16-bit", img.bit_depth > 8), ("alpha", img.alpha is not None),
+                                          ("grayscale", img.gray)) if yes and w not in seen]
+                if lost:  # a sequence is written as 8-bit RGB: say so once per kind
+                    seen.update(lost)
+                    notes.append(f"{f.name}: {', '.join(lost)} frame(s) written as 8-bit RGB"
+                                 + (" (alpha dropped)" if "alpha" in lost else ""))
+                h, w = img.pixels.shape[:2]
+                if size is not None and (w, h) != size:
+                    raise InputError(f, f"frame size {w}x{h} differs from the first frame's {size[0]}x{size[1]}")
+                size = (w, h)
                 yield img.pixels, Fraction(i) / fps
 
-        return fps, len(files), gen(), files
+        return fps, len(files), gen(), files, notes
 
     def run_sequence(self, job: Job, summary: Summary, progress: _Progress) -> None:
         from imgedit.engine import from_tensor, to_tensor
@@ -309,11 +327,12 @@ class Runner:
         t0 = time.perf_counter()
         tmp_dir: Path | None = None
         names: list[Path] | None = None
+        notes: list[str] = []
         try:
             if job.kind == "video":
                 fps, total, source = self._frames_from_video(job)
             else:
-                fps, total, source, names = self._frames_from_folder(job)
+                fps, total, source, names, notes = self._frames_from_folder(job)
             model = self.model
             out_rate = model.output_rate(fps, self.opts)
             detector = SceneDetector(self.cfg.scene_threshold if self.cfg.scene_threshold is not None
@@ -342,7 +361,7 @@ class Runner:
                 audio = job.source if job.kind == "video" else None
                 with VideoWriter(job.output, out_rate, audio_from=audio) as writer:
                     for fr in outputs:
-                        writer.write(_to_uint8(from_tensor(fr.image)))
+                        writer.write(_to_uint8(from_tensor(fr.image)), fr.time)
                         n_out += 1
                 codec = writer.codec_used
             else:
@@ -359,6 +378,7 @@ class Runner:
                                 format="PNG", icc_profile=None, exif=None, warnings=[])
                     write_image(tmp_dir / f"{name}.png", img)
                     n_out += 1
+                (tmp_dir / FRAMES_MARKER).write_text(json.dumps({"source": str(job.source), "frames": n_out}) + "\n")
                 _commit_dir(tmp_dir, job.output, self.cfg.overwrite)
                 tmp_dir = None
             task.done()
@@ -373,7 +393,8 @@ class Runner:
         if codec:
             extra["codec"] = codec
         self.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "done",
-                                      seconds=time.perf_counter() - t0, frames=n_out, extra=extra))
+                                      seconds=time.perf_counter() - t0, frames=n_out, warnings=notes,
+                                      extra=extra))
 
     def _failed(self, summary: Summary, job: Job, exc: BaseException, t0: float) -> None:
         if debug_enabled() and not isinstance(exc, InputError):
@@ -399,7 +420,8 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
     """Run a model over files exactly as the CLI does; returns the per-item results.
 
     ``inputs``: a path or a list of paths (images, videos, folders); ``output``: folder (or file
-    for a single input). ``model`` names the model, or ``task`` picks the best model for a task
+    for a single input), or None to write each output beside its input (``output_suffix`` keeps
+    them apart). ``model`` names the model, or ``task`` picks the best model for a task
     verb (``"stylize"``, ``"interpolate"``). Keywords that are :class:`RunConfig` fields configure
     the run (``overwrite=True``, ``recursive=True``); any other keyword is a model option
     (``saturation=1.4``), as are the entries of ``options`` (raw strings or values).
@@ -435,11 +457,11 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
         raise UsageError("--batch-size must be at least 1")
 
     encoding = capability == Capability.ENCODE
-    jobs = plan(inputs, Path(output), recursive=cfg.recursive, include=cfg.include, exclude=cfg.exclude,
+    jobs = plan(inputs, None if output is None else Path(output), recursive=cfg.recursive, include=cfg.include, exclude=cfg.exclude,
                 fmt="latent" if encoding else cfg.fmt, frames_mode=cfg.frames_mode, frames_out=cfg.frames_out,
                 output_suffix=cfg.output_suffix)
-    out_path = Path(output)
-    if out_path.is_file() and (len(jobs) > 1 or any(p.is_dir() for p in inputs)):
+    out_path = Path(output) if output is not None else None
+    if out_path is not None and out_path.is_file() and (len(jobs) > 1 or any(p.is_dir() for p in inputs)):
         raise UsageError(f"{out_path} is a file, but the inputs need an output folder")
     sequence_only = capability == Capability.EDIT and not spec.can(Capability.EDIT)
     for j in jobs:

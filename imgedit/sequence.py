@@ -1,11 +1,14 @@
 """Frame-rate conversion shared by every interpolation model (torch-free).
 
 :func:`retime` turns a stream of :class:`~imgedit.api.Frame` at ``in_rate`` into a stream at
-``out_rate`` with the same duration: ``N`` input frames become ``round(N * out_rate / in_rate)``
-output frames. Output frame ``k`` sits at input position ``p = k * in_rate / out_rate``; when ``p``
-falls between frames ``i`` and ``i+1`` the model's ``interpolate(a, b, t)`` makes it, except across
-a scene cut (``b.scene_start``), where the nearer frame is repeated instead of blending two shots.
-Positions past the last frame repeat it.
+``out_rate`` with the same duration, placing frames by their timestamps (``Frame.time``), so a
+variable-frame-rate phone video and a video that starts late keep their audio in sync. Output frame
+``k`` sits at ``T = t0 + k / out_rate`` (``t0``: the first frame's time); when ``T`` falls between
+frames ``a`` and ``b`` the model's ``interpolate(a, b, t)`` makes it with
+``t = (T - a.time) / (b.time - a.time)``, except across a scene cut (``b.scene_start``), where the
+nearer frame is repeated instead of blending two shots. The last frame lasts ``1 / in_rate``
+(so ``N`` constant-rate frames become ``round(N * out_rate / in_rate)``); times within half a
+millisecond of an input frame's time reuse that frame as it is.
 """
 from __future__ import annotations
 
@@ -36,34 +39,40 @@ def target_rate(input_rate: Fraction, factor: int | None = 2, fps: float | None 
 
 def retime(frames: Iterable[Frame], in_rate: Fraction, out_rate: Fraction,
            interpolate: Interpolator) -> Iterator[Frame]:
-    ratio = Fraction(in_rate) / Fraction(out_rate)  # input frames per output frame
     rate = Fraction(out_rate)
+    snap = Fraction(1, 2000)  # container timestamps are rounded to their time base
     k = 0
+    t0: Fraction | None = None
     prev: Frame | None = None
     scene = shown = -1  # scene of `prev`, scene of the last output frame
 
     def emit(image, this_scene):
         nonlocal k, shown
-        out = Frame(image, k / rate, k, this_scene != shown, rate)
+        out = Frame(image, t0 + k / rate, k, this_scene != shown, rate)
         shown = this_scene
         k += 1
         return out
 
     for cur in frames:
         cur_scene = scene + 1 if (cur.scene_start or prev is None) else scene
-        if prev is not None:
-            while k * ratio < cur.index:
-                t = k * ratio - prev.index
-                if t == 0:
+        if prev is None:
+            t0 = Fraction(cur.time)
+        elif cur.time > prev.time:  # a repeated or out-of-order timestamp adds no time
+            span = Fraction(cur.time) - Fraction(prev.time)
+            while t0 + k / rate < cur.time - snap:
+                t = (t0 + k / rate - prev.time) / span
+                if t * span <= snap:
                     yield emit(prev.image, scene)
                 elif cur_scene != scene:  # never blend two shots: repeat the nearer frame
                     yield emit(prev.image, scene) if t < Fraction(1, 2) else emit(cur.image, cur_scene)
                 else:
                     yield emit(interpolate(prev, cur, float(t)), scene)
+        else:
+            continue
         prev, scene = cur, cur_scene
     if prev is None:
         return
-    total = round((prev.index + 1) / ratio)
+    total = round((prev.time + 1 / Fraction(in_rate) - t0) * rate)
     while k < total:
         yield emit(prev.image, scene)
 

@@ -94,10 +94,13 @@ def make_test_video(
     faststart: bool = False,
     rotation: int | None = None,
     sample_rate: int = 44100,
+    times: list[Fraction] | None = None,
 ) -> Path:
     """Write a short H.264/yuv420p MP4: a red bar moving right, a green level rising; plus (if
     ``with_audio``) a 440 Hz mono AAC sine exactly as long as the video.
-    ``size`` is (width, height)."""
+    ``size`` is (width, height). ``times``: each frame's time in seconds (variable frame rate, a
+    late start; millisecond time base) instead of ``i / fps``; the audio then starts at 0 and
+    lasts until the last frame's end."""
     import av
 
     width, height = size
@@ -107,6 +110,9 @@ def make_test_video(
         video = out.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.options = {"preset": "ultrafast", "crf": "10"}
+        if times is not None:
+            video.codec_context.time_base = Fraction(1, 1000)
+            n_frames = len(times)
         if rotation is not None:
             video.set_display_rotation(rotation)
         audio = None
@@ -119,11 +125,15 @@ def make_test_video(
             frame[:, x : x + 8, 0] = 255
             frame[: height // 2, :, 1] = min(255, i * 20)
             vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
-            vf.pts, vf.time_base = i, 1 / fps
+            if times is None:
+                vf.pts, vf.time_base = i, 1 / fps
+            else:
+                vf.pts, vf.time_base = round(Fraction(times[i]) * 1000), Fraction(1, 1000)
             out.mux(video.encode(vf))
         out.mux(video.encode())
         if audio is not None:
-            total = int(round(sample_rate * n_frames / fps))
+            end = n_frames / fps if times is None else Fraction(times[-1]) + 1 / fps
+            total = int(round(sample_rate * end))
             t = np.arange(total) / sample_rate
             samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
             for start in range(0, total, 1024):

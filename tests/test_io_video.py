@@ -108,6 +108,34 @@ def test_audio_reencoded_when_container_cannot_copy(clip: Path, tmp_path: Path) 
     assert audio_duration(out) == pytest.approx(0.5, abs=0.06)
 
 
+def test_pcm_audio_is_reencoded_for_mp4(tmp_path: Path) -> None:
+    """A camera .mov with PCM sound -> .mp4: FFmpeg would mux the PCM, but players play such a
+    file silent, so it becomes AAC; into a .mov (which plays PCM) it is copied."""
+    import av
+
+    src = tmp_path / "cam.mov"
+    with av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = out.add_stream("pcm_s16le", rate=48000)
+        audio.layout = "mono"
+        for i in range(6):
+            vf = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24")
+            vf.pts, vf.time_base = i, Fraction(1, 24)
+            out.mux(video.encode(vf))
+        out.mux(video.encode())
+        pcm = (np.sin(np.arange(12000) / 10) * 8000).astype(np.int16)[None]
+        af = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        af.sample_rate, af.pts, af.time_base = 48000, 0, Fraction(1, 48000)
+        out.mux(audio.encode(af))
+        out.mux(audio.encode())
+    for name, mode, codec in (("out.mp4", "reencode", "aac"), ("out.mov", "copy", "pcm_s16le")):
+        with VideoWriter(tmp_path / name, 24, audio_from=src) as writer:
+            for frame, _ in read_frames(src):
+                writer.write(frame)
+        assert writer.audio_mode == mode and audio_codec(tmp_path / name) == codec, name
+
+
 def test_rotation_metadata_applied(tmp_path: Path) -> None:
     path = make_test_video(tmp_path / "rot.mp4", 2, 24, (64, 48), with_audio=False, rotation=90)
     info = probe_video(path)

@@ -69,11 +69,11 @@ def test_classic_blend_warm_state_resets_at_cut():
     assert float(out[1].image.mean()) < 0.4  # same scene: pulled towards the running mean
 
 
-def _video(path, n=12, fps=24, audio=True):
+def _video(path, n=12, fps=24, audio=True, times=None):
     from io_corpus import make_test_video
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    return make_test_video(path, n_frames=n, fps=fps, size=(64, 48), with_audio=audio)
+    return make_test_video(path, n_frames=n, fps=fps, size=(64, 48), with_audio=audio, times=times)
 
 
 def test_interpolate_video_x2_x4_fps_and_audio(tmp_path):
@@ -129,7 +129,7 @@ def test_frames_folder_in_and_out(tmp_path):
     # same-rate sequence model keeps the input names
     res = run_cli("edit", "--model", "classic.deflicker", "--frames", frames, tmp_path / "df")
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in (tmp_path / "df").iterdir()) == [f"f{i}.png" for i in range(5)]
+    assert sorted(p.name for p in (tmp_path / "df").glob("*.png")) == [f"f{i}.png" for i in range(5)]
     # default output of interpolate: beside the input
     res = run_cli("interpolate", frames, "--model", "classic.blend")
     assert res.returncode == 0 and len(list((tmp_path / "frames.2x").glob("*.png"))) == 10
@@ -156,3 +156,122 @@ def test_a_bad_frame_in_a_frames_folder_is_named(tmp_path):
     assert res.returncode == 1
     assert f"{src / '003.png'}: not an image" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()
+
+
+def test_retime_places_frames_by_their_timestamps():
+    """A variable-frame-rate clip (a 0.5 s gap) and a late start: output frame k sits at
+    t0 + k / out_rate and is interpolated at its true position between the frames around it."""
+    times = [Fraction(0), Fraction(1, 10), Fraction(2, 10), Fraction(3, 10), Fraction(8, 10), Fraction(9, 10)]
+    rate = Fraction(20, 3)  # the clip's average rate: 6 frames over 0.9 s
+    for t0 in (Fraction(0), Fraction(1, 2)):
+        frames = [Frame(torch.full((1, 3, 2, 2), float(t)), t0 + t, i, i == 0, rate) for i, t in enumerate(times)]
+        out = list(retime(frames, rate, 2 * rate, _blend))
+        assert [f.time for f in out] == [t0 + Fraction(3 * k, 40) for k in range(14)]
+        # the value is the source time: in the gap, 0.45 s lies 30% of the way from 0.3 to 0.8
+        assert [float(f.image[0, 0, 0, 0]) for f in out] == pytest.approx([min(3 * k / 40, 0.9) for k in range(14)])
+
+
+def test_interpolate_keeps_a_late_picture_start_in_sync_with_the_audio(tmp_path):
+    import av
+
+    src = tmp_path / "late.mp4"
+    _video(src, fps=10, times=[Fraction(1, 2) + Fraction(i, 10) for i in range(6)])
+    res = run_cli("interpolate", src, "--model", "classic.blend")
+    assert res.returncode == 0, res.stderr
+    with av.open(str(tmp_path / "late.2x.mp4")) as c:
+        v, a = c.streams.video[0], c.streams.audio[0]
+        assert float(v.start_time * v.time_base) == pytest.approx(0.5, abs=0.01)  # as in the input
+        assert float((a.start_time or 0) * a.time_base) == pytest.approx(0.0, abs=0.03)
+        assert v.frames == 12
+
+
+def test_interpolate_several_inputs_never_takes_an_existing_video_as_out(tmp_path):
+    """`imgedit interpolate *.mp4` with two videos: both are inputs (the second is not
+    overwritten as OUT), each output lands beside its input; a folder of videos works too."""
+    from _imgedit_helpers import sha256
+
+    a, b = _video(tmp_path / "a.mp4", n=6, audio=False), _video(tmp_path / "b.mp4", n=6, audio=False)
+    before = sha256(b)
+    res = run_cli("interpolate", a, b, "--model", "classic.blend", "--overwrite")
+    assert res.returncode == 0, res.stderr
+    assert sha256(b) == before
+    assert (tmp_path / "a.2x.mp4").is_file() and (tmp_path / "b.2x.mp4").is_file()
+    vids = tmp_path / "vids"
+    _video(vids / "c.mp4", n=6, audio=False), _video(vids / "d.mp4", n=6, audio=False)
+    res = run_cli("interpolate", vids, "--model", "classic.blend", "--json")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in vids.iterdir()) == ["c.2x.mp4", "c.mp4", "d.2x.mp4", "d.mp4"]
+    # a new name as the last argument is OUT; an existing folder gets the suffixed name inside
+    res = run_cli("interpolate", a, tmp_path / "new.mp4", "--model", "classic.blend")
+    assert res.returncode == 0 and (tmp_path / "new.mp4").is_file()
+    (tmp_path / "outdir").mkdir()
+    res = run_cli("interpolate", a, tmp_path / "outdir", "--model", "classic.blend")
+    assert res.returncode == 0 and (tmp_path / "outdir" / "a.2x.mp4").is_file()
+    # --out names the output explicitly; an image name for a video output is refused
+    res = run_cli("interpolate", a, "--out", tmp_path / "x.png", "--model", "classic.blend")
+    assert res.returncode == 1 and "x.png" in res.stderr and not (tmp_path / "x.png").exists()
+    # conflicting or out-of-range options are usage errors
+    assert run_cli("interpolate", a, "--model", "classic.blend", "--factor", "4", "--fps", "30").returncode == 2
+    assert run_cli("interpolate", a, "--model", "classic.blend", "--scene-threshold", "1.5").returncode == 2
+
+
+def test_overwrite_replaces_only_a_frames_folder_imgedit_wrote(tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((16, 16, 3), i * 20, np.uint8)).save(frames / f"f{i}.png")
+    out = tmp_path / "out"
+    args = ("interpolate", frames, out, "--model", "classic.blend", "--scene-threshold", "0")
+    assert run_cli(*args).returncode == 0
+    assert len(list(out.glob("*.png"))) == 6
+    assert run_cli(*args, "--overwrite").returncode == 0  # ours: replaced
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    res = run_cli("interpolate", frames, "--out", mine, "--model", "classic.blend", "--overwrite")
+    assert res.returncode == 0, res.stderr  # the user's folder: the frames go into a sub-folder
+    assert (mine / "notes.txt").read_text() == "keep me" and len(list((mine / "frames.2x").glob("*.png"))) == 6
+    from imgedit.runner import _commit_dir
+    from imgedit.errors import OutputError
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with pytest.raises(OutputError):
+        _commit_dir(tmp, mine, overwrite=True)
+    assert (mine / "notes.txt").exists()
+
+
+def test_frames_of_different_sizes_name_the_odd_frame(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i, w in enumerate((16, 16, 12)):
+        Image.fromarray(np.full((16, w, 3), 40 * i, np.uint8)).save(src / f"{i:03d}.png")
+    res = run_cli("interpolate", src, "--model", "classic.blend")
+    assert res.returncode == 1
+    assert f"{src / '002.png'}: frame size 12x16 differs from the first frame's 16x16" in res.stderr, res.stderr
+
+
+def test_sigterm_stops_a_run_like_ctrl_c():
+    import os
+    import signal
+
+    from imgedit.cli import _stop_on_term
+
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        _stop_on_term()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs as soon as the call returns
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def test_frames_that_lose_depth_or_alpha_say_so(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((16, 16, 4), 60 * i, np.uint8), "RGBA").save(src / f"{i}.png")
+    res = run_cli("interpolate", src, "--model", "classic.blend", "--json", "--scene-threshold", "0")
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout.splitlines()[0])
+    assert rec["warnings"] == ["0.png: alpha frame(s) written as 8-bit RGB (alpha dropped)"]

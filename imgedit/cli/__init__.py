@@ -48,7 +48,7 @@ TilePixels = Annotated[Optional[int], typer.Option("--tile-pixels", help="Models
 Frames = Annotated[bool, typer.Option("--frames", help="Treat input folders as frame sequences (video-like).")]
 FramesOut = Annotated[bool, typer.Option("--frames-out", help="Write videos as PNG-sequence folders.")]
 FramesFps = Annotated[float, typer.Option("--frames-fps", help="Frame rate of input frame folders.")]
-SceneThr = Annotated[Optional[float], typer.Option("--scene-threshold", help="Scene-cut score threshold in [0,1] (0 disables).")]
+SceneThr = Annotated[Optional[float], typer.Option("--scene-threshold", min=0.0, max=1.0, help="Scene-cut score threshold in [0,1] (0 disables).")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Print a line for every finished item.")]
 Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (see `imgedit models`).")]
 
@@ -77,6 +77,7 @@ def _guard(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        _stop_on_term()
         try:
             return fn(*args, **kwargs)
         except typer.Exit:
@@ -242,18 +243,26 @@ def stylize(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", hel
 
 
 @command()
-def interpolate(source: Annotated[Path, typer.Argument(metavar="VIDEO_OR_FRAMES", help="A video file or a folder of frames.")],
-                output: Annotated[Optional[Path], typer.Argument(metavar="[OUT]",
-                                  help="Output video/folder (default: beside the input, e.g. clip.2x.mp4).")] = None,
+def interpolate(paths: Annotated[List[Path], typer.Argument(
+                    metavar="VIDEO_OR_FRAMES... [OUT]",
+                    help="Videos, frame folders or folders of videos; then optionally OUT (a video name, or a folder).")],
+                out: Annotated[Optional[Path], typer.Option("--out", help="Output video or folder "
+                               "(default: beside each input, e.g. clip.2x.mp4); every argument is then an input.")] = None,
                 factor: Annotated[Optional[int], typer.Option("--factor", "-x", help="2, 4 or 8 times the frame rate.")] = None,
-                fps: Annotated[Optional[float], typer.Option("--fps", help="Target frame rate (overrides --factor).")] = None,
+                fps: Annotated[Optional[float], typer.Option("--fps", help="Target frame rate (instead of --factor).")] = None,
                 scale: Annotated[Optional[float], typer.Option("--scale", help="Estimate motion at this scale (0.5 for 4K).")] = None,
                 model: Model = None, option: Opt = None, overwrite: Overwrite = False, dry_run: DryRun = False,
                 json_: Json = False, device: Device = "auto", precision: Precision = "auto",
                 max_pixels: MaxPixels = 100_000_000, tile_pixels: TilePixels = None, frames_out: FramesOut = False,
                 frames_fps: FramesFps = 25.0, scene_threshold: SceneThr = None, verbose: Verbose = False) -> None:
-    """Frame interpolation: `imgedit interpolate clip.mp4` writes clip.2x.mp4 (needs an interpolation plugin)."""
+    """Frame interpolation: `imgedit interpolate clip.mp4` writes clip.2x.mp4 (needs an interpolation plugin).
+
+    Several inputs (`imgedit interpolate *.mp4`) each get their output beside them. The last argument
+    is taken as OUT only when it does not exist yet or is a folder without frames; an existing
+    video is never an output unless named with --out."""
     opts = parse_kv(option)
+    if factor is not None and fps is not None:
+        raise UsageError("give --factor or --fps, not both")
     if factor is not None:
         if factor not in (2, 4, 8):
             raise UsageError("--factor must be 2, 4 or 8 (use --fps for other rates)")
@@ -262,14 +271,29 @@ def interpolate(source: Annotated[Path, typer.Argument(metavar="VIDEO_OR_FRAMES"
         opts["fps"] = fps
     if scale is not None:
         opts["scale"] = scale
-    suffix = ""
-    if output is None:
-        suffix = f".{fps:g}fps" if fps else f".{factor or 2}x"
-        output = source.parent if source.exists() else Path(".")
-    _run([source], output, model=model, task="interpolate", capability="edit", options=opts, as_json=json_,
+    inputs, output = _split_optional_out(paths, out)
+    suffix = f".{fps:g}fps" if fps else f".{factor or 2}x"
+    _run(inputs, output, model=model, task="interpolate", capability="edit", options=opts, as_json=json_,
          verbose=verbose, overwrite=overwrite, dry_run=dry_run, device=device, precision=precision,
          max_pixels=max_pixels, tile_pixels=tile_pixels, frames_mode=True, frames_out=frames_out,
          frames_fps=frames_fps, scene_threshold=scene_threshold, output_suffix=suffix)
+
+
+def _split_optional_out(paths: List[Path], out: Optional[Path]) -> tuple[list[Path], Optional[Path]]:
+    """``IN... [OUT]`` where OUT is optional: the last path is OUT only when it cannot be an input
+    -- it does not exist yet, or is an existing folder holding no frames and no videos (or one that
+    imgedit wrote). An existing file is always an input, so a shell glob never overwrites a video."""
+    from imgedit.io.discover import FRAMES_MARKER, kind_of, list_frames
+
+    if out is not None or len(paths) < 2:
+        return list(paths), out
+    last = paths[-1]
+    if not last.exists():
+        return list(paths[:-1]), last
+    if last.is_dir() and ((last / FRAMES_MARKER).exists() or not (
+            list_frames(last) or any(kind_of(f) == "video" for f in last.iterdir() if f.is_file()))):
+        return list(paths[:-1]), last
+    return list(paths), None
 
 
 @command()
@@ -445,6 +469,22 @@ def train(ctx: typer.Context,
     spec = reg.trainer(name)
     fn = import_object(spec.entry)
     raise typer.Exit(int(fn(list(ctx.args)) or 0))
+
+
+def _stop_on_term() -> None:
+    """SIGTERM and SIGHUP (a closed terminal, `timeout`, a job scheduler) stop a run like Ctrl-C:
+    temp files are removed and finished outputs kept."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            try:
+                signal.signal(getattr(signal, name), stop)
+            except ValueError:  # not the main thread (an embedding application)
+                pass
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -5,8 +5,10 @@ Rules (the README repeats them for users):
   ("unsupported file type"), while unsupported files met inside a folder are ignored;
 - a folder contributes its images and videos (all levels with ``recursive``), filtered by
   ``--include``/``--exclude`` globs matched against the path relative to that folder; in
-  *frames mode* a folder is one ordered frame sequence instead;
-- outputs mirror each input's relative path under ``OUT``; the extension follows ``--format``;
+  *frames mode* a folder is one ordered frame sequence instead (a folder without image frames
+  contributes its videos);
+- outputs mirror each input's relative path under ``OUT`` (no ``OUT``: beside each input, which
+  needs an output suffix such as ``.2x``); the extension follows ``--format``;
 - two inputs that would write the same output are disambiguated deterministically: jobs are
   sorted by source path, the first keeps the name, later ones get ``_<srcext>`` then ``_2``...;
 - an output that would land on an input is refused, and ``OUT`` itself is never scanned.
@@ -55,6 +57,22 @@ def list_frames(folder: Path) -> list[Path]:
                    and not p.name.startswith(".")), key=lambda p: natural_key(p.name))
 
 
+#: Written into every frames folder imgedit outputs: only such folders are ever replaced whole.
+FRAMES_MARKER = ".imgedit-frames"
+
+
+def is_frames_folder(folder: Path, recursive: bool = False) -> bool:
+    """In frames mode, is ``folder`` one frame sequence? Yes when it holds image frames, or when it
+    holds no videos either (it then fails as an empty sequence); a folder of videos is not."""
+    return folder.is_dir() and (bool(list_frames(folder))
+                                or not any(kind_of(f) == "video" for f in _walk(folder, recursive, None)))
+
+
+def _foreign_folder(path: Path) -> bool:
+    """An existing, non-empty folder that imgedit did not write (no :data:`FRAMES_MARKER`)."""
+    return path.is_dir() and not (path / FRAMES_MARKER).exists() and any(path.iterdir())
+
+
 def _matches(rel: str, patterns: tuple[str, ...]) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
@@ -83,7 +101,7 @@ def output_ext(source: Path, fmt: str) -> str:
     return _EXT_FOR_FORMAT[fmt]
 
 
-def plan(inputs: list[Path], output: Path, *, recursive: bool = False, include: tuple[str, ...] = (),
+def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, include: tuple[str, ...] = (),
          exclude: tuple[str, ...] = (), fmt: str = "same", frames_mode: bool = False,
          video_ext: str = ".mp4", output_suffix: str = "", frames_out: bool = False) -> list[Job]:
     """Build the job list.
@@ -92,14 +110,16 @@ def plan(inputs: list[Path], output: Path, *, recursive: bool = False, include: 
     videos as PNG-sequence folders. With a single input, an ``output`` with an image or video
     extension is the output file itself (a frames folder may be encoded straight to a video),
     and a single frames folder (frames mode, no suffix) is written to the folder ``output``.
+    ``output=None`` writes each output beside its input (a folder's files beside them).
     """
-    out_root = output
-    single = len(inputs) == 1 and (inputs[0].is_file() or (frames_mode and inputs[0].is_dir()))
-    # one file -> OUT with an extension is the file itself; one frames folder -> OUT is the folder
-    out_is_file = single and (kind_of(output) is not None
-                              or (frames_mode and inputs[0].is_dir() and not output_suffix))
-    skip = output.resolve()
+    single = len(inputs) == 1 and (inputs[0].is_file() or (frames_mode and is_frames_folder(inputs[0])))
+    # one file -> OUT with an extension is the file itself; one frames folder -> OUT is the folder,
+    # unless OUT is an existing folder of the user's (then the output goes inside it)
+    out_is_file = output is not None and single and (
+        kind_of(output) is not None or (frames_mode and inputs[0].is_dir() and not _foreign_folder(output)))
+    skip = output.resolve() if output is not None else None
     jobs: list[Job] = []
+    out_root = output
 
     def add(kind: str, src: Path, rel: str) -> None:
         if out_is_file:
@@ -119,14 +139,16 @@ def plan(inputs: list[Path], output: Path, *, recursive: bool = False, include: 
 
     for raw in inputs:
         p = Path(raw)
+        if output is None:  # beside the input: a folder's media beside them, a file or frames folder beside it
+            out_root = p if p.is_dir() and not (frames_mode and list_frames(p)) else p.parent
         if p.is_dir():
-            if frames_mode:
+            if frames_mode and is_frames_folder(p, recursive):
                 add("frames", p, p.resolve().name)
                 continue
             for f in _walk(p, recursive, skip):
                 rel = f.relative_to(p).as_posix()
                 k = kind_of(f)
-                if k is None or (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude)):
+                if k is None or (frames_mode and k == "image") or (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude)):
                     continue
                 add(k, f, rel)
         elif p.exists():
@@ -138,9 +160,14 @@ def plan(inputs: list[Path], output: Path, *, recursive: bool = False, include: 
                 continue
             else:
                 add(k, p, p.name)
+        elif kind_of(p) is not None:  # the output it would have had, for the report
+            add(kind_of(p), p, p.name)
+            jobs[-1].rel, jobs[-1].error = str(p), "file not found"
         else:
             jobs.append(Job("image", p, out_root / p.name, str(p), error="file not found"))
 
+    if out_is_file and kind_of(output) == "image" and jobs and jobs[0].kind != "image":
+        jobs[0].error = f"{output.name}: an image name for a {jobs[0].kind} output (use a video name or a folder)"
     jobs.sort(key=lambda j: (natural_key(str(j.source))))
     _dedupe(jobs)
     sources = {j.source.resolve() for j in jobs if j.source.exists()}

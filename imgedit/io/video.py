@@ -216,6 +216,13 @@ def read_frames(path: os.PathLike | str) -> Iterator[tuple[np.ndarray, Fraction]
         container.close()
 
 
+def _players_take(container: Any, in_stream: Any) -> bool:
+    """Whether a copied audio stream plays in ``container``: FFmpeg muxes PCM into MP4, but most
+    players (browsers, phones, QuickTime) then play the video silent, so it is re-encoded."""
+    name = in_stream.codec_context.name or ""
+    return not ("mp4" in (container.format.name or "") and name.startswith("pcm_"))
+
+
 def _even(n: int) -> int:
     return n + (n & 1)
 
@@ -284,6 +291,7 @@ class VideoWriter:
         self._audio_packets: Iterator[Any] | None = None
         self._audio_pending: Any = None
         self._audio_map: dict[int, tuple[Any, bool]] = {}  # in index -> (out stream, reencode)
+        self._pts0 = 0  # the first frame's position on the 1/fps grid
         self._closed = False
         if self.audio_from is not None:
             check_input_file(self.audio_from)
@@ -303,8 +311,11 @@ class VideoWriter:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def write(self, frame: np.ndarray) -> None:
-        """Encode one RGB frame (uint8, or float in [0, 1]). The first frame fixes the size."""
+    def write(self, frame: np.ndarray, time: Fraction | float | None = None) -> None:
+        """Encode one RGB frame (uint8, or float in [0, 1]). The first frame fixes the size.
+        Frames follow each other at ``1 / fps``; the first frame's ``time`` (seconds, as in the
+        input) sets where the picture starts, so a video whose picture starts after its sound
+        keeps that offset."""
         import av
 
         if self._closed:
@@ -321,7 +332,9 @@ class VideoWriter:
         if height & 1 or width & 1:
             rgb = np.pad(rgb, ((0, height & 1), (0, width & 1), (0, 0)), mode="edge")
         video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        video_frame.pts = self.frames_written
+        if self.frames_written == 0 and time is not None:
+            self._pts0 = max(0, round(Fraction(time) * self.fps))
+        video_frame.pts = self._pts0 + self.frames_written
         video_frame.time_base = 1 / self.fps
         try:
             self._mux_video(self._video.encode(video_frame))
@@ -491,7 +504,7 @@ class VideoWriter:
         audio_map: dict[int, tuple[Any, bool]] = {}
         if self._audio_in is not None:
             for in_stream in self._audio_in.streams.audio:
-                if audio_codec is None:
+                if audio_codec is None and _players_take(container, in_stream):
                     try:
                         audio_map[in_stream.index] = (container.add_stream_from_template(in_stream), False)
                         continue
