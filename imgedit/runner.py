@@ -363,7 +363,7 @@ class Runner:
                     for fr in outputs:
                         writer.write(_to_uint8(from_tensor(fr.image)), fr.time)
                         n_out += 1
-                codec = writer.codec_used
+                codec, audio_mode = writer.codec_used, writer.audio_mode
             else:
                 from imgedit.io.images import Image, write_image
 
@@ -392,6 +392,7 @@ class Runner:
                  "scene_cuts": detector.cuts}
         if codec:
             extra["codec"] = codec
+            extra["audio"] = audio_mode or "none"  # copy | reencode | none
         self.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "done",
                                       seconds=time.perf_counter() - t0, frames=n_out, warnings=notes,
                                       extra=extra))

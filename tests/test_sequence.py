@@ -87,6 +87,8 @@ def test_interpolate_video_x2_x4_fps_and_audio(tmp_path):
     o = probe_video(out)
     assert o.frame_count == 24 and o.fps == 48 and o.has_audio
     assert abs(o.duration - info.duration) < 0.05
+    rec = json.loads(res.stdout.splitlines()[0])
+    assert rec["audio"] == "copy" and rec["codec"] == "libx264"
     res = run_cli("interpolate", src, tmp_path / "x4.mp4", "--model", "classic.blend", "--factor", "4")
     assert res.returncode == 0 and probe_video(tmp_path / "x4.mp4").frame_count == 48
     res = run_cli("interpolate", src, "--model", "classic.blend", "--fps", "60")
