@@ -203,6 +203,11 @@ def test_interpolate_several_inputs_never_takes_an_existing_video_as_out(tmp_pat
     res = run_cli("interpolate", vids, "--model", "classic.blend", "--json")
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in vids.iterdir()) == ["c.2x.mp4", "c.mp4", "d.2x.mp4", "d.mp4"]
+    # a rerun (the folder, or a glob that now matches the outputs too) skips; nothing new is made
+    for args in ((vids,), sorted(vids.iterdir())):
+        res = run_cli("interpolate", *args, "--model", "classic.blend", "--json")
+        assert res.returncode == 0 and json.loads(res.stdout.splitlines()[-1])["skipped"] == 2, res.stdout
+    assert len(list(vids.iterdir())) == 4
     # a new name as the last argument is OUT; an existing folder gets the suffixed name inside
     res = run_cli("interpolate", a, tmp_path / "new.mp4", "--model", "classic.blend")
     assert res.returncode == 0 and (tmp_path / "new.mp4").is_file()

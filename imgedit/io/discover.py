@@ -11,7 +11,8 @@ Rules (the README repeats them for users):
   needs an output suffix such as ``.2x``); the extension follows ``--format``;
 - two inputs that would write the same output are disambiguated deterministically: jobs are
   sorted by source path, the first keeps the name, later ones get ``_<srcext>`` then ``_2``...;
-- an output that would land on an input is refused, and ``OUT`` itself is never scanned.
+- an output that would land on an input is refused, and ``OUT`` itself is never scanned;
+- an input that is another input's output (an earlier run's ``clip.2x.mp4``) is left out.
 """
 from __future__ import annotations
 
@@ -170,6 +171,10 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
         jobs[0].error = f"{output.name}: an image name for a {jobs[0].kind} output (use a video name or a folder)"
     jobs.sort(key=lambda j: (natural_key(str(j.source))))
     _dedupe(jobs)
+    # an earlier run's output met among the inputs (`clip.2x.mp4` in the folder or the glob) is
+    # that job's output, not a new input: a rerun skips it instead of making clip.2x.2x.mp4
+    made = {j.output.resolve(): j for j in jobs if j.error is None}
+    jobs = [j for j in jobs if made.get(j.source.resolve(), j) is j]
     sources = {j.source.resolve() for j in jobs if j.source.exists()}
     for j in jobs:
         if j.error is None and j.output.resolve() in sources:
