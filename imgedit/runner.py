@@ -249,6 +249,7 @@ class Runner:
                 task.advance()
                 return
             for (job, img, t0), out in zip(pending, outs):
+                notes = img.warnings
                 try:
                     if self.capability == Capability.ENCODE:
                         from imgedit.latent import save_latent
@@ -256,8 +257,9 @@ class Runner:
                         job.output.parent.mkdir(parents=True, exist_ok=True)
                         save_latent(job.output, out, model=self.spec.name, source=str(job.source))
                     else:
-                        write_image(job.output, img.with_pixels(from_tensor(out)), format=None,
-                                    quality=self.cfg.quality)
+                        result = img.with_pixels(from_tensor(out))
+                        write_image(job.output, result, format=None, quality=self.cfg.quality)
+                        notes = result.warnings  # the reader's notes and the writer's (alpha dropped...)
                 except KeyboardInterrupt:
                     raise
                 except Exception as exc:  # noqa: BLE001
@@ -265,7 +267,7 @@ class Runner:
                 else:
                     self.emit(summary, ItemResult(str(job.source), str(job.output), "image", "done",
                                                   seconds=time.perf_counter() - t0,
-                                                  warnings=list(img.warnings)))
+                                                  warnings=list(notes)))
                 task.advance()
             pending.clear()
 

@@ -314,3 +314,24 @@ def test_run_removes_day_old_temp_files_but_not_fresh_ones(photos, tmp_path):
     os.utime(old, (two_days_ago, two_days_ago))
     s = process([photos], out, model="classic.adjust", progress=False)
     assert s.exit_code == 0 and not old.exists() and fresh.exists()
+
+
+def test_a_forgotten_out_never_replaces_a_users_photo(tmp_path):
+    """`imgedit edit *.jpg` with two photos: the second is not OUT (it is not an imgedit output);
+    an earlier output is (the EXIF Software mark), so rerunning into an explicit file works."""
+    a, b = _photo(tmp_path / "a.jpg"), _photo(tmp_path / "b.jpg", color=(10, 200, 30))
+    before = sha256(b)
+    res = run_cli("edit", "-m", "classic.adjust", a, b, "--overwrite")
+    assert res.returncode == 2 and "b.jpg" in res.stderr and sha256(b) == before, res.stderr
+    out = tmp_path / "styled.jpg"
+    assert run_cli("edit", "-m", "classic.adjust", a, out).returncode == 0
+    assert Image.open(out).getexif().get(0x0131) == "imgedit"
+    res = run_cli("edit", "-m", "classic.adjust", a, out, "--overwrite", "-o", "contrast=1.5")
+    assert res.returncode == 0, res.stderr
+
+
+def test_alpha_dropped_for_jpeg_is_reported(tmp_path):
+    src = _photo(tmp_path / "in" / "t.png", mode="RGBA")
+    res = run_cli("edit", "-m", "classic.adjust", src, tmp_path / "t.jpg", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout.splitlines()[0])["warnings"] == ["alpha channel dropped (JPEG has no transparency)"]

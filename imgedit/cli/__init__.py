@@ -121,9 +121,17 @@ def parse_kv(items: Optional[List[str]]) -> dict[str, Any]:
 
 
 def _split_out(paths: List[Path], verb: str) -> tuple[list[Path], Path]:
+    """``IN... OUT``. An existing image or video as OUT must be an imgedit output: `imgedit stylize
+    *.jpg` with two photos and no OUT would otherwise overwrite the second photo."""
+    from imgedit.io.discover import kind_of, made_by_imgedit
+
     if len(paths) < 2:
         raise UsageError(f"`imgedit {verb}` needs at least one input and an output: IN... OUT")
-    return list(paths[:-1]), paths[-1]
+    out = paths[-1]
+    if out.is_file() and kind_of(out) is not None and not made_by_imgedit(out):
+        raise UsageError(f"OUT {out} is an existing file imgedit did not write: not replacing one of your files",
+                         hint="name a new file or a folder as the last argument (or delete that file first)")
+    return list(paths[:-1]), out
 
 
 def _config(**kw):
@@ -258,8 +266,8 @@ def interpolate(paths: Annotated[List[Path], typer.Argument(
     """Frame interpolation: `imgedit interpolate clip.mp4` writes clip.2x.mp4 (needs an interpolation plugin).
 
     Several inputs (`imgedit interpolate *.mp4`) each get their output beside them. The last argument
-    is taken as OUT only when it does not exist yet or is a folder without frames; an existing
-    video is never an output unless named with --out."""
+    is taken as OUT only when it does not exist yet, is a folder without frames, or is a video
+    imgedit wrote; a video of yours is never an output unless named with --out."""
     opts = parse_kv(option)
     if factor is not None and fps is not None:
         raise UsageError("give --factor or --fps, not both")
@@ -281,14 +289,15 @@ def interpolate(paths: Annotated[List[Path], typer.Argument(
 
 def _split_optional_out(paths: List[Path], out: Optional[Path]) -> tuple[list[Path], Optional[Path]]:
     """``IN... [OUT]`` where OUT is optional: the last path is OUT only when it cannot be an input
-    -- it does not exist yet, or is an existing folder holding no frames and no videos (or one that
-    imgedit wrote). An existing file is always an input, so a shell glob never overwrites a video."""
-    from imgedit.io.discover import FRAMES_MARKER, kind_of, list_frames
+    -- it does not exist yet, is a video imgedit wrote, or is an existing folder holding no frames
+    and no videos (or one that imgedit wrote). Any other existing file is an input, so a shell glob
+    never overwrites a video of yours."""
+    from imgedit.io.discover import FRAMES_MARKER, kind_of, list_frames, made_by_imgedit
 
     if out is not None or len(paths) < 2:
         return list(paths), out
     last = paths[-1]
-    if not last.exists():
+    if not last.exists() or (last.is_file() and made_by_imgedit(last)):  # new, or an earlier run's output
         return list(paths[:-1]), last
     if last.is_dir() and ((last / FRAMES_MARKER).exists() or not (
             list_frames(last) or any(kind_of(f) == "video" for f in last.iterdir() if f.is_file()))):

@@ -69,6 +69,28 @@ def is_frames_folder(folder: Path, recursive: bool = False) -> bool:
                                 or not any(kind_of(f) == "video" for f in _walk(folder, recursive, None)))
 
 
+def made_by_imgedit(path: Path) -> bool:
+    """Whether the file at ``path`` is an imgedit output (the mark of :data:`imgedit.io.video.MADE_BY`
+    in a video's container comment or an image's EXIF Software tag)."""
+    from imgedit.io.video import MADE_BY
+
+    kind = kind_of(path)
+    try:
+        if kind == "image":
+            import PIL.Image
+
+            with PIL.Image.open(path) as im:
+                return im.getexif().get(0x0131) == MADE_BY
+        if kind == "video":
+            import av
+
+            with av.open(str(path), metadata_errors="replace") as c:
+                return c.metadata.get("comment") == MADE_BY
+    except Exception:  # noqa: BLE001 - unreadable: not ours
+        return False
+    return False
+
+
 def _foreign_folder(path: Path) -> bool:
     """An existing, non-empty folder that imgedit did not write (no :data:`FRAMES_MARKER`)."""
     return path.is_dir() and not (path / FRAMES_MARKER).exists() and any(path.iterdir())

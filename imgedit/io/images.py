@@ -73,6 +73,7 @@ _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
 _REQUESTED_TO_EXT = {"png": "png", "jpg": "jpg", "jpeg": "jpg", "webp": "webp", "tiff": "tiff", "tif": "tiff", "bmp": "bmp"}
 
 _EXIF_ORIENTATION = 0x0112
+_EXIF_SOFTWARE = 0x0131
 _TIFF_BITS_PER_SAMPLE = 258
 _TIFF_PHOTOMETRIC = 262
 _TIFF_SAMPLE_FORMAT = 339
@@ -588,6 +589,7 @@ def write_image(
     fmt = _resolve_format(path, format)
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"quality must be 1..100, got {quality}")
+    image = dataclasses.replace(image, exif=_signed_exif(image.exif))  # same warnings list
     pixels = _as_float_rgb(image.pixels)
     height, width = pixels.shape[:2]
     sixteen = image.bit_depth == 16 and fmt in ("PNG", "TIFF")
@@ -615,6 +617,21 @@ def write_image(
     except ValueError as err:
         raise OutputError(path, f"cannot encode {fmt}: {err}") from err
     return path
+
+
+def _signed_exif(raw: bytes | None) -> bytes:
+    """The EXIF block with its Software tag set to imgedit (as every photo editor does): what
+    marks the file as an imgedit output (:func:`made_by_imgedit`)."""
+    from imgedit.io.video import MADE_BY
+
+    exif = PIL.Image.Exif()
+    if raw:
+        try:
+            exif.load(raw)
+        except Exception:  # noqa: BLE001 - unreadable EXIF: start a new block
+            exif = PIL.Image.Exif()
+    exif[_EXIF_SOFTWARE] = MADE_BY
+    return exif.tobytes()
 
 
 def _write_with_pillow(

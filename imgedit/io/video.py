@@ -40,6 +40,10 @@ from imgedit.errors import InputError, OutputError
 from imgedit.io.atomic import commit_temp, describe_os_error, discard_temp, make_parent_dirs, temp_path_for
 from imgedit.io.images import check_input_file
 
+#: Written into every output (video container comment, image EXIF Software tag): what marks a
+#: file as imgedit's own, so a command line is never read as "overwrite the user's file".
+MADE_BY = "imgedit"
+
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
 
 REASON_NOT_VIDEO = "not a video (unrecognised format)"
@@ -412,6 +416,7 @@ class VideoWriter:
                 self._open_audio_input()
             encoder, audio_codec = self._choose_plan(muxer, width, height, defaults)
             self._out = av.open(str(self._tmp), mode="w")
+            self._out.metadata["comment"] = MADE_BY  # so a later run knows this file is not the user's
             self._video, self._audio_map = self._build(self._out, encoder, audio_codec, width, height, defaults[1])
             self._out.start_encoding()  # writes the header (creates the temp file)
         except BaseException as err:
