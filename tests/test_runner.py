@@ -60,6 +60,11 @@ def test_not_recursive_by_default_and_globs(photos, tmp_path):
     assert set(_statuses(s)) == {"a.png", "c.png"}
     s = process([photos], tmp_path / "o3", model="classic.adjust", recursive=True, exclude=("sub/*",), progress=False)
     assert set(_statuses(s)) == {"a.png", "b.jpg"}
+    # globs ignore case (camera files are B.JPG) and --exclude takes a folder name
+    s = process([photos], tmp_path / "o4", model="classic.adjust", recursive=True, include=("*.JPG",), progress=False)
+    assert set(_statuses(s)) == {"b.jpg"}
+    s = process([photos], tmp_path / "o5", model="classic.adjust", recursive=True, exclude=("sub",), progress=False)
+    assert set(_statuses(s)) == {"a.png", "b.jpg"}
 
 
 def test_format_conversion_and_collisions(tmp_path):

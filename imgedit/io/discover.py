@@ -4,7 +4,8 @@ Rules (the README repeats them for users):
 - a file is an image or a video by its extension; anything else given explicitly is a failed job
   ("unsupported file type"), while unsupported files met inside a folder are ignored;
 - a folder contributes its images and videos (all levels with ``recursive``), filtered by
-  ``--include``/``--exclude`` globs matched against the path relative to that folder; in
+  ``--include``/``--exclude`` globs matched, ignoring case, against the path relative to that
+  folder or the file name (``--exclude`` also against each folder name on the way); in
   *frames mode* a folder is one ordered frame sequence instead (a folder without image frames
   contributes its videos);
 - outputs mirror each input's relative path under ``OUT`` (no ``OUT``: beside each input, which
@@ -96,9 +97,12 @@ def _foreign_folder(path: Path) -> bool:
     return path.is_dir() and not (path / FRAMES_MARKER).exists() and any(path.iterdir())
 
 
-def _matches(rel: str, patterns: tuple[str, ...]) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
+def _matches(rel: str, patterns: tuple[str, ...], folders: bool = False) -> bool:
+    """Case-insensitive glob match of the relative path or the file name (``*.jpg`` takes
+    ``B.JPG``); with ``folders`` (``--exclude``) also of any folder on the way (``--exclude raw``)."""
+    parts = rel.lower().split("/")
+    names = [rel.lower(), parts[-1]] + (parts[:-1] if folders else [])
+    return any(fnmatch.fnmatchcase(n, p.lower()) for p in patterns for n in names)
 
 
 def _walk(root: Path, recursive: bool, skip: Path | None) -> list[Path]:
@@ -171,7 +175,7 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
             for f in _walk(p, recursive, skip):
                 rel = f.relative_to(p).as_posix()
                 k = kind_of(f)
-                if k is None or (frames_mode and k == "image") or (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude)):
+                if k is None or (frames_mode and k == "image") or (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude, folders=True)):
                     continue
                 add(k, f, rel)
         elif p.exists():
