@@ -145,6 +145,32 @@ def test_rotation_metadata_applied(tmp_path: Path) -> None:
     assert frame[-8:, 4:44, 0].mean() > 200  # the red bar (left column) is now the bottom row
 
 
+def test_truncated_matroska_fails_after_its_last_frame(tmp_path: Path) -> None:
+    """A cut .mkv decodes its first frames without any exception; the demuxer's log says it ended
+    prematurely, and that fails the file (an intact one still reads)."""
+    import av
+
+    whole = tmp_path / "whole.mkv"
+    with av.open(str(whole), "w") as out:
+        video = out.add_stream("ffv1", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        rng = np.random.default_rng(0)
+        for i in range(8):
+            vf = av.VideoFrame.from_ndarray((rng.random((48, 64, 3)) * 255).astype(np.uint8), format="rgb24")
+            vf.pts, vf.time_base = i, Fraction(1, 10)
+            out.mux(video.encode(vf))
+        out.mux(video.encode())
+    assert len(list(read_frames(whole))) == 8
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.6)])
+    got = []
+    with pytest.raises(InputError) as info:
+        for frame, _ in read_frames(cut):
+            got.append(frame)
+    assert 0 < len(got) < 8 and info.value.reason == f"truncated or corrupt video after frame {len(got)}"
+    assert len(list(read_frames(whole))) == 8  # the log level was restored, nothing carried over
+
+
 def test_truncated_and_empty_videos(clip: Path, tmp_path: Path) -> None:
     data = clip.read_bytes()
     truncated = tmp_path / "truncated.mp4"  # index (moov) at the end: cannot even be opened

@@ -26,6 +26,7 @@ a temporary file in the destination folder and renamed on :meth:`VideoWriter.clo
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -204,20 +205,42 @@ def read_frames(path: os.PathLike | str) -> Iterator[tuple[np.ndarray, Fraction]
         stream.thread_type = "AUTO"
         fps = _stream_fps(stream) or Fraction(25)
         time_base = stream.time_base or Fraction(1, 90000)
-        try:
-            for frame in container.decode(stream):
-                image = frame.to_ndarray(format="rgb24")
-                if frame.rotation:
-                    image = _rotate(image, frame.rotation)
-                t = Fraction(frame.pts) * time_base if frame.pts is not None else Fraction(count) / fps
-                count += 1
-                yield image, t
-        except (av.error.FFmpegError, OSError, ValueError) as err:
-            raise InputError(path, f"{REASON_TRUNCATED} {count}") from err
-        if _index_points_past_end(container, os.path.getsize(path)):
+        with _demuxer_errors(container) as damaged:
+            try:
+                for frame in container.decode(stream):
+                    image = frame.to_ndarray(format="rgb24")
+                    if frame.rotation:
+                        image = _rotate(image, frame.rotation)
+                    t = Fraction(frame.pts) * time_base if frame.pts is not None else Fraction(count) / fps
+                    count += 1
+                    yield image, t
+            except (av.error.FFmpegError, OSError, ValueError) as err:
+                raise InputError(path, f"{REASON_TRUNCATED} {count}") from err
+        if damaged or _index_points_past_end(container, os.path.getsize(path)):
             raise InputError(path, f"{REASON_TRUNCATED} {count}")
     finally:
         container.close()
+
+
+@contextlib.contextmanager
+def _demuxer_errors(container: Any) -> Iterator[list[str]]:
+    """Collect the error messages the container's demuxer logs while decoding (a Matroska file
+    cut short ends "prematurely" without any exception): the caller fails the file after its
+    last good frame. Decoder-level complaints alone (a damaged slice the codec conceals) do not
+    count. FFmpeg's log level is raised to errors for the duration if it was off."""
+    import av.logging
+
+    demuxer = container.format.name
+    level = av.logging.get_level()
+    if level is None or level < av.logging.ERROR:
+        av.logging.set_level(av.logging.ERROR)
+    found: list[str] = []
+    try:
+        with av.logging.Capture(local=False) as logs:
+            yield found
+            found.extend(msg.strip() for lvl, name, msg in logs if lvl <= av.logging.ERROR and name == demuxer)
+    finally:
+        av.logging.set_level(level)
 
 
 def _players_take(container: Any, in_stream: Any) -> bool:
