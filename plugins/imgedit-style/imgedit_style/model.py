@@ -103,9 +103,10 @@ class StyleModel(ImageModel):
             elif isinstance(item, torch.Tensor):
                 item = ImageArg("<tensor>", item if item.dim() == 4 else item[None], 1.0)
             if item.image is None:
+                if item.value.lower() in SHIPPED_STYLES:  # --style Wave
+                    item = ImageArg(item.value.lower(), None, item.weight)
                 if item.value not in SHIPPED_STYLES:
-                    raise OptionError(f"style {item.value!r} is neither an image file nor a shipped style "
-                                      f"({', '.join(SHIPPED_STYLES)})")
+                    raise OptionError(_unknown_style(item.value))
                 out.append((item.value, None, float(item.weight)))
             else:
                 out.append((item.value, item.image[:1, :3].float(), float(item.weight)))
@@ -264,3 +265,20 @@ class StyleModel(ImageModel):
             if blender is not None:
                 out = blender.blend(out)
             yield Frame(out.clamp(0, 1), fr.time, fr.index, fr.scene_start, fr.rate)
+
+
+def _unknown_style(value: str) -> str:
+    """The one line for a --style that is neither a file nor a shipped name: a path-looking value
+    is a missing file; a name gets the closest shipped one; a comma list is a blend typed wrong."""
+    import difflib
+    from pathlib import PurePath
+
+    shipped = ", ".join(SHIPPED_STYLES)
+    if "," in value:
+        return (f"style {value!r}: repeat --style for a blend (--style wave:0.5 --style udnie:0.5); "
+                f"shipped styles: {shipped}")
+    if PurePath(value).suffix or "/" in value or "\\" in value:
+        return f"style image {value!r}: file not found (shipped styles: {shipped})"
+    close = difflib.get_close_matches(value.lower(), SHIPPED_STYLES, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"style {value!r} is neither an image file nor a shipped style ({shipped}){hint}"

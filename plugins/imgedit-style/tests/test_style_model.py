@@ -150,6 +150,13 @@ def test_style_string_weights_and_errors(model):
     assert m.resolve_styles(("wave:0.25", "udnie")) == [("wave", None, 0.25), ("udnie", None, 1.0)]
     with pytest.raises(OptionError, match="neither an image file nor a shipped style"):
         m.resolve_styles(("no_such_painting",))
+    assert m.resolve_styles(("Wave",)) == [("wave", None, 1.0)]  # names ignore case
+    with pytest.raises(OptionError, match="did you mean 'starry_night'"):
+        m.resolve_styles(("starry",))
+    with pytest.raises(OptionError, match="style image 'missing.jpg': file not found"):
+        m.resolve_styles(("missing.jpg",))
+    with pytest.raises(OptionError, match="repeat --style for a blend"):
+        m.resolve_styles(("wave:0.5,udnie",))
     with pytest.raises(OptionError, match="not all be 0"):
         m.resolve_styles(("wave:0",))
 
