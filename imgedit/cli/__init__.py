@@ -382,7 +382,7 @@ def _spec_dict(spec, with_weights: bool) -> dict:
 
 @command()
 def models(name: Annotated[Optional[str], typer.Argument(help="Show one model in detail.")] = None,
-           json_: Json = False) -> None:
+           json_: Annotated[bool, typer.Option("--json", help="A JSON list of the models (one object with NAME).")] = False) -> None:
     """Available models (capabilities, tasks); with NAME: options, weights, licence."""
     from imgedit.registry import get_registry
 
