@@ -5,6 +5,7 @@ run the real console script to check what a user sees (one line per bad file, ex
 """
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -340,3 +341,12 @@ def test_alpha_dropped_for_jpeg_is_reported(tmp_path):
     res = run_cli("edit", "-m", "classic.adjust", src, tmp_path / "t.jpg", "--json")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout.splitlines()[0])["warnings"] == ["alpha channel dropped (JPEG has no transparency)"]
+
+
+def test_several_folders_keep_their_own_trees(tmp_path):
+    for d in ("d1", "d2"):
+        _photo(tmp_path / d / "a.png")
+    s = process([tmp_path / "d1", tmp_path / "d2"], tmp_path / "o", model="classic.adjust", progress=False)
+    assert sorted(Path(r.output).relative_to(tmp_path / "o").as_posix() for r in s.results) == ["d1/a.png", "d2/a.png"]
+    s = process([tmp_path / "d1", tmp_path / "d1" / "a.png"], tmp_path / "o2", model="classic.adjust", progress=False)
+    assert len(s.results) == 1  # the same file named twice is one job

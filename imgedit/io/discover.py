@@ -8,7 +8,8 @@ Rules (the README repeats them for users):
   folder or the file name (``--exclude`` also against each folder name on the way); in
   *frames mode* a folder is one ordered frame sequence instead (a folder without image frames
   contributes its videos);
-- outputs mirror each input's relative path under ``OUT`` (no ``OUT``: beside each input, which
+- outputs mirror each input's relative path under ``OUT`` (with several inputs, a folder's tree
+  goes under ``OUT/<folder name>``; no ``OUT``: beside each input, which
   needs an output suffix such as ``.2x``); the extension follows ``--format``;
 - two inputs that would write the same output are disambiguated deterministically: jobs are
   sorted by source path, the first keeps the name, later ones get ``_<srcext>`` then ``_2``...;
@@ -172,12 +173,15 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
             if frames_mode and is_frames_folder(p, recursive):
                 add("frames", p, p.resolve().name)
                 continue
+            # several inputs into one OUT: each folder's tree under its own name (OUT/d1/a.png,
+            # OUT/d2/a.png), as `cp -r d1 d2 OUT` does; one folder: its tree straight in OUT
+            under = f"{p.resolve().name}/" if output is not None and len(inputs) > 1 else ""
             for f in _walk(p, recursive, skip):
                 rel = f.relative_to(p).as_posix()
                 k = kind_of(f)
                 if k is None or (frames_mode and k == "image") or (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude, folders=True)):
                     continue
-                add(k, f, rel)
+                add(k, f, under + rel)
         elif p.exists():
             k = kind_of(p)
             if k is None:
@@ -195,6 +199,8 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
 
     if out_is_file and kind_of(output) == "image" and jobs and jobs[0].kind != "image":
         jobs[0].error = f"{output.name}: an image name for a {jobs[0].kind} output (use a video name or a folder)"
+    seen: set[Path] = set()  # a file named twice (`d1 d1/a.png`) is one job
+    jobs = [j for j in jobs if j.error is not None or not (j.source.resolve() in seen or seen.add(j.source.resolve()))]
     jobs.sort(key=lambda j: (natural_key(str(j.source))))
     _dedupe(jobs)
     # an earlier run's output met among the inputs (`clip.2x.mp4` in the folder or the glob) is
