@@ -232,7 +232,21 @@ def run_native(fn, x: torch.Tensor, dtype: torch.dtype | None = None):
         return fn(x.to(dtype or torch.float32).contiguous(memory_format=torch.channels_last))
 
 
+#: Reflected margin (pixels) around the image for the fast networks, cropped off afterwards.
+FAST_MARGIN = 32
+
+
 def run_fast(net: TransformerNet, x: torch.Tensor, tile_pixels: int, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Run a :func:`for_inference` network on ``x`` (B,3,H,W) in [0,1] (see :func:`run_native`);
-    float32 result. The caller provides ``torch.inference_mode()`` (the runner does)."""
-    return run_native(lambda z: run_tiled(net, z, tile_pixels), x, dtype).float()
+    float32 result. The caller provides ``torch.inference_mode()`` (the runner does).
+
+    The image gets a reflected margin of :data:`FAST_MARGIN` pixels that is cropped off again:
+    the networks see where the picture ends, and the wave network learned to paint the
+    painting's printed border there (bright stripes along the top edge); in the margin they
+    fall outside the result. Interior pixels move by ~0.007 on average, cost ~+10% at 1080p."""
+    h, w = x.shape[-2:]
+    m = min(FAST_MARGIN, h - 1, w - 1)
+    if m > 0:
+        x = F.pad(x, (m, m, m, m), mode="reflect")
+    y = run_native(lambda z: run_tiled(net, z, tile_pixels), x, dtype).float()
+    return y[..., m:m + h, m:m + w] if m > 0 else y
