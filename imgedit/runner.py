@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from imgedit.api import Capability, Frame
 from imgedit.errors import ImgeditError, InputError, OutputError, UsageError, debug_enabled
-from imgedit.io.discover import FRAMES_MARKER, Job, list_frames, plan
+from imgedit.io.discover import FRAMES_MARKER, Job, kind_of, list_frames, plan
 
 DEFAULT_FRAMES_FPS = Fraction(25)
 
@@ -466,6 +466,10 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
     out_path = Path(output) if output is not None else None
     if out_path is not None and out_path.is_file() and (len(jobs) > 1 or any(p.is_dir() for p in inputs)):
         raise UsageError(f"{out_path} is a file, but the inputs need an output folder")
+    if out_path is not None and out_path.is_file() and kind_of(out_path) is None:
+        raise UsageError(f"{out_path} is an existing file, not an image, video or folder: choose another OUT")
+    if out_path is not None and not out_path.exists() and kind_of(out_path) is not None and len(jobs) > 1:
+        raise UsageError(f"OUT {out_path} is a file name, but there are {len(jobs)} outputs: name a folder")
     sequence_only = capability == Capability.EDIT and not spec.can(Capability.EDIT)
     for j in jobs:
         if j.error is not None:

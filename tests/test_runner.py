@@ -350,3 +350,14 @@ def test_several_folders_keep_their_own_trees(tmp_path):
     assert sorted(Path(r.output).relative_to(tmp_path / "o").as_posix() for r in s.results) == ["d1/a.png", "d2/a.png"]
     s = process([tmp_path / "d1", tmp_path / "d1" / "a.png"], tmp_path / "o2", model="classic.adjust", progress=False)
     assert len(s.results) == 1  # the same file named twice is one job
+
+
+def test_out_mistakes_are_usage_errors_before_any_work(tmp_path):
+    a, b = _photo(tmp_path / "a.png"), _photo(tmp_path / "b.png")
+    (tmp_path / "notes.txt").write_text("x")
+    for args in ((a, b, tmp_path / "new.png"), (a, tmp_path / "notes.txt")):
+        res = run_cli("edit", "-m", "classic.adjust", *args)
+        assert res.returncode == 2, (args, res.stderr)
+    assert not (tmp_path / "new.png").exists() and (tmp_path / "notes.txt").read_text() == "x"
+    res = run_cli("edit", "-m", "classic.adjust", a, tmp_path / "x.mp4")
+    assert res.returncode == 1 and "a video name for an image output" in res.stderr

@@ -197,8 +197,12 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
         else:
             jobs.append(Job("image", p, out_root / p.name, str(p), error="file not found"))
 
-    if out_is_file and kind_of(output) == "image" and jobs and jobs[0].kind != "image":
-        jobs[0].error = f"{output.name}: an image name for a {jobs[0].kind} output (use a video name or a folder)"
+    if out_is_file and jobs and jobs[0].error is None:
+        want = kind_of(output)
+        if want == "image" and jobs[0].kind != "image":
+            jobs[0].error = f"{output.name}: an image name for a {jobs[0].kind} output (use a video name or a folder)"
+        elif want == "video" and jobs[0].kind == "image":
+            jobs[0].error = f"{output.name}: a video name for an image output (use an image name or a folder)"
     seen: set[Path] = set()  # a file named twice (`d1 d1/a.png`) is one job
     jobs = [j for j in jobs if j.error is not None or not (j.source.resolve() in seen or seen.add(j.source.resolve()))]
     jobs.sort(key=lambda j: (natural_key(str(j.source))))
