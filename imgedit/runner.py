@@ -148,9 +148,15 @@ class _Task:
 
 
 # --------------------------------------------------------------------------------------------
+def _empty_dir(path: Path) -> bool:
+    return path.is_dir() and not any(path.iterdir())
+
+
 def _commit_dir(tmp: Path, final: Path, overwrite: bool) -> None:
     """Move a finished temp folder into place (replacing ``final`` only when overwriting, and only
     a folder imgedit wrote: one holding the user's own files is never deleted)."""
+    if _empty_dir(final):  # an empty folder made for the output (mkdir out/) is just replaced
+        final.rmdir()
     if final.exists():
         if not overwrite:
             raise FileExistsError(final)
@@ -489,7 +495,7 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
     for job in jobs:
         if job.error:
             runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "failed", job.error))
-        elif job.output.exists() and not cfg.overwrite:
+        elif job.output.exists() and not cfg.overwrite and not _empty_dir(job.output):
             runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "skipped",
                                             "output exists (use --overwrite to replace it)"))
         elif cfg.dry_run:

@@ -232,6 +232,10 @@ def test_overwrite_replaces_only_a_frames_folder_imgedit_wrote(tmp_path):
     assert run_cli(*args).returncode == 0
     assert len(list(out.glob("*.png"))) == 6
     assert run_cli(*args, "--overwrite").returncode == 0  # ours: replaced
+    empty = tmp_path / "empty"
+    empty.mkdir()  # an empty folder made for the output is used, not "skipped: exists"
+    assert run_cli("interpolate", frames, empty, "--model", "classic.blend", "--scene-threshold", "0").returncode == 0
+    assert len(list(empty.glob("*.png"))) == 6
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
