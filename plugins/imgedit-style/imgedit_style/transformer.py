@@ -233,7 +233,7 @@ def run_native(fn, x: torch.Tensor, dtype: torch.dtype | None = None):
 
 
 #: Reflected margin (pixels) around the image for the fast networks, cropped off afterwards.
-FAST_MARGIN = 32
+FAST_MARGIN = 16
 
 
 def run_fast(net: TransformerNet, x: torch.Tensor, tile_pixels: int, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -243,7 +243,7 @@ def run_fast(net: TransformerNet, x: torch.Tensor, tile_pixels: int, dtype: torc
     The image gets a reflected margin of :data:`FAST_MARGIN` pixels that is cropped off again:
     the networks see where the picture ends, and the wave network learned to paint the
     painting's printed border there (bright stripes along the top edge); in the margin they
-    fall outside the result. Interior pixels move by ~0.007 on average, cost ~+10% at 1080p."""
+    fall outside the result (16 px: 5x less edge change than none at 512 px; +5% time at 1080p)."""
     h, w = x.shape[-2:]
     m = min(FAST_MARGIN, h - 1, w - 1)
     if m > 0:
