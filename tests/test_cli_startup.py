@@ -57,3 +57,17 @@ def test_info_reports_versions_and_devices():
     assert data["versions"]["torch"].startswith("2.14.1")
     assert "bf16" in data["devices"]["cpu"]
     assert any(p["name"] == "classic" for p in data["plugins"])
+
+
+def test_a_closed_pipe_is_not_an_internal_error():
+    """`imgedit models | head -1`: when the reader leaves, imgedit stops quietly (exit 141 like a
+    shell tool killed by SIGPIPE), without an 'internal error' line."""
+    import subprocess
+    import sys
+
+    code = ("import sys, os\nfrom imgedit.cli import main\n"
+            "r, w = os.pipe()\nos.close(r)\nos.dup2(w, 1)\n"  # stdout: a pipe nobody reads
+            "sys.stdout = os.fdopen(1, 'w', buffering=1)\nmain(['models'])")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "internal error" not in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert res.returncode == 141, (res.returncode, res.stderr)

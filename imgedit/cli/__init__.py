@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 import traceback
 from pathlib import Path
 from typing import Any, List, Optional
@@ -90,6 +91,10 @@ def _guard(fn):
         except KeyboardInterrupt:
             _err("interrupted (rerun the same command to resume)")
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # `imgedit models | head`: the reader left; stop quietly, as cat does
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except Exception as exc:  # noqa: BLE001
             if debug_enabled():
                 traceback.print_exc()
@@ -395,6 +400,8 @@ def models(name: Annotated[Optional[str], typer.Argument(help="Show one model in
     if not name:
         if not specs:
             typer.echo("no models installed (see `imgedit plugins`)")
+        else:
+            typer.echo(f"{'MODEL':<24} {'CAN':<22} WHAT  [TASKS]")
         for s in specs:
             tasks = f"  [{', '.join(s.tasks)}]" if s.tasks else ""
             typer.echo(f"{s.name:<24} {','.join(c.value for c in s.capabilities):<22} {s.summary}{tasks}")
@@ -415,8 +422,9 @@ def models(name: Annotated[Optional[str], typer.Argument(help="Show one model in
     for name, typ, default, help_ in rows:
         typer.echo(f"    {name:<{widths[0]}}  {typ:<{widths[1]}}  default {default:<{widths[2]}}  {help_}")
     typer.echo("  weights:" + ("" if s.weights else " none"))
+    wide = max((len(w["file"]) for w in d["weights"]), default=0)
     for w in d["weights"]:
-        typer.echo(f"    {w['file']}  [{w['status']}]  sha256 {w['sha256'][:16]}…  {w.get('licence') or ''}")
+        typer.echo(f"    {w['file']:<{wide}}  [{w['status']}]  sha256 {w['sha256'][:16]}…  {w.get('licence') or ''}")
         if w["status"] != "ok" and w.get("train_command"):
             typer.echo(f"      train it with: {w['train_command']}")
 
