@@ -74,8 +74,17 @@ def test_format_conversion_and_collisions(tmp_path):
     _photo(src / "x.jpg")
     s = process([src], tmp_path / "out", model="classic.adjust", fmt="webp", progress=False)
     outs = sorted(os.path.basename(r.output) for r in s.results)
-    assert outs == ["x.webp", "x_png.webp"]  # deterministic: sorted by source, later one renamed
-    assert Image.open(tmp_path / "out" / "x.webp").format == "WEBP"
+    assert outs == ["x_jpg.webp", "x_png.webp"]  # deterministic: both carry their source extension
+    assert Image.open(tmp_path / "out" / "x_jpg.webp").format == "WEBP"
+    # the names do not depend on which files are present: x.png alone -> x.webp, and after x.jpg
+    # appears a rerun makes both suffixed outputs instead of skipping x.jpg because of x.webp
+    src2 = tmp_path / "in2"
+    _photo(src2 / "x.png")
+    s = process([src2], tmp_path / "out2", model="classic.adjust", fmt="webp", progress=False)
+    assert [os.path.basename(r.output) for r in s.results] == ["x.webp"]
+    _photo(src2 / "x.jpg")
+    s = process([src2], tmp_path / "out2", model="classic.adjust", fmt="webp", progress=False)
+    assert sorted((os.path.basename(r.output), r.status) for r in s.results) == [("x_jpg.webp", "done"), ("x_png.webp", "done")]
 
 
 def test_dry_run_writes_nothing(photos, tmp_path):

@@ -11,8 +11,8 @@ Rules (the README repeats them for users):
 - outputs mirror each input's relative path under ``OUT`` (with several inputs, a folder's tree
   goes under ``OUT/<folder name>``; no ``OUT``: beside each input, which
   needs an output suffix such as ``.2x``); the extension follows ``--format``;
-- two inputs that would write the same output are disambiguated deterministically: jobs are
-  sorted by source path, the first keeps the name, later ones get ``_<srcext>`` then ``_2``...;
+- two inputs that would write the same output are disambiguated deterministically: each gets
+  ``_<srcext>`` (then ``_2``...), whichever other files are present;
 - an output that would land on an input is refused, and ``OUT`` itself is never scanned;
 - an input that is another input's output (an earlier run's ``clip.2x.mp4``) is left out.
 """
@@ -219,18 +219,23 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
 
 
 def _dedupe(jobs: list[Job]) -> None:
-    taken: set[str] = set()
-    for j in jobs:
-        if j.error:
+    """Every job of a group that would write the same output gets its source extension
+    (``a_jpg.webp``, ``a_png.webp``; then ``_2``...): a name never depends on which other files
+    happen to be present, so a rerun after adding ``a.jpg`` beside ``a.png`` cannot mistake
+    ``a.png``'s earlier ``a.webp`` for ``a.jpg``'s output and skip it."""
+    live = [j for j in jobs if not j.error]
+    groups: dict[str, int] = {}
+    for j in live:
+        groups[str(j.output).lower()] = groups.get(str(j.output).lower(), 0) + 1
+    taken: set[str] = {str(j.output).lower() for j in live if groups[str(j.output).lower()] == 1}
+    for j in live:
+        if groups[str(j.output).lower()] == 1:
             continue
-        cand = j.output
-        key = str(cand).lower()
-        if key in taken:
-            src_ext = j.source.suffix.lstrip(".").lower() or "file"
-            cand = cand.with_name(f"{cand.stem}_{src_ext}{cand.suffix}")
-            n = 2
-            while str(cand).lower() in taken:
-                cand = j.output.with_name(f"{j.output.stem}_{src_ext}_{n}{j.output.suffix}")
-                n += 1
+        src_ext = j.source.suffix.lstrip(".").lower() or "file"
+        cand = j.output.with_name(f"{j.output.stem}_{src_ext}{j.output.suffix}")
+        n = 2
+        while str(cand).lower() in taken:
+            cand = j.output.with_name(f"{j.output.stem}_{src_ext}_{n}{j.output.suffix}")
+            n += 1
         taken.add(str(cand).lower())
         j.output = cand
