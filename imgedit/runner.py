@@ -472,6 +472,12 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
     out_path = Path(output) if output is not None else None
     if out_path is not None and out_path.is_file() and (len(jobs) > 1 or any(p.is_dir() for p in inputs)):
         raise UsageError(f"{out_path} is a file, but the inputs need an output folder")
+    if out_path is not None and kind_of(out_path) == "image" and cfg.fmt not in ("same", "latent"):
+        from imgedit.io.discover import output_ext
+
+        if output_ext(out_path, "same") != output_ext(out_path, cfg.fmt):
+            raise UsageError(f"OUT {out_path.name} and --format {cfg.fmt} disagree: name the file "
+                             f"{out_path.stem}{output_ext(out_path, cfg.fmt)} or drop --format")
     if out_path is not None and out_path.is_file() and kind_of(out_path) is None:
         raise UsageError(f"{out_path} is an existing file, not an image, video or folder: choose another OUT")
     if out_path is not None and not out_path.exists() and kind_of(out_path) is not None and len(jobs) > 1:

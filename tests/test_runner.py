@@ -370,3 +370,5 @@ def test_out_mistakes_are_usage_errors_before_any_work(tmp_path):
     assert not (tmp_path / "new.png").exists() and (tmp_path / "notes.txt").read_text() == "x"
     res = run_cli("edit", "-m", "classic.adjust", a, tmp_path / "x.mp4")
     assert res.returncode == 1 and "a video name for an image output" in res.stderr
+    res = run_cli("edit", "-m", "classic.adjust", a, tmp_path / "y.png", "--format", "jpg")
+    assert res.returncode == 2 and "y.jpg" in res.stderr and not (tmp_path / "y.png").exists()
