@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from imgedit.api import Capability, Frame
 from imgedit.errors import ImgeditError, InputError, OutputError, UsageError, debug_enabled
-from imgedit.io.discover import FRAMES_MARKER, Job, kind_of, list_frames, plan
+from imgedit.io.discover import FRAMES_MARKER, Job, kind_of, list_frames, made_mark, plan
 
 DEFAULT_FRAMES_FPS = Fraction(25)
 
@@ -188,8 +188,9 @@ class Runner:
     """Runs one verb over a plan. Build it through :func:`process` or the CLI."""
 
     def __init__(self, *, capability: Capability, spec, options: Mapping[str, Any], config: RunConfig,
-                 on_result: Callable[[ItemResult], None] | None = None):
+                 on_result: Callable[[ItemResult], None] | None = None, task: str | None = None):
         self.capability, self.spec, self.raw_options, self.cfg = capability, spec, dict(options), config
+        self.task = task or spec.name  #: what the outputs' mark says made them (`imgedit interpolate from X`)
         self.on_result = on_result
         self._model = None
         self._opts: dict[str, Any] | None = None
@@ -367,7 +368,7 @@ class Runner:
 
                 job.output.parent.mkdir(parents=True, exist_ok=True)
                 audio = job.source if job.kind == "video" else None
-                with VideoWriter(job.output, out_rate, audio_from=audio) as writer:
+                with VideoWriter(job.output, out_rate, audio_from=audio, comment=made_mark(job.source, self.task)) as writer:
                     for fr in outputs:
                         writer.write(_to_uint8(from_tensor(fr.image)), fr.time)
                         n_out += 1
@@ -386,7 +387,7 @@ class Runner:
                                 format="PNG", icc_profile=None, exif=None, warnings=[])
                     write_image(tmp_dir / f"{name}.png", img)
                     n_out += 1
-                (tmp_dir / FRAMES_MARKER).write_text(json.dumps({"source": str(job.source), "frames": n_out}) + "\n")
+                (tmp_dir / FRAMES_MARKER).write_text(json.dumps({"source": str(job.source.resolve()), "frames": n_out}) + "\n")
                 _commit_dir(tmp_dir, job.output, self.cfg.overwrite)
                 tmp_dir = None
             task.done()
@@ -492,7 +493,8 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
             j.error = (f"model {spec.name} works on videos and frame sequences only "
                        "(use --frames to treat a folder of frames as one sequence)")
     summary = Summary(model=spec.name)
-    runner = Runner(capability=capability, spec=spec, options=options or {}, config=cfg, on_result=on_result)
+    runner = Runner(capability=capability, spec=spec, options=options or {}, config=cfg, on_result=on_result,
+                    task=task)
     if not jobs:
         raise UsageError("no images or videos found in the inputs",
                          hint="use --recursive for sub-folders, or check --include/--exclude")

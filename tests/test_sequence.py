@@ -286,3 +286,60 @@ def test_frames_that_lose_depth_or_alpha_say_so(tmp_path):
     assert res.returncode == 0, res.stderr
     rec = json.loads(res.stdout.splitlines()[0])
     assert rec["warnings"] == ["0.png: alpha frame(s) written as 8-bit RGB (alpha dropped)"]
+
+
+def test_reruns_and_globs_never_take_the_wrong_out(tmp_path, monkeypatch):
+    """Regressions from a review: a glob ending in an earlier *stylized* video (marked, but not
+    this command's output) is an input, not OUT; rerunning into an output folder or an explicit
+    output skips; frames folders in a glob; a videos folder with a cover picture; `.`; Matroska."""
+    from _imgedit_helpers import sha256
+
+    clip = _video(tmp_path / "clip.mp4", n=6, audio=False)
+    styled = tmp_path / "clip_styled.mp4"
+    assert run_cli("edit", "-m", "classic.adjust", clip, styled).returncode == 0  # marked, from clip.mp4
+    before = sha256(styled)
+    res = run_cli("interpolate", clip, styled, "--model", "classic.blend", "--overwrite", "--json")
+    assert res.returncode == 0 and sha256(styled) == before, res.stdout
+    assert (tmp_path / "clip.2x.mp4").exists() and (tmp_path / "clip_styled.2x.mp4").exists()
+    # rerun into an output folder / an explicit output file / a Matroska output: skipped
+    out = tmp_path / "out"
+    out.mkdir()
+    for target in (out, tmp_path / "x.mkv"):
+        for _ in range(2):
+            res = run_cli("interpolate", clip, target, "--model", "classic.blend", "--json")
+            assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout.splitlines()[-1])["skipped"] == 1, (target, res.stdout)
+    assert sorted(p.name for p in out.iterdir()) == ["clip.2x.mp4"]
+    # frames folders and their outputs in one glob: all inputs, the outputs left out
+    frames = {}
+    for name in ("fa", "fb"):
+        d = tmp_path / "fr" / name
+        d.mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((16, 16, 3), 30 * i, np.uint8)).save(d / f"{i}.png")
+        frames[name] = d
+    args = ("--model", "classic.blend", "--scene-threshold", "0", "--json")
+    assert run_cli("interpolate", frames["fa"], frames["fb"], *args).returncode == 0
+    res = run_cli("interpolate", *sorted((tmp_path / "fr").iterdir()), *args)
+    assert res.returncode == 0 and json.loads(res.stdout.splitlines()[-1])["skipped"] == 2, res.stdout
+    assert sorted(p.name for p in (tmp_path / "fr").iterdir()) == ["fa", "fa.2x", "fb", "fb.2x"]
+    # `.` inside a frames folder writes beside it, like naming the folder from outside
+    monkeypatch.chdir(frames["fa"])
+    res = run_cli("interpolate", ".", *args)
+    assert res.returncode == 0 and json.loads(res.stdout.splitlines()[-1])["skipped"] == 1, res.stdout
+    # a folder of videos with a cover picture is still a folder of videos
+    vids = tmp_path / "vids"
+    _video(vids / "v.mp4", n=4, audio=False)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(vids / "cover.jpg")
+    assert run_cli("interpolate", vids, "--model", "classic.blend").returncode == 0
+    assert (vids / "v.2x.mp4").exists()
+
+
+def test_two_input_folders_of_the_same_name_stay_apart(tmp_path):
+    for root in ("x", "y"):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save((tmp_path / root / "d1").mkdir(parents=True) or
+                                                            tmp_path / root / "d1" / "a.png")
+    res = run_cli("edit", "-m", "classic.adjust", tmp_path / "x" / "d1", tmp_path / "y" / "d1", tmp_path / "o")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o").rglob("*.png")) == \
+        ["d1/a.png", "d1_2/a.png"]

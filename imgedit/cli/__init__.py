@@ -128,12 +128,13 @@ def parse_kv(items: Optional[List[str]]) -> dict[str, Any]:
 def _split_out(paths: List[Path], verb: str) -> tuple[list[Path], Path]:
     """``IN... OUT``. An existing image or video as OUT must be an imgedit output: `imgedit stylize
     *.jpg` with two photos and no OUT would otherwise overwrite the second photo."""
-    from imgedit.io.discover import kind_of, made_by_imgedit
+    from imgedit.io.discover import UNMARKED_EXTENSIONS, kind_of, made_by_imgedit
 
     if len(paths) < 2:
         raise UsageError(f"`imgedit {verb}` needs at least one input and an output: IN... OUT")
     out = paths[-1]
-    if out.is_file() and kind_of(out) is not None and not made_by_imgedit(out):
+    if (out.is_file() and kind_of(out) is not None and out.suffix.lower() not in UNMARKED_EXTENSIONS
+            and not made_by_imgedit(out)):
         raise UsageError(f"OUT {out} is an existing file imgedit did not write: not replacing one of your files",
                          hint="name a new file or a folder as the last argument (or delete that file first)")
     return list(paths[:-1]), out
@@ -294,19 +295,34 @@ def interpolate(paths: Annotated[List[Path], typer.Argument(
 
 def _split_optional_out(paths: List[Path], out: Optional[Path]) -> tuple[list[Path], Optional[Path]]:
     """``IN... [OUT]`` where OUT is optional: the last path is OUT only when it cannot be an input
-    -- it does not exist yet, is a video imgedit wrote, or is an existing folder holding no frames
-    and no videos (or one that imgedit wrote). Any other existing file is an input, so a shell glob
-    never overwrites a video of yours."""
-    from imgedit.io.discover import FRAMES_MARKER, kind_of, list_frames, made_by_imgedit
+    -- it does not exist yet; or there is one other argument and it is `imgedit interpolate`'s
+    output of that one (a video whose mark says so, a frames folder whose marker does); or a folder holding no
+    frames and no videos but imgedit's. Anything else is an input, so a shell glob never makes one
+    of your videos -- or an earlier stylized one -- the output."""
+    import json as _json
+
+    from imgedit.io.discover import FRAMES_MARKER, kind_of, list_frames, made_by_imgedit, made_from
 
     if out is not None or len(paths) < 2:
         return list(paths), out
-    last = paths[-1]
-    if not last.exists() or (last.is_file() and made_by_imgedit(last)):  # new, or an earlier run's output
-        return list(paths[:-1]), last
-    if last.is_dir() and ((last / FRAMES_MARKER).exists() or not (
-            list_frames(last) or any(kind_of(f) == "video" for f in last.iterdir() if f.is_file()))):
-        return list(paths[:-1]), last
+    last, others = paths[-1], list(paths[:-1])
+    if not last.exists():
+        return others, last
+    if last.is_file():
+        # an output file takes one input: `interpolate clip.mp4 slow.mp4` rerun, not a glob
+        ours = len(others) == 1 and made_from(last) == ("interpolate", others[0].resolve().name)
+        return (others, last) if ours else (list(paths), None)
+    marker = last / FRAMES_MARKER
+    if marker.exists():
+        try:
+            source = Path(_json.loads(marker.read_text())["source"]).resolve()
+        except (OSError, ValueError, KeyError, TypeError):
+            source = None
+        ours = len(others) == 1 and source == others[0].resolve()
+        return (others, last) if ours else (list(paths), None)
+    videos = [f for f in last.iterdir() if f.is_file() and kind_of(f) == "video"]
+    if not list_frames(last) and all(made_by_imgedit(v) for v in videos):
+        return others, last
     return list(paths), None
 
 

@@ -65,15 +65,25 @@ FRAMES_MARKER = ".imgedit-frames"
 
 
 def is_frames_folder(folder: Path, recursive: bool = False) -> bool:
-    """In frames mode, is ``folder`` one frame sequence? Yes when it holds image frames, or when it
-    holds no videos either (it then fails as an empty sequence); a folder of videos is not."""
-    return folder.is_dir() and (bool(list_frames(folder))
-                                or not any(kind_of(f) == "video" for f in _walk(folder, recursive, None)))
+    """In frames mode, is ``folder`` one frame sequence? Not when it holds videos (a folder of
+    videos, perhaps with a cover picture); otherwise yes (without frames it fails as empty)."""
+    return folder.is_dir() and not any(kind_of(f) == "video" for f in _walk(folder, recursive, None))
 
 
-def made_by_imgedit(path: Path) -> bool:
-    """Whether the file at ``path`` is an imgedit output (the mark of :data:`imgedit.io.video.MADE_BY`
-    in a video's container comment or an image's EXIF Software tag)."""
+#: Outputs in these formats cannot carry imgedit's mark (no EXIF, no container comment).
+UNMARKED_EXTENSIONS = {".bmp", ".mpg", ".mpeg", ".ts"}
+
+
+def made_mark(source: Path, task: str) -> str:
+    """The mark a video output carries in its container comment: ``imgedit <task or model> from
+    <source name>`` (``imgedit interpolate from clip.mp4``)."""
+    from imgedit.io.video import MADE_BY
+
+    return f"{MADE_BY} {task} from {source.name}"
+
+
+def _mark_of(path: Path) -> str | None:
+    """The imgedit mark in a file (image EXIF Software tag, video container comment), or None."""
     from imgedit.io.video import MADE_BY
 
     kind = kind_of(path)
@@ -82,15 +92,31 @@ def made_by_imgedit(path: Path) -> bool:
             import PIL.Image
 
             with PIL.Image.open(path) as im:
-                return im.getexif().get(0x0131) == MADE_BY
-        if kind == "video":
+                value = im.getexif().get(0x0131)
+        elif kind == "video":
             import av
 
-            with av.open(str(path), metadata_errors="replace") as c:
-                return c.metadata.get("comment") == MADE_BY
+            with av.open(str(path), metadata_errors="replace") as c:  # Matroska upper-cases tags
+                value = next((v for k, v in c.metadata.items() if k.lower() == "comment"), None)
+        else:
+            return None
     except Exception:  # noqa: BLE001 - unreadable: not ours
-        return False
-    return False
+        return None
+    return value if isinstance(value, str) and value.startswith(MADE_BY) else None
+
+
+def made_by_imgedit(path: Path) -> bool:
+    """Whether the file at ``path`` is an imgedit output (see :data:`imgedit.io.video.MADE_BY`)."""
+    return _mark_of(path) is not None
+
+
+def made_from(path: Path) -> tuple[str, str] | None:
+    """``(task or model, source file name)`` recorded in an imgedit video output's mark."""
+    mark = _mark_of(path)
+    if not mark or " from " not in mark:
+        return None
+    head, name = mark.split(" from ", 1)
+    return head.split(" ", 1)[-1], name
 
 
 def _foreign_folder(path: Path) -> bool:
@@ -148,6 +174,9 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
     skip = output.resolve() if output is not None else None
     jobs: list[Job] = []
     out_root = output
+    used_roots: set[str] = set()
+    include = tuple(p.rstrip("/") for p in include)  # `--exclude raw/` means the folder raw
+    exclude = tuple(p.rstrip("/") for p in exclude)
 
     def add(kind: str, src: Path, rel: str) -> None:
         if out_is_file:
@@ -168,14 +197,21 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
     for raw in inputs:
         p = Path(raw)
         if output is None:  # beside the input: a folder's media beside them, a file or frames folder beside it
-            out_root = p if p.is_dir() and not (frames_mode and list_frames(p)) else p.parent
+            p = p.resolve() if p.is_dir() else p  # `.` inside a frames folder: beside it, as from outside
+            out_root = p if p.is_dir() and not (frames_mode and is_frames_folder(p, recursive)) else p.parent
         if p.is_dir():
             if frames_mode and is_frames_folder(p, recursive):
                 add("frames", p, p.resolve().name)
                 continue
             # several inputs into one OUT: each folder's tree under its own name (OUT/d1/a.png,
             # OUT/d2/a.png), as `cp -r d1 d2 OUT` does; one folder: its tree straight in OUT
-            under = f"{p.resolve().name}/" if output is not None and len(inputs) > 1 else ""
+            under = ""
+            if output is not None and len(inputs) > 1:  # two folders of the same name: d1, d1_2
+                under, n = p.resolve().name, 2
+                while under.lower() in used_roots:
+                    under, n = f"{p.resolve().name}_{n}", n + 1
+                used_roots.add(under.lower())
+                under += "/"
             for f in _walk(p, recursive, skip):
                 rel = f.relative_to(p).as_posix()
                 k = kind_of(f)

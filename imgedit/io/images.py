@@ -695,10 +695,9 @@ def _encode_16bit(fmt: str, samples: np.ndarray, alpha: np.ndarray | None, image
 
 
 def _tiff_with_tags(data: bytes, *, alpha: bool, icc: bytes | None, notes: list[str]) -> bytes:
-    """Add ExtraSamples=unassociated alpha (OpenCV omits it) and the ICC profile to a classic
-    TIFF: a new first IFD (old entries plus ours) is appended; the image data is not moved."""
-    if not alpha and not icc:
-        return data
+    """Add ExtraSamples=unassociated alpha (OpenCV omits it), the ICC profile and the Software tag
+    (imgedit's output mark) to a classic TIFF: a new first IFD (old entries plus ours) is
+    appended; the image data is not moved."""
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
     if order is None or struct.unpack(order + "H", data[2:4])[0] != 42:  # not a classic TIFF
         if icc:
@@ -719,6 +718,11 @@ def _tiff_with_tags(data: bytes, *, alpha: bool, icc: bytes | None, notes: list[
         out += icc + b"\x00" * (len(icc) % 2)
     if alpha:
         entries[_TIFF_EXTRA_SAMPLES] = struct.pack(order + "HHIHH", _TIFF_EXTRA_SAMPLES, 3, 1, 2, 0)
+    from imgedit.io.video import MADE_BY
+
+    software = MADE_BY.encode() + b"\x00"
+    entries[_EXIF_SOFTWARE] = struct.pack(order + "HHII", _EXIF_SOFTWARE, 2, len(software), len(out))
+    out += software + b"\x00" * (len(software) % 2)
     new_ifd = len(out)
     out += struct.pack(order + "H", len(entries)) + b"".join(entries[tag] for tag in sorted(entries)) + next_ifd
     out[4:8] = struct.pack(order + "I", new_ifd)

@@ -297,6 +297,7 @@ class VideoWriter:
         codec: str = "h264",
         crf: int = 18,
         preset: str = "medium",
+        comment: str = MADE_BY,
     ) -> None:
         fps = Fraction(fps).limit_denominator(100_000)
         if fps <= 0:
@@ -304,6 +305,7 @@ class VideoWriter:
         self.path = Path(path)
         self.fps = fps
         self.audio_from = Path(audio_from) if audio_from is not None else None
+        self.comment = comment
         self.codec = codec
         self.crf = int(crf)
         self.preset = preset
@@ -439,7 +441,7 @@ class VideoWriter:
                 self._open_audio_input()
             encoder, audio_codec = self._choose_plan(muxer, width, height, defaults)
             self._out = av.open(str(self._tmp), mode="w")
-            self._out.metadata["comment"] = MADE_BY  # so a later run knows this file is not the user's
+            self._out.metadata["comment"] = self.comment  # so a later run knows this file is not the user's
             self._video, self._audio_map = self._build(self._out, encoder, audio_codec, width, height, defaults[1])
             self._out.start_encoding()  # writes the header (creates the temp file)
         except BaseException as err:
