@@ -343,3 +343,18 @@ def test_two_input_folders_of_the_same_name_stay_apart(tmp_path):
     assert res.returncode == 0, res.stderr
     assert sorted(p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o").rglob("*.png")) == \
         ["d1/a.png", "d1_2/a.png"]
+
+
+def test_editing_a_variable_frame_rate_video_keeps_its_timing(tmp_path):
+    """A same-rate sequence model over a VFR clip (a 0.5 s gap): each frame stays near its time
+    (within half a frame of the average-rate grid) instead of sliding onto an even spacing."""
+    from imgedit.io.video import read_frames
+
+    times = [Fraction(i, 10) for i in range(4)] + [Fraction(8, 10) + Fraction(i, 10) for i in range(4)]
+    src = _video(tmp_path / "vfr.mp4", fps=10, times=times)
+    res = run_cli("edit", "-m", "classic.adjust", src, tmp_path / "out.mp4", "-o", "contrast=1.2")
+    assert res.returncode == 0, res.stderr
+    got = [t for _, t in read_frames(tmp_path / "out.mp4")]
+    step = 1 / Fraction(20, 3)  # the clip's average rate: 8 frames in 1.2 s
+    assert len(got) == 8 and all(abs(g - t) <= step for g, t in zip(got, times)), [float(g) for g in got]
+    assert abs(got[4] - Fraction(8, 10)) <= step / 2  # after the gap (even spacing would put it at 0.6)

@@ -320,7 +320,7 @@ class VideoWriter:
         self._audio_packets: Iterator[Any] | None = None
         self._audio_pending: Any = None
         self._audio_map: dict[int, tuple[Any, bool]] = {}  # in index -> (out stream, reencode)
-        self._pts0 = 0  # the first frame's position on the 1/fps grid
+        self._last_pts = -1  # the previous frame's position on the 1/fps grid
         self._closed = False
         if self.audio_from is not None:
             check_input_file(self.audio_from)
@@ -342,9 +342,10 @@ class VideoWriter:
 
     def write(self, frame: np.ndarray, time: Fraction | float | None = None) -> None:
         """Encode one RGB frame (uint8, or float in [0, 1]). The first frame fixes the size.
-        Frames follow each other at ``1 / fps``; the first frame's ``time`` (seconds, as in the
-        input) sets where the picture starts, so a video whose picture starts after its sound
-        keeps that offset."""
+        Frames sit on the ``1 / fps`` grid: at ``round(time * fps)`` when ``time`` (seconds, as in
+        the input) is given, so a picture that starts after the sound keeps that offset and a
+        variable-frame-rate video keeps its timing (to half a frame); never before the previous
+        frame; without ``time``, right after it."""
         import av
 
         if self._closed:
@@ -361,9 +362,10 @@ class VideoWriter:
         if height & 1 or width & 1:
             rgb = np.pad(rgb, ((0, height & 1), (0, width & 1), (0, 0)), mode="edge")
         video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        if self.frames_written == 0 and time is not None:
-            self._pts0 = max(0, round(Fraction(time) * self.fps))
-        video_frame.pts = self._pts0 + self.frames_written
+        pts = self._last_pts + 1
+        if time is not None:
+            pts = max(pts, round(Fraction(time) * self.fps))
+        video_frame.pts = self._last_pts = pts
         video_frame.time_base = 1 / self.fps
         try:
             self._mux_video(self._video.encode(video_frame))
