@@ -310,6 +310,9 @@ def test_reruns_and_globs_never_take_the_wrong_out(tmp_path, monkeypatch):
             assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout.splitlines()[-1])["skipped"] == 1, (target, res.stdout)
     assert sorted(p.name for p in out.iterdir()) == ["clip.2x.mp4"]
+    # a later glob run at another factor leaves out what interpolate made from clip.mp4 earlier
+    res = run_cli("interpolate", tmp_path / "clip.2x.mp4", clip, "-x", "4", "--model", "classic.blend", "--json")  # glob order
+    assert res.returncode == 0 and not (tmp_path / "clip.2x.4x.mp4").exists() and (tmp_path / "clip.4x.mp4").exists()
     # frames folders and their outputs in one glob: all inputs, the outputs left out
     frames = {}
     for name in ("fa", "fb"):

@@ -286,11 +286,24 @@ def interpolate(paths: Annotated[List[Path], typer.Argument(
     if scale is not None:
         opts["scale"] = scale
     inputs, output = _split_optional_out(paths, out)
+    inputs = _without_earlier_outputs(inputs)
     suffix = f".{fps:g}fps" if fps else f".{factor or 2}x"
     _run(inputs, output, model=model, task="interpolate", capability="edit", options=opts, as_json=json_,
          verbose=verbose, overwrite=overwrite, dry_run=dry_run, device=device, precision=precision,
          max_pixels=max_pixels, tile_pixels=tile_pixels, frames_mode=True, frames_out=frames_out,
          frames_fps=frames_fps, scene_threshold=scene_threshold, output_suffix=suffix)
+
+
+def _without_earlier_outputs(inputs: list[Path]) -> list[Path]:
+    """Leave out the videos an earlier `imgedit interpolate` made from another of the inputs
+    (`clip.2x.mp4` when a later glob run asks for -x 4): their mark names the source."""
+    from imgedit.io.discover import kind_of, made_from
+
+    names = {p.resolve().name for p in inputs}
+    keep = [p for p in inputs if not (p.is_file() and kind_of(p) == "video"
+                                      and (made_from(p) or ("", ""))[0] == "interpolate"
+                                      and made_from(p)[1] in names - {p.resolve().name})]
+    return keep or inputs
 
 
 def _split_optional_out(paths: List[Path], out: Optional[Path]) -> tuple[list[Path], Optional[Path]]:
