@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from imgedit.api import Capability, Frame
 from imgedit.errors import ImgeditError, InputError, OutputError, UsageError, debug_enabled
-from imgedit.io.discover import FRAMES_MARKER, Job, kind_of, list_frames, made_mark, plan
+from imgedit.io.discover import FRAMES_MARKER, Job, foreign_folder, kind_of, list_frames, made_mark, plan
 
 DEFAULT_FRAMES_FPS = Fraction(25)
 
@@ -160,7 +160,7 @@ def _commit_dir(tmp: Path, final: Path, overwrite: bool) -> None:
     if final.exists():
         if not overwrite:
             raise FileExistsError(final)
-        if not final.is_dir() or (any(final.iterdir()) and not (final / FRAMES_MARKER).exists()):
+        if not final.is_dir() or foreign_folder(final):
             raise OutputError(final, "not replaced: it holds files imgedit did not write (choose another OUT)")
         trash = final.with_name(f".{final.name}.imgedit-old-{uuid.uuid4().hex[:8]}")
         os.replace(final, trash)
@@ -413,6 +413,22 @@ class Runner:
                                       reason=_fail_reason(exc, job.source), seconds=time.perf_counter() - t0))
 
 
+def _check_out(out: Path, inputs: list[Path], n_jobs: int, fmt: str) -> None:
+    """Usage errors an OUT can cause before any work starts."""
+    from imgedit.io.discover import output_ext
+
+    kind = kind_of(out)
+    if out.is_file() and (n_jobs > 1 or any(p.is_dir() for p in inputs)):
+        raise UsageError(f"{out} is a file, but the inputs need an output folder")
+    if kind == "image" and fmt not in ("same", "latent") and output_ext(out, "same") != output_ext(out, fmt):
+        raise UsageError(f"OUT {out.name} and --format {fmt} disagree: name the file "
+                         f"{out.stem}{output_ext(out, fmt)} or drop --format")
+    if out.is_file() and kind is None:
+        raise UsageError(f"{out} is an existing file, not an image, video or folder: choose another OUT")
+    if not out.exists() and kind is not None and n_jobs > 1:
+        raise UsageError(f"OUT {out} is a file name, but there are {n_jobs} outputs: name a folder")
+
+
 def _to_uint8(pixels):
     import numpy as np
 
@@ -470,19 +486,8 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
     jobs = plan(inputs, None if output is None else Path(output), recursive=cfg.recursive, include=cfg.include, exclude=cfg.exclude,
                 fmt="latent" if encoding else cfg.fmt, frames_mode=cfg.frames_mode, frames_out=cfg.frames_out,
                 output_suffix=cfg.output_suffix)
-    out_path = Path(output) if output is not None else None
-    if out_path is not None and out_path.is_file() and (len(jobs) > 1 or any(p.is_dir() for p in inputs)):
-        raise UsageError(f"{out_path} is a file, but the inputs need an output folder")
-    if out_path is not None and kind_of(out_path) == "image" and cfg.fmt not in ("same", "latent"):
-        from imgedit.io.discover import output_ext
-
-        if output_ext(out_path, "same") != output_ext(out_path, cfg.fmt):
-            raise UsageError(f"OUT {out_path.name} and --format {cfg.fmt} disagree: name the file "
-                             f"{out_path.stem}{output_ext(out_path, cfg.fmt)} or drop --format")
-    if out_path is not None and out_path.is_file() and kind_of(out_path) is None:
-        raise UsageError(f"{out_path} is an existing file, not an image, video or folder: choose another OUT")
-    if out_path is not None and not out_path.exists() and kind_of(out_path) is not None and len(jobs) > 1:
-        raise UsageError(f"OUT {out_path} is a file name, but there are {len(jobs)} outputs: name a folder")
+    if output is not None:
+        _check_out(Path(output), inputs, len(jobs), cfg.fmt)
     sequence_only = capability == Capability.EDIT and not spec.can(Capability.EDIT)
     for j in jobs:
         if j.error is not None:

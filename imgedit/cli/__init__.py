@@ -300,9 +300,12 @@ def _without_earlier_outputs(inputs: list[Path]) -> list[Path]:
     from imgedit.io.discover import kind_of, made_from
 
     names = {p.resolve().name for p in inputs}
-    keep = [p for p in inputs if not (p.is_file() and kind_of(p) == "video"
-                                      and (made_from(p) or ("", ""))[0] == "interpolate"
-                                      and made_from(p)[1] in names - {p.resolve().name})]
+
+    def earlier_output(p: Path) -> bool:
+        origin = made_from(p) if p.is_file() and kind_of(p) == "video" else None
+        return origin is not None and origin[0] == "interpolate" and origin[1] in names - {p.resolve().name}
+
+    keep = [p for p in inputs if not earlier_output(p)]
     return keep or inputs
 
 

@@ -19,12 +19,13 @@ Rules (the README repeats them for users):
 from __future__ import annotations
 
 import fnmatch
+from collections import Counter
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from imgedit.io.images import IMAGE_EXTENSIONS
+from imgedit.io.images import IMAGE_EXTENSIONS, MADE_BY
 from imgedit.io.video import VIDEO_EXTENSIONS
 
 FORMATS = ("png", "jpg", "webp", "tiff", "same")
@@ -77,15 +78,11 @@ UNMARKED_EXTENSIONS = {".bmp", ".mpg", ".mpeg", ".ts"}
 def made_mark(source: Path, task: str) -> str:
     """The mark a video output carries in its container comment: ``imgedit <task or model> from
     <source name>`` (``imgedit interpolate from clip.mp4``)."""
-    from imgedit.io.video import MADE_BY
-
     return f"{MADE_BY} {task} from {source.name}"
 
 
 def _mark_of(path: Path) -> str | None:
     """The imgedit mark in a file (image EXIF Software tag, video container comment), or None."""
-    from imgedit.io.video import MADE_BY
-
     kind = kind_of(path)
     try:
         if kind == "image":
@@ -106,7 +103,7 @@ def _mark_of(path: Path) -> str | None:
 
 
 def made_by_imgedit(path: Path) -> bool:
-    """Whether the file at ``path`` is an imgedit output (see :data:`imgedit.io.video.MADE_BY`)."""
+    """Whether the file at ``path`` is an imgedit output (see :data:`imgedit.io.images.MADE_BY`)."""
     return _mark_of(path) is not None
 
 
@@ -119,7 +116,7 @@ def made_from(path: Path) -> tuple[str, str] | None:
     return head.split(" ", 1)[-1], name
 
 
-def _foreign_folder(path: Path) -> bool:
+def foreign_folder(path: Path) -> bool:
     """An existing, non-empty folder that imgedit did not write (no :data:`FRAMES_MARKER`)."""
     return path.is_dir() and not (path / FRAMES_MARKER).exists() and any(path.iterdir())
 
@@ -170,7 +167,7 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
     # one file -> OUT with an extension is the file itself; one frames folder -> OUT is the folder,
     # unless OUT is an existing folder of the user's (then the output goes inside it)
     out_is_file = output is not None and single and (
-        kind_of(output) is not None or (frames_mode and inputs[0].is_dir() and not _foreign_folder(output)))
+        kind_of(output) is not None or (frames_mode and inputs[0].is_dir() and not foreign_folder(output)))
     skip = output.resolve() if output is not None else None
     jobs: list[Job] = []
     out_root = output
@@ -196,11 +193,12 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
 
     for raw in inputs:
         p = Path(raw)
+        frames = frames_mode and is_frames_folder(p, recursive)
         if output is None:  # beside the input: a folder's media beside them, a file or frames folder beside it
             p = p.resolve() if p.is_dir() else p  # `.` inside a frames folder: beside it, as from outside
-            out_root = p if p.is_dir() and not (frames_mode and is_frames_folder(p, recursive)) else p.parent
+            out_root = p if p.is_dir() and not frames else p.parent
         if p.is_dir():
-            if frames_mode and is_frames_folder(p, recursive):
+            if frames:
                 add("frames", p, p.resolve().name)
                 continue
             # several inputs into one OUT: each folder's tree under its own name (OUT/d1/a.png,
@@ -227,8 +225,8 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
                 continue
             else:
                 add(k, p, p.name)
-        elif kind_of(p) is not None:  # the output it would have had, for the report
-            add(kind_of(p), p, p.name)
+        elif (k := kind_of(p)) is not None:  # the output it would have had, for the report
+            add(k, p, p.name)
             jobs[-1].rel, jobs[-1].error = str(p), "file not found"
         else:
             jobs.append(Job("image", p, out_root / p.name, str(p), error="file not found"))
@@ -260,10 +258,8 @@ def _dedupe(jobs: list[Job]) -> None:
     happen to be present, so a rerun after adding ``a.jpg`` beside ``a.png`` cannot mistake
     ``a.png``'s earlier ``a.webp`` for ``a.jpg``'s output and skip it."""
     live = [j for j in jobs if not j.error]
-    groups: dict[str, int] = {}
-    for j in live:
-        groups[str(j.output).lower()] = groups.get(str(j.output).lower(), 0) + 1
-    taken: set[str] = {str(j.output).lower() for j in live if groups[str(j.output).lower()] == 1}
+    groups = Counter(str(j.output).lower() for j in live)
+    taken = {key for key, n in groups.items() if n == 1}
     for j in live:
         if groups[str(j.output).lower()] == 1:
             continue

@@ -74,6 +74,9 @@ _REQUESTED_TO_EXT = {"png": "png", "jpg": "jpg", "jpeg": "jpg", "webp": "webp", 
 
 _EXIF_ORIENTATION = 0x0112
 _EXIF_SOFTWARE = 0x0131
+#: Written into every output (image EXIF Software tag, video container comment): what marks a
+#: file as imgedit's own, so a command line is never read as "overwrite the user's file".
+MADE_BY = "imgedit"
 _TIFF_BITS_PER_SAMPLE = 258
 _TIFF_PHOTOMETRIC = 262
 _TIFF_SAMPLE_FORMAT = 339
@@ -622,8 +625,6 @@ def write_image(
 def _signed_exif(raw: bytes | None) -> bytes:
     """The EXIF block with its Software tag set to imgedit (as every photo editor does): what
     marks the file as an imgedit output (:func:`made_by_imgedit`)."""
-    from imgedit.io.video import MADE_BY
-
     exif = PIL.Image.Exif()
     if raw:
         try:
@@ -718,8 +719,6 @@ def _tiff_with_tags(data: bytes, *, alpha: bool, icc: bytes | None, notes: list[
         out += icc + b"\x00" * (len(icc) % 2)
     if alpha:
         entries[_TIFF_EXTRA_SAMPLES] = struct.pack(order + "HHIHH", _TIFF_EXTRA_SAMPLES, 3, 1, 2, 0)
-    from imgedit.io.video import MADE_BY
-
     software = MADE_BY.encode() + b"\x00"
     entries[_EXIF_SOFTWARE] = struct.pack(order + "HHII", _EXIF_SOFTWARE, 2, len(software), len(out))
     out += software + b"\x00" * (len(software) % 2)

@@ -39,11 +39,7 @@ import numpy as np
 
 from imgedit.errors import InputError, OutputError
 from imgedit.io.atomic import commit_temp, describe_os_error, discard_temp, make_parent_dirs, temp_path_for
-from imgedit.io.images import check_input_file
-
-#: Written into every output (video container comment, image EXIF Software tag): what marks a
-#: file as imgedit's own, so a command line is never read as "overwrite the user's file".
-MADE_BY = "imgedit"
+from imgedit.io.images import MADE_BY, check_input_file
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
 
