@@ -47,7 +47,8 @@ __all__ = [
     "ENTRY_POINT_GROUP", "hookimpl", "hookspec", "Capability", "Option", "WeightFile", "ModelSpec",
     "TrainerSpec",
     "ImageModel", "ModelContext", "Frame", "ImageArg", "ImgeditError", "InputError", "OptionError",
-    "UsageError", "WeightsError", "CapabilityError", "parse_weighted",
+    "UsageError", "WeightsError", "CapabilityError", "parse_weighted", "DirectionArg", "parse_direction",
+    "LatentModel", "latent_options",
 ]
 
 
@@ -65,7 +66,7 @@ class Capability(str, enum.Enum):
         return self.value
 
 
-_OPTION_TYPES = ("str", "int", "float", "bool", "choice", "image")
+_OPTION_TYPES = ("str", "int", "float", "bool", "choice", "image", "direction")
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,11 @@ class Option:
         name = self.name
         if value is None:
             return None
-        if self.type == "image" and not isinstance(value, str):
-            return value  # already resolved (ImageArg, tensor or PIL image from the Python API)
+        if self.type in ("image", "direction") and not isinstance(value, str):
+            return value  # already resolved (ImageArg/DirectionArg, tensor or PIL image from the Python API)
+        if self.type == "direction":
+            parse_direction(str(value))  # NAME[:STRENGTH]: checked here, resolved by the engine
+            return str(value)
         try:
             if self.type == "bool":
                 if isinstance(value, bool):
@@ -291,6 +295,50 @@ def parse_weighted(raw: str) -> tuple[str, float]:
     return raw, 1.0
 
 
+@dataclass(frozen=True)
+class DirectionArg:
+    """The value of a ``direction`` option (``--direction NAME:S``) after the engine resolved it.
+
+    ``vector`` is the direction (latent shape) when ``name`` named a direction file (checked to be
+    made for this model and these weights), else ``None``: then ``name`` is one of the model's
+    shipped directions (:meth:`LatentModel.directions`). ``strength`` is signed; 1.0 is the
+    direction's natural unit (the gap between the labelled classes, or one standard deviation
+    for PCA directions)."""
+
+    name: str
+    strength: float = 1.0
+    vector: "torch.Tensor | None" = None
+
+
+def parse_direction(raw: str) -> tuple[str, float]:
+    """``"bold:1.5"`` -> ``("bold", 1.5)``, ``"italic:-0.5"`` -> ``("italic", -0.5)``, ``"bold"``
+    -> ``("bold", 1.0)``; a path may contain ``:`` (``C:/d.direction.safetensors:2``)."""
+    head, sep, tail = raw.rpartition(":")
+    if sep and head:
+        try:
+            s = float(tail)
+        except ValueError:
+            return raw, 1.0
+        if not math.isfinite(s):
+            raise OptionError(f"direction {raw!r}: the strength after ':' must be a finite number")
+        return head, s
+    if not raw:
+        raise OptionError("direction: expected NAME[:STRENGTH]")
+    return raw, 1.0
+
+
+def latent_options() -> tuple[Option, ...]:
+    """The options every latent model's edit takes (declared once, here): ``direction``
+    (repeatable ``NAME:S``), ``mask`` (an image: white = edit, black = keep) and ``residual``."""
+    return (
+        Option("direction", "direction", (), "NAME[:STRENGTH]: a shipped direction or a "
+               ".direction.safetensors file; repeatable, strengths signed", multiple=True),
+        Option("mask", "image", None, "image file: white = edit here, black = keep the original"),
+        Option("residual", "bool", True, "apply the edit as decoded(edited) - decoded(original) on the "
+               "original image at its resolution (false: output the decoded image)"),
+    )
+
+
 @dataclass
 class Frame:
     """One video frame travelling through :meth:`ImageModel.edit_sequence`.
@@ -404,8 +452,36 @@ class ImageModel:
         """Frame rate of the sequence :meth:`edit_sequence` yields for ``input_rate`` input."""
         return input_rate
 
-    def flow(self, a: "torch.Tensor", b: "torch.Tensor", **options: Any) -> "torch.Tensor":
+    def flow(self, a: "torch.Tensor", b: "torch.Tensor", **options: Any) -> "torch.Tensor":  # noqa: D417
         """Dense optical flow between images ``a`` and ``b`` (B,3,H,W): (B,2,H,W) float32, in
         pixels, x then y, such that ``b`` sampled at ``p + flow[p]`` matches ``a`` at ``p`` (the
         backward-warping convention of OpenCV's ``calcOpticalFlow*(a, b)``)."""
         raise CapabilityError(f"model {self.spec.name} cannot estimate flow")
+
+
+class LatentModel(ImageModel):
+    """Base class of models that encode *and* generate (GANs, VAEs): ``edit`` comes from the core.
+
+    Implement :meth:`encode` and :meth:`generate` (and optionally :meth:`directions`, the named
+    directions your weights ship); declare :func:`latent_options` among your options. Then
+    ``imgedit edit -m MODEL --direction NAME:S [--mask FILE]`` works through
+    :func:`imgedit.latentedit.edit_images`: encode -> move along the directions -> decode, applied
+    as a residual onto the original image at its own resolution; ``imgedit morph`` and
+    ``imgedit directions`` use the same two methods.
+    """
+
+    def directions(self) -> "dict[str, torch.Tensor]":
+        """Named directions shipped with the weights: ``{name: tensor of latent shape}``."""
+        return {}
+
+    def prepare(self, **options: Any) -> None:
+        known = self.directions()
+        for d in options.get("direction") or ():
+            if isinstance(d, DirectionArg) and d.vector is None and d.name not in known:
+                raise OptionError(f"model {self.spec.name} has no direction {d.name!r} (shipped: "
+                                  f"{', '.join(sorted(known)) or 'none'}; or give a .direction.safetensors file)")
+
+    def edit(self, images: "torch.Tensor", **options: Any) -> "torch.Tensor":
+        from imgedit.latentedit import edit_images
+
+        return edit_images(self, images, **options)

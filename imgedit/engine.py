@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from imgedit import weights as weights_mod
-from imgedit.api import Capability, Frame, ImageArg, ImageModel, ModelContext, ModelSpec, parse_weighted
+from imgedit.api import (Capability, DirectionArg, Frame, ImageArg, ImageModel, ModelContext, ModelSpec, parse_direction,
+                         parse_weighted)
 from imgedit.devices import resolve_device, resolve_precision
 from imgedit.errors import CapabilityError, ModelNotFoundError, PluginError, UsageError
 from imgedit.plugins import import_object
@@ -87,11 +88,33 @@ class LoadedModel:
         """Validate options (raw strings or values), fill defaults, resolve image options."""
         opts = self.spec.resolve_options(dict(given or {}))
         for o in self.spec.options:
-            if o.type != "image" or opts.get(o.name) is None:
+            if o.type not in ("image", "direction") or opts.get(o.name) is None:
                 continue
+            resolve = resolve_image_arg if o.type == "image" else self.resolve_direction
             v = opts[o.name]
-            opts[o.name] = tuple(resolve_image_arg(x) for x in v) if o.multiple else resolve_image_arg(v)
+            opts[o.name] = tuple(resolve(x) for x in v) if o.multiple else resolve(v)
         return opts
+
+    def resolve_direction(self, raw: Any) -> DirectionArg:
+        """``NAME[:S]`` -> :class:`DirectionArg`: a direction file (made for this model and these
+        weights) is read here, a shipped name is left for the model."""
+        if isinstance(raw, DirectionArg):
+            return raw
+        from imgedit.errors import InputError
+        from imgedit.latent import DIRECTION_SUFFIX, load_direction, weights_fingerprint
+
+        name, strength = parse_direction(str(raw))
+        path = Path(name).expanduser()
+        if path.is_file():
+            try:
+                vec = load_direction(path, model=self.spec.name, weights_sha256=weights_fingerprint(self.spec))
+            except InputError as exc:
+                raise UsageError(str(exc)) from None
+            stem = path.name[:-len(DIRECTION_SUFFIX)] if path.name.endswith(DIRECTION_SUFFIX) else path.stem
+            return DirectionArg(stem, strength, vec)
+        if name.endswith(".safetensors") or "/" in name:
+            raise UsageError(f"direction file {name} not found")
+        return DirectionArg(name, strength, None)
 
     def _need(self, cap: Capability) -> None:
         if not self.spec.can(cap) and not (cap == Capability.EDIT_SEQUENCE and self.spec.can(Capability.EDIT)):

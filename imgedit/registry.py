@@ -6,6 +6,7 @@ models imports registration modules only; :func:`build_model` imports a model's 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 
 from imgedit.api import Capability, ModelSpec, TrainerSpec
@@ -19,6 +20,7 @@ class Registry:
     trainers: dict[str, TrainerSpec] = field(default_factory=dict)
     plugins: list[PluginRecord] = field(default_factory=list)
     clashes: dict[str, list[str]] = field(default_factory=dict)  #: name -> packages that clash
+    user_model_problems: list[str] = field(default_factory=list)  #: user models that could not be used
 
     # -- lookups -----------------------------------------------------------------------------
     def get(self, name: str) -> ModelSpec:
@@ -26,6 +28,10 @@ class Registry:
             pkgs = " and ".join(self.clashes[name])
             raise PluginError(f"model name {name!r} is registered by both {pkgs}",
                               hint="uninstall one of them or restrict with IMGEDIT_PLUGINS")
+        if name.endswith(".safetensors") and Path(name).expanduser().is_file():
+            from imgedit.usermodels import spec_from_file
+
+            return spec_from_file(Path(name).expanduser(), self.models)
         try:
             return self.models[name]
         except KeyError:
@@ -117,6 +123,9 @@ def _collect() -> Registry:
                 reg.models.pop(name, None)
             for name in rec.trainers:
                 reg.trainers.pop(name, None)
+    from imgedit.usermodels import apply_records
+
+    reg.user_model_problems = apply_records(reg.models)  # models users trained (no source edited)
     return reg
 
 

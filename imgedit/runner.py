@@ -237,8 +237,12 @@ class Runner:
 
             batch = torch.cat([to_tensor(img.pixels) for _, img, _ in pending])
             try:
+                metrics: list[dict] = [{} for _ in pending]
                 if self.capability == Capability.ENCODE:
-                    outs = list(self.model.encode(batch, self.opts))
+                    latents = self.model.encode(batch, self.opts)
+                    outs = list(latents)
+                    if self.spec.can(Capability.GENERATE):  # inversion: how well does it reconstruct?
+                        metrics = reconstruction_metrics(self.model, batch, latents, self.opts)
                 else:
                     outs = list(self.model.edit(batch, self.opts))
             except KeyboardInterrupt:
@@ -255,14 +259,15 @@ class Runner:
                 pending.clear()
                 task.advance()
                 return
-            for (job, img, t0), out in zip(pending, outs):
+            for (job, img, t0), out, metric in zip(pending, outs, metrics):
                 notes = img.warnings
                 try:
                     if self.capability == Capability.ENCODE:
-                        from imgedit.latent import save_latent
+                        from imgedit.latent import save_latent, weights_fingerprint
 
                         job.output.parent.mkdir(parents=True, exist_ok=True)
-                        save_latent(job.output, out, model=self.spec.name, source=str(job.source))
+                        save_latent(job.output, out, model=self.spec.name, source=str(job.source),
+                                    weights_sha256=weights_fingerprint(self.spec))
                     else:
                         result = img.with_pixels(from_tensor(out))
                         write_image(job.output, result, format=None, quality=self.cfg.quality)
@@ -274,7 +279,7 @@ class Runner:
                 else:
                     self.emit(summary, ItemResult(str(job.source), str(job.output), "image", "done",
                                                   seconds=time.perf_counter() - t0,
-                                                  warnings=list(notes)))
+                                                  warnings=list(notes), extra=metric))
                 task.advance()
             pending.clear()
 
@@ -330,11 +335,10 @@ class Runner:
         return fps, len(files), gen(), files, notes
 
     def run_sequence(self, job: Job, summary: Summary, progress: _Progress) -> None:
-        from imgedit.engine import from_tensor, to_tensor
+        from imgedit.engine import to_tensor
         from imgedit.scenes import DEFAULT_THRESHOLD, SceneDetector
 
         t0 = time.perf_counter()
-        tmp_dir: Path | None = None
         names: list[Path] | None = None
         notes: list[str] = []
         try:
@@ -359,44 +363,14 @@ class Runner:
 
             task = progress.task(job.rel, total, "frames")
             outputs = model.edit_sequence(frames(), self.opts, rate=fps)
-            n_out = 0
-            from imgedit.io.video import VIDEO_EXTENSIONS
-
-            to_video = job.output.suffix.lower() in VIDEO_EXTENSIONS
-            if to_video:
-                from imgedit.io.video import VideoWriter
-
-                job.output.parent.mkdir(parents=True, exist_ok=True)
-                audio = job.source if job.kind == "video" else None
-                with VideoWriter(job.output, out_rate, audio_from=audio, comment=made_mark(job.source, self.task)) as writer:
-                    for fr in outputs:
-                        writer.write(_to_uint8(from_tensor(fr.image)), fr.time)
-                        n_out += 1
-                codec, audio_mode = writer.codec_used, writer.audio_mode
-            else:
-                from imgedit.io.images import Image, write_image
-
-                codec = None
-                job.output.parent.mkdir(parents=True, exist_ok=True)
-                tmp_dir = job.output.with_name(f".{job.output.name}.imgedit-tmp-{uuid.uuid4().hex[:8]}")
-                tmp_dir.mkdir()
-                same = self.spec.sequence_output == "same" and names is not None
-                for fr in outputs:
-                    name = (names[fr.index].stem if same and fr.index < len(names) else f"frame_{n_out:06d}")
-                    img = Image(pixels=from_tensor(fr.image), alpha=None, gray=False, bit_depth=8,
-                                format="PNG", icc_profile=None, exif=None, warnings=[])
-                    write_image(tmp_dir / f"{name}.png", img)
-                    n_out += 1
-                (tmp_dir / FRAMES_MARKER).write_text(json.dumps({"source": str(job.source.resolve()), "frames": n_out}) + "\n")
-                _commit_dir(tmp_dir, job.output, self.cfg.overwrite)
-                tmp_dir = None
+            same = self.spec.sequence_output == "same" and names is not None
+            n_out, codec, audio_mode = write_sequence(
+                job.output, outputs, out_rate, source=job.source, task=self.task, overwrite=self.cfg.overwrite,
+                audio=job.source if job.kind == "video" else None, names=names if same else None)
             task.done()
         except Exception as exc:  # noqa: BLE001
             self._failed(summary, job, exc, t0)
             return
-        finally:  # an unfinished frames folder never stays behind (Ctrl-C included)
-            if tmp_dir is not None:
-                shutil.rmtree(tmp_dir, ignore_errors=True)
         extra = {"frames_in": n_in, "fps_in": float(fps), "fps_out": float(out_rate),
                  "scene_cuts": detector.cuts}
         if codec:
@@ -411,6 +385,62 @@ class Runner:
             traceback.print_exception(exc)
         self.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "failed",
                                       reason=_fail_reason(exc, job.source), seconds=time.perf_counter() - t0))
+
+
+def reconstruction_metrics(model, images, latents, opts) -> list[dict]:
+    """Per image: PSNR (dB) and perceptual distance of ``model.generate(latents)`` against the
+    image resized to the generated size (an inversion's quality numbers)."""
+    import torch
+
+    from imgedit.latentedit import resize
+    from imgedit.perceptual import perceptual_distance
+
+    rec = model.generate(latents, options=opts).to(images.device)
+    target = resize(images.float(), tuple(rec.shape[-2:]))
+    mse = (rec - target).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+    psnr = 10 * torch.log10(1.0 / mse)
+    with torch.inference_mode():
+        perc = perceptual_distance(rec, target)
+    return [{"psnr": round(float(p), 2), "perceptual": round(float(d), 4)} for p, d in zip(psnr, perc)]
+
+
+def write_sequence(output: Path, frames: Iterator[Frame], rate: Fraction, *, source: Path, task: str,
+                   overwrite: bool = False, audio: Path | None = None,
+                   names: list[Path] | None = None) -> tuple[int, str | None, str | None]:
+    """Write ``frames`` to ``output``: a video (by its extension; audio copied from ``audio``)
+    or a PNG frames folder (``names[i].stem`` for frame index i, else ``frame_000000.png``...),
+    atomically either way, marked as imgedit's (``task`` from ``source``). Returns (frames
+    written, codec, audio mode)."""
+    from imgedit.engine import from_tensor
+    from imgedit.io.video import VIDEO_EXTENSIONS
+
+    n_out = 0
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix.lower() in VIDEO_EXTENSIONS:
+        from imgedit.io.video import VideoWriter
+
+        with VideoWriter(output, rate, audio_from=audio, comment=made_mark(source, task)) as writer:
+            for fr in frames:
+                writer.write(_to_uint8(from_tensor(fr.image)), fr.time)
+                n_out += 1
+        return n_out, writer.codec_used, writer.audio_mode
+    from imgedit.io.images import Image, write_image
+
+    tmp_dir = output.with_name(f".{output.name}.imgedit-tmp-{uuid.uuid4().hex[:8]}")
+    tmp_dir.mkdir()
+    try:
+        for fr in frames:
+            name = names[fr.index].stem if names is not None and fr.index < len(names) else f"frame_{n_out:06d}"
+            img = Image(pixels=from_tensor(fr.image), alpha=None, gray=False, bit_depth=8,
+                        format="PNG", icc_profile=None, exif=None, warnings=[])
+            write_image(tmp_dir / f"{name}.png", img)
+            n_out += 1
+        (tmp_dir / FRAMES_MARKER).write_text(json.dumps({"source": str(source.resolve()), "frames": n_out}) + "\n")
+        _commit_dir(tmp_dir, output, overwrite)
+    finally:  # an unfinished frames folder never stays behind (Ctrl-C included)
+        if tmp_dir.exists():
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+    return n_out, None, None
 
 
 def _check_out(out: Path, inputs: list[Path], n_jobs: int, fmt: str) -> None:
@@ -538,15 +568,17 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
     return summary
 
 
-def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
+def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None, save_latents: bool = False,
              options: Mapping[str, Any] | None = None, config: RunConfig | None = None,
              on_result: Callable[[ItemResult], None] | None = None, **config_kw) -> Summary:
     """Write generated images to folder ``output``: ``count`` images from seeds ``seed..`` (named
     ``seed000042.png``), or one image per latent file in ``latents`` (files or folders, named after
-    the latent file). Same skip/overwrite/atomic/keep-going rules as :func:`process`."""
+    the latent file; a folder's sub-folders are kept: ``a/x`` and ``b/x`` do not collide).
+    ``save_latents`` writes each sample's latent beside it (``seed000042.latent.safetensors``).
+    Same skip/overwrite/atomic/keep-going rules as :func:`process`."""
     from imgedit.engine import from_tensor
     from imgedit.io.images import Image, write_image
-    from imgedit.latent import LATENT_SUFFIX, load_latent
+    from imgedit.latent import LATENT_SUFFIX, load_latent, save_latent, weights_fingerprint
     from imgedit.registry import get_registry
 
     started = time.perf_counter()
@@ -565,17 +597,17 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
     # items: (label, output path, latent file or None, seed or None)
     items: list[tuple[str, Path, Path | None, int | None]] = []
     if latents:
-        files: list[Path] = []
+        files: list[tuple[Path, Path]] = []  # (file, its path relative to the output folder)
         for p in map(Path, latents):
             if p.is_dir():
-                files.extend(sorted(p.rglob("*" + LATENT_SUFFIX)))
+                files.extend((f, f.relative_to(p)) for f in sorted(p.rglob("*" + LATENT_SUFFIX)))
             else:
-                files.append(p)
+                files.append((p, Path(p.name)))
         if not files:
             raise UsageError("no latent files (*.latent.safetensors) found in --latents")
-        for f in files:
-            stem = f.name[: -len(LATENT_SUFFIX)] if f.name.endswith(LATENT_SUFFIX) else f.stem
-            items.append((str(f), out_dir / (stem + ext), f, None))
+        for f, rel in files:
+            stem = rel.name[: -len(LATENT_SUFFIX)] if rel.name.endswith(LATENT_SUFFIX) else rel.stem
+            items.append((str(f), out_dir / rel.parent / (stem + ext), f, None))
     else:
         for i in range(count):
             items.append((f"seed {seed + i}", out_dir / f"seed{seed + i:06d}{ext}", None, seed + i))
@@ -611,7 +643,7 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
                     label, dest, lat, s = item
                     try:
                         if lat is not None:
-                            z, _ = load_latent(lat, model=spec.name)
+                            z, _ = load_latent(lat, model=spec.name, weights_sha256=weights_fingerprint(spec))
                         else:
                             z = loaded.sample_latents(1, s, runner.opts)[0]
                     except Exception as exc:  # noqa: BLE001
@@ -631,9 +663,12 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
                         runner.emit(summary, ItemResult(label, str(dest), "generate", "failed", _fail_reason(exc)))
                         task.advance()
                     continue
-                for (label, dest, _, _), img in zip(ok, images):
+                for (label, dest, lat, s), img, z in zip(ok, images, zs):
                     try:
                         write_image(dest, blank.with_pixels(from_tensor(img)), quality=cfg.quality)
+                        if save_latents and lat is None:
+                            save_latent(dest.with_name(dest.stem + LATENT_SUFFIX), z, model=spec.name,
+                                        source=f"seed {s}", weights_sha256=weights_fingerprint(spec))
                     except Exception as exc:  # noqa: BLE001
                         runner.emit(summary, ItemResult(label, str(dest), "generate", "failed", _fail_reason(exc)))
                     else:
@@ -644,3 +679,201 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
         summary.interrupted = True
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+# --------------------------------------------------------------------------------------------
+# latent verbs: morph and directions (any model that encodes and generates)
+def _latent_model(model: str, config: RunConfig, *caps: Capability):
+    from imgedit.engine import build
+    from imgedit.registry import get_registry
+
+    spec = get_registry().get(model)
+    missing = [c.value for c in caps if not spec.can(c)]
+    if missing:
+        raise UsageError(f"model {spec.name} cannot {' and '.join(missing)} (it can: "
+                         f"{', '.join(c.value for c in spec.capabilities)})")
+    return spec, lambda: build(spec, device=config.device, precision=config.precision)
+
+
+def _read_images(paths: list[Path], cfg: RunConfig, on_bad: Callable[[Path, str], None]):
+    """(path, (1,3,H,W) tensor) for the images in ``paths`` (files or folders, sorted); an
+    unreadable file is reported through ``on_bad`` and left out."""
+    from imgedit.engine import to_tensor
+    from imgedit.io.discover import IMAGE_EXTENSIONS
+    from imgedit.io.images import DEFAULT_MAX_PIXELS, read_image
+
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(f for f in sorted(p.rglob("*") if cfg.recursive else p.iterdir())
+                         if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith("."))
+        elif p.exists():
+            files.append(p)
+        else:
+            on_bad(p, "no such file or folder")
+    for f in files:
+        try:
+            img = read_image(f, max_pixels=cfg.max_pixels or DEFAULT_MAX_PIXELS)
+        except ImgeditError as exc:
+            on_bad(f, _fail_reason(exc, f))
+            continue
+        yield f, to_tensor(img.pixels)
+
+
+def morph(inputs, output, *, model: str, count: int = 8, lerp: bool = False, fps: float = 25.0,
+          size: int | None = None, options: Mapping[str, Any] | None = None, config: RunConfig | None = None,
+          on_result: Callable[[ItemResult], None] | None = None) -> Summary:
+    """Encode images A, B[, C...] and write the path through their latents, A -> B -> C: slerp
+    (or ``lerp``), ``count`` frames per leg plus the last image, as a video (``OUT.mp4``) or a
+    frames folder. The first and last frames are the inputs' reconstructions."""
+    import torch
+
+    from imgedit.api import Frame
+    from imgedit.latent import lerp as lerp_fn
+    from imgedit.latent import slerp
+    from imgedit.latentedit import resize
+
+    started = time.perf_counter()
+    cfg = config or RunConfig()
+    inputs = [Path(p) for p in inputs]
+    output = Path(output)
+    if len(inputs) < 2:
+        raise UsageError("`imgedit morph` needs at least two images and an output: A B [C...] OUT")
+    if count < 1:
+        raise UsageError("--count must be at least 1")
+    spec, make = _latent_model(model, cfg, Capability.ENCODE, Capability.GENERATE)
+    spec.resolve_options(dict(options or {}))
+    summary = Summary(model=spec.name)
+    runner = Runner(capability=Capability.GENERATE, spec=spec, options=options or {}, config=cfg,
+                    on_result=on_result, task="morph")
+    label = " -> ".join(str(p) for p in inputs)
+    for p in inputs:
+        if p.resolve() == output.resolve():
+            raise UsageError(f"OUT {output} is one of the inputs")
+        if not p.is_file():
+            raise UsageError(f"{p}: no such image file")
+    if output.exists() and not cfg.overwrite and not _empty_dir(output):
+        runner.emit(summary, ItemResult(label, str(output), "morph", "skipped",
+                                        "output exists (use --overwrite to replace it)"))
+        return summary
+    n_frames = count * (len(inputs) - 1) + 1
+    if cfg.dry_run:
+        runner.emit(summary, ItemResult(label, str(output), "morph", "planned", frames=n_frames))
+        return summary
+    bad: list[str] = []
+    images = list(_read_images(inputs, cfg, lambda f, why: bad.append(f"{f}: {why}")))
+    if bad:
+        runner.emit(summary, ItemResult(label, str(output), "morph", "failed", "; ".join(bad)))
+        summary.seconds = time.perf_counter() - started
+        return summary
+    loaded = runner.model
+    rate = Fraction(fps).limit_denominator(1001)
+    try:
+        with _Progress(cfg.progress) as progress:
+            task = progress.task("morph", n_frames, "frames")
+            zs = [loaded.encode(img, runner.opts)[0] for _, img in images]
+            mix = lerp_fn if lerp else slerp
+
+            def frames() -> Iterator[Frame]:
+                i = 0
+                for leg in range(len(zs) - 1):
+                    for k in range(count + (leg == len(zs) - 2)):
+                        z = mix(zs[leg][None], zs[leg + 1][None], k / count)
+                        img = loaded.generate(z, options=runner.opts)
+                        if size:
+                            h, w = img.shape[-2:]
+                            s = size / max(h, w)
+                            img = resize(img, (max(1, round(h * s)), max(1, round(w * s))))
+                        task.advance()
+                        yield Frame(img, Fraction(i) / rate, i, i == 0, rate)
+                        i += 1
+
+            t0 = time.perf_counter()
+            n, codec, _ = write_sequence(output, frames(), rate, source=inputs[0], task=f"morph {spec.name}",
+                                         overwrite=cfg.overwrite)
+            task.done()
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        summary.seconds = time.perf_counter() - started
+        return summary
+    except Exception as exc:  # noqa: BLE001
+        runner.emit(summary, ItemResult(label, str(output), "morph", "failed", _fail_reason(exc)))
+    else:
+        extra = {"codec": codec} if codec else {}
+        runner.emit(summary, ItemResult(label, str(output), "morph", "done", seconds=time.perf_counter() - t0,
+                                        frames=n, extra={**extra, "fps_out": float(rate), "legs": len(zs) - 1}))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def make_directions(output, *, model: str, positive=None, negative=None, method: str = "mean", pca: int = 0,
+                    samples: int = 2000, seed: int = 0, options: Mapping[str, Any] | None = None,
+                    config: RunConfig | None = None, on_bad: Callable[[Path, str], None] | None = None) -> list[dict]:
+    """``imgedit directions``: a direction file from labelled folders (``positive``/``negative``
+    images, encoded; ``method`` mean or classifier), or with ``pca=K`` K unsupervised directions
+    from ``samples`` random latents into the folder ``output`` (``pc0.direction.safetensors``...).
+    Returns one record per file written."""
+    import torch
+
+    from imgedit.directions import METHODS, pca_directions
+    from imgedit.latent import DIRECTION_SUFFIX, save_direction, weights_fingerprint
+
+    cfg = config or RunConfig()
+    output = Path(output)
+    spec, make = _latent_model(model, cfg, Capability.GENERATE, *(() if pca else (Capability.ENCODE,)))
+    opts_raw = dict(options or {})
+    spec.resolve_options(opts_raw)
+    sha = weights_fingerprint(spec)
+    if method not in METHODS:
+        raise UsageError(f"--method {method!r}: choose {' or '.join(METHODS)}")
+    if pca:
+        if positive or negative:
+            raise UsageError("give --pca K or --positive/--negative, not both")
+        paths = [output / f"pc{k}{DIRECTION_SUFFIX}" for k in range(pca)]
+        if output.exists() and not output.is_dir():
+            raise UsageError(f"with --pca OUT must be a folder; {output} is a file")
+    else:
+        if not positive or not negative:
+            raise UsageError("give --positive DIR and --negative DIR (images with and without the attribute), or --pca K")
+        if not output.name.endswith(DIRECTION_SUFFIX):
+            output = output.with_name(output.name + DIRECTION_SUFFIX) if not output.suffix else output
+            if not output.name.endswith(DIRECTION_SUFFIX):
+                raise UsageError(f"OUT must end in {DIRECTION_SUFFIX} (e.g. bold{DIRECTION_SUFFIX})")
+        paths = [output]
+    existing = [p for p in paths if p.exists()]
+    if existing and not cfg.overwrite:
+        raise UsageError(f"{existing[0]} exists (use --overwrite to replace it)")
+    if cfg.dry_run:
+        return [{"output": str(p), "status": "planned"} for p in paths]
+    loaded = make()
+    opts = loaded.prepare(opts_raw)
+    records = []
+    if pca:
+        g = torch.Generator().manual_seed(seed)
+        z = torch.cat([loaded.model.sample_latents(1, g, **opts) for _ in range(samples)])
+        dirs = pca_directions(lambda zz: loaded.generate(zz, options=opts), z, pca)
+        for k, (p, d) in enumerate(zip(paths, dirs)):
+            save_direction(p, d, model=spec.name, weights_sha256=sha, source=f"pca component {k} of {samples} samples",
+                           method="pca")
+            records.append({"output": str(p), "status": "done", "method": "pca", "component": k,
+                            "norm": round(float(d.norm()), 4)})
+        return records
+    report = on_bad or (lambda f, why: None)
+
+    def encode_all(folders) -> torch.Tensor:
+        zs = [loaded.encode(img, opts) for _, img in _read_images([Path(f) for f in folders], cfg, report)]
+        if not zs:
+            raise UsageError(f"no readable images in {', '.join(map(str, folders))}")
+        return torch.cat(zs)
+
+    pos, neg = encode_all(positive), encode_all(negative)
+    d = METHODS[method](pos, neg)
+    u = d.flatten() / d.norm().clamp_min(1e-12)
+    pp, pn = pos.flatten(1) @ u, neg.flatten(1) @ u
+    mid = (pp.mean() + pn.mean()) / 2
+    separation = float(((pp > mid).float().sum() + (pn <= mid).float().sum()) / (len(pp) + len(pn)))
+    save_direction(output, d, model=spec.name, weights_sha256=sha, method=method,
+                   source=f"{method}: +{','.join(map(str, positive))} -{','.join(map(str, negative))}")
+    records.append({"output": str(output), "status": "done", "method": method, "positive": len(pos),
+                    "negative": len(neg), "norm": round(float(d.norm()), 4), "separation": round(separation, 4)})
+    return records

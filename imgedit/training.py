@@ -402,3 +402,211 @@ def loss_table(history: list[dict], skip: tuple[str, ...] = ("step", "size")) ->
                  *(f"{h[k]:.4g}" if isinstance(h.get(k), (int, float)) else str(h.get(k, "")) for k in keys)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# the resumable loop
+def _rng_state() -> dict:
+    import base64
+
+    import torch
+
+    st = random.getstate()
+    return {"python": [st[0], list(st[1]), st[2]],
+            "torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode()}
+
+
+def _set_rng_state(saved: dict) -> None:
+    import base64
+
+    import numpy as np
+    import torch
+
+    if "python" in saved:
+        v, internal, gauss = saved["python"]
+        random.setstate((v, tuple(internal), gauss))
+    if "torch" in saved:
+        torch.set_rng_state(torch.from_numpy(np.frombuffer(base64.b64decode(saved["torch"]), dtype=np.uint8).copy()))
+
+
+class TrainRun:
+    """One resumable training run, the loop every ``imgedit train`` trainer shares.
+
+    ``modules`` and ``optimizers`` are named (a GAN passes ``{"G": g, "D": d, "G_ema": ema}`` and
+    ``{"opt_g": ..., "opt_d": ...}``); ``config`` is what the trainer wants to keep (it must match
+    on resume for the keys listed in ``must_match``). ``rng`` is the :class:`random.Random` the
+    trainer draws its data from; its state, Python's and torch's global RNG are checkpointed, so a
+    resumed run continues *exactly* as an uninterrupted one would.
+
+    :meth:`run` calls ``step_fn(step) -> {loss: value}`` until ``steps``; every ``log_every`` steps
+    the losses (averaged) go to ``history`` and the log; ``hooks`` maps an interval to a callback
+    ``fn(step) -> dict | None`` (previews, evaluations: a returned dict is merged into the history
+    row of that step). It checkpoints every ``ckpt_minutes`` of wall time, at the end, and on
+    Ctrl-C (then it raises ``SystemExit(130)`` after saving)."""
+
+    def __init__(self, folder: Path, modules: Mapping[str, "torch.nn.Module"],
+                 optimizers: Mapping[str, "torch.optim.Optimizer"], config: dict, *, rng: random.Random,
+                 must_match: Iterable[str] = (), log: Callable[[str], None] = print, name: str = "train"):
+        self.folder = Path(folder)
+        self.ckpt = Checkpoint(self.folder, modules, optimizers)
+        self.config, self.rng, self.log, self.name = dict(config), rng, log, name
+        self.must_match = tuple(must_match)
+        self.step = 0
+        self.wall = 0.0
+        self.history: list[dict] = []
+        self.extra: dict = {}  #: trainer-owned state saved with the checkpoint (JSON)
+
+    def resume(self) -> bool:
+        """Load the checkpoint if there is one; True when resumed."""
+        state = self.ckpt.load()
+        if state is None:
+            return False
+        old = state.get("config", {})
+        for k in self.must_match:
+            if k in old and old[k] != self.config.get(k):
+                raise SystemExit(f"{self.folder}: this run was started with {k}={old[k]!r}, not "
+                                 f"{self.config.get(k)!r} (use another --out to start a new run)")
+        self.config = {**old, **{k: v for k, v in self.config.items() if k not in old}}
+        self.step, self.wall = int(state["step"]), float(state.get("wall", 0.0))
+        self.history, self.extra = state.get("history", []), state.get("extra", {})
+        if "rng" in state:
+            _set_rng_state(state["rng"])
+            if "data" in state["rng"]:
+                v, internal, gauss = state["rng"]["data"]
+                self.rng.setstate((v, tuple(internal), gauss))
+        self.log(f"resumed {self.folder} at step {self.step} ({self.wall / 60:.1f} min trained)")
+        return True
+
+    def save(self) -> None:
+        rng = _rng_state()
+        st = self.rng.getstate()
+        rng["data"] = [st[0], list(st[1]), st[2]]
+        self.ckpt.save({"step": self.step, "wall": self.wall, "history": self.history, "config": self.config,
+                        "extra": self.extra, "rng": rng})
+
+    def run(self, steps: int, step_fn: Callable[[int], Mapping[str, float]], *, log_every: int = 50,
+            hooks: Mapping[int, Callable[[int], dict | None]] | None = None, ckpt_minutes: float = 5.0) -> None:
+        hooks = dict(hooks or {})
+        sums: dict[str, float] = {}
+        n = 0
+        last_ckpt = time.perf_counter()
+        with StopFlag() as stop, progress(self.name) as bar:
+            task = bar.add_task(self.name, total=steps, completed=self.step, info="")
+            while self.step < steps:
+                t0 = time.perf_counter()
+                losses = step_fn(self.step)
+                self.step += 1
+                self.wall += time.perf_counter() - t0
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + float(v)
+                n += 1
+                row: dict = {}
+                if self.step % log_every == 0 or self.step == steps:
+                    row = {"step": self.step, **{k: round(v / n, 5) for k, v in sums.items()}}
+                    sums, n = {}, 0
+                for every, fn in hooks.items():
+                    if self.step % every == 0 or self.step == steps:
+                        extra = fn(self.step)
+                        if extra:
+                            row = {"step": self.step, **row, **extra}
+                if row:
+                    self.history.append(row)
+                    info = "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "step" and isinstance(v, (int, float)))
+                    bar.update(task, info=info)
+                    if not sys.stderr.isatty():
+                        self.log(f"step {self.step}/{steps}  {info}  ({self.wall / 60:.1f} min)")
+                bar.update(task, completed=self.step)
+                if stop.requested:
+                    self.save()
+                    self.log(f"stopped at step {self.step}; checkpoint in {self.folder} (rerun to resume)")
+                    raise SystemExit(130)
+                if time.perf_counter() - last_ckpt > ckpt_minutes * 60:
+                    self.save()
+                    last_ckpt = time.perf_counter()
+        self.save()
+
+
+class LabelledSet:
+    """A fixed-size image set held in memory as it is: no crops, no flips (glyphs, faces at their
+    training size). ``folder`` holds the images; ``labels`` is a CSV with a ``file`` column
+    (relative to ``folder``) and any 0/1 attribute columns, or None to take every image of the
+    folder (no attributes). Images are resized to ``size`` x ``size`` when they are not."""
+
+    def __init__(self, folder: Path, size: int, labels: Path | None = None, *, gray: bool = False,
+                 log: Callable[[str], None] = print):
+        import csv
+
+        import torch
+        import torch.nn.functional as F
+
+        folder = Path(folder).expanduser()
+        if labels is not None:
+            with open(labels, newline="") as fh:
+                rows = list(csv.DictReader(fh))
+            files = [folder / r["file"] for r in rows]
+        else:
+            files = list_images([folder])
+            rows = [{"file": str(f.relative_to(folder))} for f in files]
+        if not files:
+            raise SystemExit(f"no images found in {folder}")
+        imgs, keep = [], []
+        for f, r in zip(files, rows):
+            t = read_rgb(f)
+            if t is None:
+                continue
+            if t.shape[1:] != (size, size):
+                t = F.interpolate(t[None].float(), size=(size, size), mode="bilinear", antialias=True,
+                                  align_corners=False)[0].round().clamp(0, 255).byte()
+            imgs.append(t[:1] if gray else t)
+            keep.append(r)
+        if not imgs:
+            raise SystemExit(f"none of the {len(files)} files in {folder} is a readable image")
+        self.images = torch.stack(imgs)  #: (N, C, size, size) uint8
+        self.rows = keep
+        self.attributes = [k for k in (keep[0].keys() if keep else ())
+                           if k != "file" and all(r.get(k) in ("0", "1") for r in keep)]
+        log(f"data: {len(keep)} images ({size}x{size}) from {folder}"
+            + (f", attributes: {', '.join(self.attributes)}" if self.attributes else ""))
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def batch(self, n: int, rng: random.Random) -> "torch.Tensor":
+        """``n`` random images as (n,3,size,size) float in [0,1]."""
+        idx = [rng.randrange(len(self.images)) for _ in range(n)]
+        return self.take(idx)
+
+    def take(self, idx: list[int]) -> "torch.Tensor":
+        x = self.images[idx].float() / 255.0
+        return x.expand(-1, 3, -1, -1).contiguous() if x.shape[1] == 1 else x
+
+    def where(self, attribute: str, value: int) -> list[int]:
+        return [i for i, r in enumerate(self.rows) if r.get(attribute) == str(value)]
+
+
+# ------------------------------------------------------------------------------------------------
+# models a user trains: exported to the user models folder, usable by name without editing source
+def user_models_dir() -> Path:
+    """``$IMGEDIT_MODELS_DIR``, else the platform data folder: ``$XDG_DATA_HOME/imgedit/models``
+    (``~/.local/share/imgedit/models``), ``~/Library/Application Support/imgedit/models`` on macOS,
+    ``%APPDATA%/imgedit/models`` on Windows."""
+    from imgedit.usermodels import models_dir
+
+    return models_dir()
+
+
+def export_user_model(tensors: Mapping[str, "torch.Tensor"], *, name: str, base: str, weight: str,
+                      card: str, metadata: Mapping[str, str] | None = None, folder: Path | None = None,
+                      summary: str = "") -> Path:
+    """Export a trained model to the user models folder (or ``folder``): ``NAME.safetensors``
+    (fp16), ``NAME.md`` (the card) and ``NAME.json``, which names the ``base`` model whose code
+    runs it, the base's weight entry ``weight`` this file stands for and the file's sha256
+    recorded now. ``imgedit models`` lists it and ``-m NAME`` loads it: no source is edited."""
+    from imgedit.usermodels import write_record
+
+    folder = Path(folder) if folder is not None else user_models_dir()
+    out = folder / f"{name}.safetensors"
+    meta = {"imgedit-model": name, "base": base, "weight": weight, **dict(metadata or {})}
+    sha = export_weights(tensors, out, card, meta)
+    write_record(folder, name=name, base=base, weight=weight, sha256=sha, summary=summary)
+    return out

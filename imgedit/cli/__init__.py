@@ -52,6 +52,12 @@ FramesFps = Annotated[float, typer.Option("--frames-fps", help="Frame rate of in
 SceneThr = Annotated[Optional[float], typer.Option("--scene-threshold", min=0.0, max=1.0, help="Scene-cut score threshold in [0,1] (0 disables).")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Print a line for every finished item.")]
 Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (see `imgedit models`).")]
+Direction = Annotated[Optional[List[str]], typer.Option("--direction", "-d", metavar="NAME:S",
+                      help="Latent models: move along a shipped direction or a .direction.safetensors file "
+                           "with signed strength S (repeatable).")]
+Mask = Annotated[Optional[Path], typer.Option("--mask", metavar="IMAGE",
+                 help="Latent models: edit only where the mask is white (black = keep the original).")]
+Count = Annotated[int, typer.Option("--count", "-c", min=1, help="How many (images to sample; morph: frames per leg).")]
 
 
 def _version(value: bool) -> None:
@@ -169,6 +175,8 @@ def _reporter(as_json: bool, verbose: bool, dry_run: bool):
             typer.echo(f"would write {r.output}  <-  {r.input}")
         elif verbose:
             extra = f" ({r.frames} frames)" if r.frames is not None else ""
+            if "psnr" in r.extra:
+                extra += f" (reconstruction {r.extra['psnr']:.2f} dB PSNR, perceptual {r.extra['perceptual']:.3f})"
             typer.echo(f"wrote {r.output}{extra}")
         for w in r.warnings:
             _err(f"warning: {r.input}: {w}")
@@ -217,10 +225,20 @@ def edit(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", help="
          json_: Json = False, device: Device = "auto", precision: Precision = "auto", batch_size: Batch = 1,
          max_pixels: MaxPixels = 100_000_000, tile_pixels: TilePixels = None, frames: Frames = False,
          frames_out: FramesOut = False, frames_fps: FramesFps = 25.0, scene_threshold: SceneThr = None,
-         verbose: Verbose = False) -> None:
-    """Run any model's edit over images, folders, videos or frame folders."""
+         direction: Direction = None, mask: Mask = None, verbose: Verbose = False) -> None:
+    """Run any model's edit over images, folders, videos or frame folders.
+
+    Latent models (GAN, VAE): `--direction bold:1.5 --direction italic:-0.5` encodes each image,
+    moves its latent and applies the change onto the original at its resolution (`--mask`)."""
     inputs, out = _split_out(paths, "edit")
-    _run(inputs, out, model=model, task=None, capability="edit", options=parse_kv(option), as_json=json_,
+    opts = parse_kv(option)
+    if direction:
+        opts["direction"] = list(direction)
+    if mask is not None:
+        if not mask.is_file():
+            raise UsageError(f"--mask {mask}: no such image file")
+        opts["mask"] = str(mask)
+    _run(inputs, out, model=model, task=None, capability="edit", options=opts, as_json=json_,
          verbose=verbose, recursive=recursive, include=include, exclude=exclude, fmt=format, quality=quality,
          overwrite=overwrite, dry_run=dry_run, device=device, precision=precision, batch_size=batch_size,
          max_pixels=max_pixels, tile_pixels=tile_pixels, frames_mode=frames, frames_out=frames_out,
@@ -359,23 +377,88 @@ def encode(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", help
 @command()
 def generate(output: Annotated[Path, typer.Argument(metavar="OUT", help="Output folder.")],
              model: Annotated[str, typer.Option("--model", "-m", help="A generate-capable model.")],
-             count: Annotated[int, typer.Option("--count", "-c", min=1, help="Images to sample (without --latents).")] = 4,
+             count: Count = 4,
              seed: Annotated[int, typer.Option("--seed", help="Image i uses seed+i: reproducible at any batch size.")] = 0,
              latents: Annotated[Optional[List[Path]], typer.Option("--latents", "-l",
                                 help="Latent files or folders (from `imgedit encode`) to decode.")] = None,
              option: Opt = None, format: Annotated[str, typer.Option("--format", "-f", help="png|jpg|webp|tiff")] = "png",
              quality: Quality = 95, overwrite: Overwrite = False, dry_run: DryRun = False, json_: Json = False,
              device: Device = "auto", precision: Precision = "auto", batch_size: Batch = 8,
+             save_latents: Annotated[bool, typer.Option("--save-latents", help="Write each sample's latent "
+                                     "beside it (NAME.latent.safetensors), to edit or morph later.")] = False,
              verbose: Verbose = False) -> None:
     """Generate images from random seeds or from latent files."""
     from imgedit.runner import generate as run_generate
 
     config = _config(fmt=format, quality=quality, overwrite=overwrite, dry_run=dry_run, device=device,
                      precision=precision, batch_size=batch_size, progress=not json_)
-    summary = run_generate(output, model=model, count=count, seed=seed, latents=latents,
+    summary = run_generate(output, model=model, count=count, seed=seed, latents=latents, save_latents=save_latents,
                            options=parse_kv(option), config=config,
                            on_result=_reporter(json_, verbose, dry_run))
     _finish(summary, json_, output)
+
+
+@command()
+def morph(paths: Annotated[List[Path], typer.Argument(metavar="A B [C...] OUT",
+                                                      help="Two or more images, then OUT (a video name or a folder of frames).")],
+          model: Annotated[str, typer.Option("--model", "-m", help="A model that encodes and generates.")],
+          count: Count = 8,
+          lerp: Annotated[bool, typer.Option("--lerp", help="Straight lines between latents instead of slerp.")] = False,
+          fps: Annotated[float, typer.Option("--fps", help="Frame rate of a video OUT.")] = 25.0,
+          size: Annotated[Optional[int], typer.Option("--size", min=8, max=4096,
+                          help="Scale frames so the long side is this (default: the model's size).")] = None,
+          option: Opt = None, overwrite: Overwrite = False, dry_run: DryRun = False, json_: Json = False,
+          device: Device = "auto", precision: Precision = "auto", verbose: Verbose = False) -> None:
+    """Morph through images' latents: `imgedit morph -m gan.faces a.png b.png morph.mp4`."""
+    from imgedit.runner import morph as run_morph
+
+    if len(paths) < 3:
+        raise UsageError("`imgedit morph` needs at least two images and an output: A B [C...] OUT")
+    if fps <= 0:
+        raise UsageError("--fps must be positive")
+    inputs, out = _split_out(paths, "morph")
+    config = _config(overwrite=overwrite, dry_run=dry_run, device=device, precision=precision, progress=not json_)
+    summary = run_morph(inputs, out, model=model, count=count, lerp=lerp, fps=fps, size=size,
+                        options=parse_kv(option), config=config, on_result=_reporter(json_, verbose, dry_run))
+    _finish(summary, json_, out)
+
+
+@command()
+def directions(output: Annotated[Path, typer.Argument(metavar="OUT", help="NAME.direction.safetensors (a folder with --pca).")],
+               model: Annotated[str, typer.Option("--model", "-m", help="A latent model (encode + generate).")],
+               positive: Annotated[Optional[List[Path]], typer.Option("--positive", help="Images with the attribute (folder or files; repeatable).")] = None,
+               negative: Annotated[Optional[List[Path]], typer.Option("--negative", help="Images without it.")] = None,
+               method: Annotated[str, typer.Option("--method", help="mean (difference of mean latents) or "
+                                                   "classifier (normal of a logistic boundary).")] = "mean",
+               pca: Annotated[int, typer.Option("--pca", min=0, help="Write K unsupervised (PCA, GANSpace-style) directions instead.")] = 0,
+               samples: Annotated[int, typer.Option("--samples", min=10, help="--pca: random latents to analyse.")] = 2000,
+               seed: Annotated[int, typer.Option("--seed")] = 0,
+               recursive: Recursive = False, option: Opt = None, overwrite: Overwrite = False, dry_run: DryRun = False,
+               json_: Json = False, device: Device = "auto", precision: Precision = "auto") -> None:
+    """Make an edit direction for `imgedit edit --direction FILE:S` from labelled folders, or PCA ones."""
+    from imgedit.runner import make_directions
+
+    bad: list[str] = []
+
+    def on_bad(f, why):
+        bad.append(str(f))
+        _err(f"failed: {f}: {why}")
+
+    config = _config(overwrite=overwrite, dry_run=dry_run, device=device, precision=precision, recursive=recursive)
+    records = make_directions(output, model=model, positive=positive, negative=negative, method=method, pca=pca,
+                              samples=samples, seed=seed, options=parse_kv(option), config=config, on_bad=on_bad)
+    for r in records:
+        if json_:
+            typer.echo(json.dumps(r))
+        elif r["status"] == "planned":
+            typer.echo(f"would write {r['output']}")
+        else:
+            extra = (f", {r['positive']} positive / {r['negative']} negative images, separation "
+                     f"{r['separation']:.0%}" if "separation" in r else "")
+            typer.echo(f"wrote {r['output']} ({r['method']}{extra})")
+    if bad:
+        _err(f"{len(bad)} image(s) could not be read and were left out")
+        raise typer.Exit(1)
 
 
 @command()

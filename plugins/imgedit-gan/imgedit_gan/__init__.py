@@ -1,0 +1,1 @@
+"""imgedit-gan: DCGAN models for imgedit (generate, invert real images, edit along directions, morph)."""

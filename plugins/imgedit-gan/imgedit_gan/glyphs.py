@@ -1,0 +1,199 @@
+"""The glyph data set of ``gan.glyphs``: 64x64 renderings of A-Z, a-z, 0-9 of installed fonts,
+labelled from each font's own metadata (OS/2 and post tables, read with fontTools).
+
+    python -m imgedit_gan.glyphs --install --out ~/.cache/imgedit/data/glyphs
+
+``--install`` runs ``apt-get install`` for the five Debian font packages the shipped model is
+trained on (root only; skipped when they are present). The output folder holds one PNG per glyph
+(``<font>/<char code>.png``, black on white) and ``labels.csv`` with the columns ``file, char,
+font, package`` and the 0/1 attributes ``bold, italic, monospace, serif, narrow``: the format
+:class:`imgedit.training.LabelledSet` reads and ``imgedit train gan --labels`` turns into shipped
+directions. Fonts that lack any of the 62 characters (most of Noto's script-specific fonts) are
+left out.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits
+ATTRIBUTES = ("bold", "italic", "monospace", "serif", "narrow")
+#: Debian packages of the shipped model's training fonts -> where their files are.
+PACKAGES = ("fonts-dejavu-core", "fonts-dejavu-extra", "fonts-liberation2", "fonts-freefont-ttf",
+            "fonts-urw-base35", "fonts-noto-core")
+FONT_EXTS = (".ttf", ".otf")
+SIZE = 64
+_NOT_LATIN = re.compile(r"symbol|dingbat|D050000L", re.I)
+
+
+def package_fonts(packages=PACKAGES) -> list[tuple[str, Path]]:
+    """(package, font file) for every TrueType/OpenType file the installed packages hold."""
+    out = []
+    for pkg in packages:
+        try:
+            listing = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        for line in sorted(listing.splitlines()):
+            p = Path(line)
+            if p.suffix.lower() in FONT_EXTS and p.is_file():
+                out.append((pkg, p))
+    return out
+
+
+def font_attributes(path: Path) -> dict[str, int] | None:
+    """0/1 attributes from the font's tables, or None when it lacks one of :data:`CHARS`."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        f = TTFont(str(path), lazy=True, fontNumber=0)
+        cmap = f.getBestCmap() or {}
+        if any(ord(c) not in cmap for c in CHARS):
+            return None
+        if "alpha" in str(cmap[ord("a")]).lower() or _NOT_LATIN.search(path.stem):
+            return None  # symbol fonts map Latin codes to Greek letters or dingbats
+        os2 = f["OS/2"] if "OS/2" in f else None
+        head = f["head"]
+        post = f["post"] if "post" in f else None
+        weight = getattr(os2, "usWeightClass", 400) if os2 else 400
+        fs_sel = getattr(os2, "fsSelection", 0) if os2 else 0
+        mac = head.macStyle
+        bold = weight >= 600 or bool(fs_sel & 0x20) or bool(mac & 1)
+        italic = bool(fs_sel & 0x01) or bool(mac & 2) or (post is not None and post.italicAngle != 0)
+        mono = bool(post and post.isFixedPitch) or (os2 is not None and os2.panose.bProportion == 9)
+        width = getattr(os2, "usWidthClass", 5) if os2 else 5
+        narrow = width <= 4
+        family_class = (getattr(os2, "sFamilyClass", 0) >> 8) if os2 else 0
+        serif_style = os2.panose.bSerifStyle if os2 else 0
+        # IBM family classes 1-5, 7 are serif designs, 8 sans; PANOSE serif style 11-13 are sans
+        if family_class in (1, 2, 3, 4, 5, 7):
+            serif = True
+        elif family_class == 8:
+            serif = False
+        elif serif_style in (11, 12, 13):
+            serif = False
+        elif 2 <= serif_style <= 10:
+            serif = True
+        else:  # no classification: trust the name
+            name = path.stem.lower()
+            serif = "serif" in name and "sans" not in name
+        return {"bold": int(bold), "italic": int(italic), "monospace": int(mono), "serif": int(serif),
+                "narrow": int(narrow)}
+    except Exception:  # noqa: BLE001 - unreadable fonts are left out
+        return None
+
+
+def render_glyph(font, char: str, size: int = SIZE, fill: float = 0.78):
+    """One glyph as a (size, size) uint8 array, black on white, centred on its ink box; the font
+    is rendered at a size that makes its cap height ``fill``/1.4 of the image, so relative sizes of
+    letters (x-height, descenders) are kept, and shrunk only if the ink would not fit."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    big = size * 4
+    canvas = Image.new("L", (big, big), 255)
+    draw = ImageDraw.Draw(canvas)
+    l, t, r, b = draw.textbbox((0, 0), char, font=font)
+    draw.text(((big - (r - l)) / 2 - l, (big - (b - t)) / 2 - t), char, font=font, fill=0)
+    ink = np.asarray(canvas) < 250
+    ys, xs = np.nonzero(ink)
+    if not len(ys):
+        return None
+    cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
+    extent = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
+    box = max(extent / 0.95, getattr(font, "_imgedit_box", extent / 0.9))  # ink always fits
+    half = box / 2
+    crop = canvas.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
+    return np.asarray(crop.resize((size, size), Image.Resampling.LANCZOS))
+
+
+def load_font(path, size: int = SIZE):
+    """A Pillow font sized so that its ``H`` is about 0.55 of a 64 px cell (rendered 4x)."""
+    from PIL import ImageFont
+
+    probe = ImageFont.truetype(str(path), 100)
+    l, t, r, b = probe.getbbox("H")
+    cap = max(1, b - t)
+    font = ImageFont.truetype(str(path), max(8, round(100 * size * 4 * 0.55 / cap)))
+    # every glyph of a font shares one crop box (the font's tallest ink), so relative sizes stay
+    boxes = [font.getbbox(c) for c in ("H", "g", "j", "Q", "W", "M", "l", "y", "f")]
+    tallest = max(b - t for _, t, _, b in boxes)
+    widest = max(r - l for l, _, r, _ in boxes)
+    font._imgedit_box = max(tallest, widest) / 0.9
+    return font
+
+
+def render_font(path, size: int = SIZE) -> dict[str, "object"]:
+    """``{char: (size,size) uint8}`` for every character of :data:`CHARS` the font renders."""
+    font = load_font(path, size)
+    out = {}
+    for c in CHARS:
+        g = render_glyph(font, c, size)
+        if g is not None:
+            out[c] = g
+    return out
+
+
+def write_set(fonts: list[tuple[str, Path]], out: Path, size: int = SIZE, log=print) -> int:
+    """Render ``fonts`` into ``out`` (PNGs + labels.csv); returns the number of glyphs."""
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    kept = 0
+    for pkg, path in fonts:
+        attrs = font_attributes(path)
+        if attrs is None:
+            continue
+        glyphs = render_font(path, size)
+        if len(glyphs) != len(CHARS):
+            continue
+        folder = out / path.stem
+        folder.mkdir(exist_ok=True)
+        for c, arr in glyphs.items():
+            name = f"{path.stem}/{ord(c):03d}.png"
+            Image.fromarray(arr).save(out / name)
+            rows.append({"file": name, "char": c, "font": path.stem, "package": pkg, **attrs})
+        kept += 1
+    tmp = out / "labels.csv.tmp"
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["file", "char", "font", "package", *ATTRIBUTES])
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, out / "labels.csv")
+    log(f"{len(rows)} glyphs of {kept} fonts -> {out}")
+    for a in ATTRIBUTES:
+        n = sum(r[a] for r in rows) // len(CHARS)
+        log(f"  {a}: {n} fonts")
+    return len(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m imgedit_gan.glyphs", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=Path("~/.cache/imgedit/data/glyphs").expanduser())
+    ap.add_argument("--install", action="store_true", help="apt-get install the font packages first")
+    ap.add_argument("--packages", nargs="+", default=list(PACKAGES), help="Debian font packages to render")
+    ap.add_argument("--size", type=int, default=SIZE)
+    args = ap.parse_args(argv)
+    if args.install:
+        missing = [p for p in args.packages
+                   if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0]
+        if missing:
+            subprocess.run(["apt-get", "update"], check=True)
+            subprocess.run(["apt-get", "install", "-y", *missing], check=True)
+    fonts = package_fonts(args.packages)
+    if not fonts:
+        print("no fonts found: install the packages (--install)", file=sys.stderr)
+        return 1
+    write_set(fonts, args.out.expanduser(), args.size)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Registration module of imgedit-gan (imported whenever imgedit lists models: no torch here).
+
+Registers ``gan`` (the base every GAN trained with ``imgedit train gan`` runs on: user models
+``gan.NAME`` are this spec with their own weight file) and the shipped models of ``SHIPPED``
+(``gan.glyphs``, ``gan.faces``), whose weights and model cards are in ``pretrained/``.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from imgedit.api import Capability, ModelSpec, Option, TrainerSpec, WeightFile, hookimpl, latent_options
+
+# BEGIN TRAINED WEIGHTS (rewritten by `imgedit train gan ... --ship`; do not edit the markers)
+#: Shipped models: name -> sha256 of pretrained/gan-<name>.safetensors.
+SHIPPED: dict[str, str] = {
+}
+# END TRAINED WEIGHTS
+
+#: How each shipped model was made (the model cards hold the exact commands and numbers).
+SHIPPED_INFO: dict[str, tuple[str, str, str]] = {
+    "glyphs": ("64x64 glyphs (A-Z, a-z, 0-9) of the fonts of five Debian font packages; directions: "
+               "bold, italic, monospace, serif, narrow",
+               "fonts: SIL OFL 1.1 / GPL-3+ with font exception / AGPL-3 with font exception / Bitstream Vera; weights MIT",
+               "python -m imgedit_gan.glyphs --install && imgedit train gan --data ~/.cache/imgedit/data/glyphs "
+               "--labels ~/.cache/imgedit/data/glyphs/labels.csv --gray --name glyphs --ship"),
+    "faces": ("64x64 synthetic faces (data: samples of gan-face-generate's DigiFace-1M DCGAN); PCA directions pc0..",
+              "NON-COMMERCIAL RESEARCH USE ONLY (inherited from DigiFace-1M via gan-face-generate)",
+              "python -m imgedit_gan.faces && imgedit train gan --data ~/.cache/imgedit/data/faces --name faces "
+              "--augment translation,cutout,color --pca 8 --ship"),
+}
+
+OPTIONS = (
+    Option("truncation", "float", 1.0, "sampling: scale random latents towards the mean (0.7 = safer, "
+           "less varied)", min=0.0, max=2.0),
+    Option("steps", "int", 100, "encode/edit: optimisation steps after the encoder's guess (0 = encoder only)",
+           min=0, max=10000),
+    *latent_options(),
+)
+
+
+def base_spec() -> ModelSpec:
+    return ModelSpec(
+        name="gan", summary="DCGAN 64x64: train your own with `imgedit train gan` (models gan.NAME).",
+        factory="imgedit_gan.model:GanModel",
+        capabilities=(Capability.ENCODE, Capability.GENERATE, Capability.EDIT),
+        latent_shape=(64,), options=OPTIONS, licence="MIT",
+        weights=(WeightFile("generator", "gan.safetensors", "0" * 64,
+                            train_command="imgedit train gan --data DIR --name NAME --export"),),
+    )
+
+
+def shipped_specs() -> list[ModelSpec]:
+    base = base_spec()
+    out = []
+    for name, sha in sorted(SHIPPED.items()):
+        what, licence, command = SHIPPED_INFO.get(name, (f"shipped GAN {name}", "", ""))
+        out.append(replace(base, name=f"gan.{name}", summary=f"DCGAN: {what}", licence=licence,
+                           weights=(WeightFile("generator", f"gan-{name}.safetensors", sha, train_command=command,
+                                               licence=licence, card=f"gan-{name}.md"),)))
+    return out
+
+
+@hookimpl
+def imgedit_register_models(register) -> None:
+    register(base_spec())
+    for spec in shipped_specs():
+        register(spec)
+
+
+@hookimpl
+def imgedit_register_trainers(register) -> None:
+    register(TrainerSpec("gan", "Train a DCGAN (and its inversion encoder) on a folder of images.",
+                         "imgedit_gan.train:main"))

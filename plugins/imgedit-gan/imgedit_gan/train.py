@@ -1,0 +1,285 @@
+"""``imgedit train gan``: a DCGAN on any folder of images, then its inversion encoder.
+
+    imgedit train gan --data ~/photos/faces --name myfaces --steps 8000 --encoder-steps 1500 --export
+
+Phase 1 (``--steps``): generator and discriminator, hinge loss, spectral norm on D, DiffAugment
+(``--augment``), an EMA copy of G for sampling; a FID-like score (:mod:`imgedit.perceptual.fid`)
+against a held-aside part of the data every ``--fid-every`` steps. Phase 2 (``--encoder-steps``):
+the encoder E learns z from G_ema(z) (latent loss) and reconstructs real images through G_ema
+(pixel + perceptual loss), the starting point that imgedit's inversion refines by optimisation.
+
+Runs are resumable (rerun the same command; Ctrl-C checkpoints), a preview sheet ``preview.jpg``
+(samples of fixed seeds, real images and their reconstructions) is written as it trains.
+``--export`` writes the model to the user models folder as ``gan.NAME`` (``imgedit models``
+lists it; ``-m gan.NAME`` uses it); ``--labels labels.csv`` (a ``file`` column and 0/1 attribute
+columns) ships one direction per attribute in it; ``--pca K`` ships K unsupervised directions.
+``--ship`` writes ``pretrained/gan-NAME.safetensors`` instead and declares it in the plugin
+(for the first-party models).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from imgedit.training import (LabelledSet, TrainRun, command_line, ema_update, export_user_model, export_weights,
+                              loss_table, set_dict_entry, train_root, utc_now, write_sheet)
+
+from imgedit_gan.net import Discriminator, Encoder, Generator, diff_augment
+
+PLUGIN_FILE = Path(__file__).with_name("plugin.py")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="imgedit train gan", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, required=True, help="folder of images (any size: resized to 64x64)")
+    ap.add_argument("--labels", type=Path, default=None,
+                    help="CSV with a `file` column (relative to --data) and 0/1 attribute columns")
+    ap.add_argument("--name", required=True, help="model name: exported as gan.NAME")
+    ap.add_argument("--out", type=Path, default=None, help="run folder (default ~/.cache/imgedit/train/gan-NAME)")
+    ap.add_argument("--steps", type=int, default=8000, help="GAN steps")
+    ap.add_argument("--encoder-steps", type=int, default=1500, help="encoder steps after the GAN")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--nz", type=int, default=64, help="latent size")
+    ap.add_argument("--ngf", type=int, default=32, help="generator width (DCGAN: 64)")
+    ap.add_argument("--ndf", type=int, default=32, help="discriminator / encoder width")
+    ap.add_argument("--gray", action="store_true", help="grayscale data (one channel, shown as RGB)")
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--augment", default="translation,cutout", help="DiffAugment policy (add `color` for photos)")
+    ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the sampling generator")
+    ap.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight on D (0 = off)")
+    ap.add_argument("--holdout", type=float, default=0.1, help="fraction held aside for the FID-like score")
+    ap.add_argument("--fid-every", type=int, default=1000)
+    ap.add_argument("--fid-samples", type=int, default=500)
+    ap.add_argument("--preview-every", type=int, default=500)
+    ap.add_argument("--pca", type=int, default=0, help="unsupervised (PCA) directions to ship")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                    help="bf16 autocast (default: on CPUs with native bf16)")
+    ap.add_argument("--export", action="store_true", help="export to the user models folder when done")
+    ap.add_argument("--export-only", action="store_true", help="export the last checkpoint, do not train")
+    ap.add_argument("--ship", action="store_true", help="export to pretrained/ and declare it in the plugin")
+    ap.add_argument("--models-dir", type=Path, default=None, help="user models folder (default: platform data dir)")
+    ap.add_argument("--summary", default="", help="one line for `imgedit models`")
+    ap.add_argument("--licence", default="", help="licence line for the model card")
+    return ap.parse_args(argv)
+
+
+class GanTrainer:
+    """The networks, data and step functions of one run (also used by the tests)."""
+
+    def __init__(self, args: argparse.Namespace, log=print):
+        from imgedit.training import bf16_autocast_default
+
+        self.args, self.log = args, log
+        torch.manual_seed(args.seed)
+        self.rng = random.Random(args.seed)
+        self.data = LabelledSet(args.data, 64, args.labels, gray=args.gray, log=log)
+        n = len(self.data)
+        order = list(range(n))
+        random.Random(1234).shuffle(order)
+        k = int(n * args.holdout) if n >= 20 else 0
+        self.held, self.train_idx = sorted(order[:k]), sorted(order[k:])
+        ch = 1 if args.gray else 3
+        self.G = Generator(args.nz, args.ngf, ch)
+        self.D = Discriminator(args.ndf, ch)
+        self.E = Encoder(args.nz, args.ndf, ch)
+        self.G_ema = copy.deepcopy(self.G).eval()
+        for p in self.G_ema.parameters():
+            p.requires_grad_(False)
+        betas = (0.5, 0.999)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), args.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), args.lr, betas=betas)
+        self.opt_e = torch.optim.Adam(self.E.parameters(), 1e-3, betas=(0.9, 0.999))
+        self.bf16 = bf16_autocast_default() if args.bf16 is None else args.bf16
+        self.aug_gen = torch.Generator().manual_seed(args.seed + 1)
+        self.fixed_z = torch.randn(16, args.nz, generator=torch.Generator().manual_seed(7))
+        config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                  if k not in ("export", "export_only", "ship", "models_dir", "summary", "licence", "out")}
+        self.run = TrainRun(args.out, {"G": self.G, "D": self.D, "G_ema": self.G_ema, "E": self.E},
+                            {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e}, config, rng=self.rng,
+                            must_match=("nz", "ngf", "ndf", "gray"), log=log, name=f"gan {args.name}")
+        self._real_stats = None
+
+    def autocast(self):
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
+
+    def real_batch(self, n: int) -> torch.Tensor:
+        return self.data.take([self.train_idx[self.rng.randrange(len(self.train_idx))] for _ in range(n)])
+
+    # -- phase 1 --------------------------------------------------------------------------------
+    def gan_step(self, step: int) -> dict:
+        a = self.args
+        self.G.train()
+        real = self.real_batch(a.batch)
+        z = torch.randn(a.batch, a.nz)
+        with self.autocast():
+            fake = self.G(z)
+            d_real = self.D(diff_augment(real, a.augment, self.aug_gen))
+            d_fake = self.D(diff_augment(fake.detach(), a.augment, self.aug_gen))
+            loss_d = F.relu(1 - d_real.float()).mean() + F.relu(1 + d_fake.float()).mean()
+        r1 = torch.zeros(())
+        if a.r1 > 0 and step % 16 == 0:  # lazy R1 on un-augmented reals
+            x = real.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
+            r1 = g.pow(2).flatten(1).sum(1).mean() * (a.r1 / 2) * 16
+        self.opt_d.zero_grad(set_to_none=True)
+        (loss_d + r1).backward()
+        self.opt_d.step()
+        with self.autocast():
+            loss_g = -self.D(diff_augment(self.G(z), a.augment, self.aug_gen)).float().mean()
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        ema_update(self.G_ema, self.G, a.ema if step > 200 else 0.0)
+        return {"d": loss_d.item(), "g": loss_g.item(), "d_real": d_real.float().mean().item(),
+                "d_fake": d_fake.float().mean().item()}
+
+    # -- phase 2 --------------------------------------------------------------------------------
+    def encoder_step(self, step: int) -> dict:
+        from imgedit.perceptual import perceptual_distance
+
+        a = self.args
+        self.E.train()
+        z = torch.randn(a.batch, a.nz)
+        with torch.no_grad():
+            fake = self.G_ema(z)
+        real = self.real_batch(a.batch // 4)
+        with self.autocast():
+            lat = F.mse_loss(self.E(fake).float(), z)
+            rec = self.G_ema(self.E(real)).float()
+        pix = F.l1_loss(rec, real)
+        perc = perceptual_distance(rec, real).mean()
+        loss = lat + pix + perc
+        self.opt_e.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_e.step()
+        return {"latent": lat.item(), "pixel": pix.item(), "perceptual": perc.item()}
+
+    def step(self, step: int) -> dict:
+        return self.gan_step(step) if step < self.args.steps else self.encoder_step(step)
+
+    # -- evaluation -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def fid(self, step: int | None = None) -> dict:
+        from imgedit.perceptual.fid import feature_stats, frechet_distance
+
+        if not self.held:
+            return {}
+        if self._real_stats is None:
+            self._real_stats = feature_stats(self.data.take(self.held))
+        g = torch.Generator().manual_seed(99)
+        zs = torch.randn(self.args.fid_samples, self.args.nz, generator=g)
+        fake = torch.cat([self.G_ema(zs[i:i + 100]) for i in range(0, len(zs), 100)])
+        return {"fid": round(frechet_distance(feature_stats(fake), self._real_stats), 3)}
+
+    @torch.no_grad()
+    def preview(self, step: int | None = None) -> None:
+        self.G_ema.eval()
+        self.E.eval()
+        samples = self.G_ema(self.fixed_z)
+        real = self.data.take(self.held[:8] if len(self.held) >= 8 else list(range(min(8, len(self.data)))))
+        rec = self.G_ema(self.E(real))
+        rows = [[s[None] for s in samples[:8]], [s[None] for s in samples[8:16]],
+                [r[None] for r in real], [r[None] for r in rec]]
+        write_sheet(self.run.folder / "preview.jpg", rows)
+
+    def fit(self) -> None:
+        a = self.args
+        total = a.steps + a.encoder_steps
+
+        def evaluate(step: int) -> dict | None:
+            return self.fid() if step <= a.steps else None
+
+        self.run.run(total, self.step, log_every=50,
+                     hooks={a.fid_every: evaluate, a.preview_every: lambda s: self.preview()})
+        self.preview()
+
+
+# ------------------------------------------------------------------------------------------------
+def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
+    """Tensors and metadata of an exported model: G_ema, E, and the directions."""
+    from imgedit.directions import directions_from_labels, pca_directions
+
+    a = tr.args
+    tensors = {f"G.{k}": v for k, v in tr.G_ema.state_dict().items()}
+    tensors.update({f"E.{k}": v for k, v in tr.E.state_dict().items()})
+    tr.G_ema.eval()
+    tr.E.eval()
+    names = []
+    if tr.data.attributes:
+        with torch.no_grad():
+            lat = torch.cat([tr.E(tr.data.take(list(range(i, min(i + 256, len(tr.data))))))
+                             for i in range(0, len(tr.data), 256)])
+        for attr, d in directions_from_labels(lat, tr.data.rows, tr.data.attributes).items():
+            tensors[f"direction.{attr}"] = d
+            names.append(attr)
+    if a.pca:
+        with torch.no_grad():
+            for i, d in enumerate(pca_directions(tr.G_ema, torch.randn(4000, a.nz, generator=torch.Generator().manual_seed(5)), a.pca)):
+                tensors[f"direction.pc{i}"] = d
+                names.append(f"pc{i}")
+    meta = {"arch": "dcgan64", "nz": str(a.nz), "ngf": str(a.ngf), "ndf": str(a.ndf),
+            "channels": "1" if a.gray else "3", "steps": str(tr.run.step), "directions": ",".join(names)}
+    return tensors, meta
+
+
+def card_text(tr: GanTrainer, argv: list[str], name: str) -> str:
+    a, run = tr.args, tr.run
+    fids = [h for h in run.history if "fid" in h]
+    gan_rows = [h for h in run.history if h["step"] <= a.steps and "d" in h]
+    enc_rows = [h for h in run.history if h["step"] > a.steps and "latent" in h]
+    return f"""# {name}
+
+DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
+
+- **Data**: `{a.data}` ({len(tr.data)} images{', labels ' + str(a.labels) if a.labels else ''};
+  {len(tr.held)} held aside for the FID-like score)
+- **Command**: `{command_line('gan', argv)}`
+- **Steps**: {a.steps} GAN + {a.encoder_steps} encoder, batch {a.batch}, {run.wall / 3600:.2f} h of training
+- **Architecture**: nz {a.nz}, ngf {a.ngf}, ndf {a.ndf}, {'grayscale' if a.gray else 'RGB'}; hinge loss, spectral
+  norm on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}
+- **FID-like score** (EfficientNet-Lite0 features, {a.fid_samples} samples vs held-aside set):
+  {', '.join(f"{h['fid']:.2f} @ {h['step']}" for h in fids) or 'n/a'}
+- **Exported**: {utc_now()}, sha256 `{{SHA256}}`, {{SIZE}}
+- **Licence**: {a.licence or 'as the training data'}
+
+## GAN losses
+{loss_table(gan_rows[::max(1, len(gan_rows) // 12)] or [{'step': 0}])}
+
+## Encoder losses
+{loss_table(enc_rows) if enc_rows else '(none)'}
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse(argv)
+    args.out = args.out or train_root() / f"gan-{args.name}"
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    tr = GanTrainer(args, log)
+    tr.run.resume()
+    if not args.export_only:
+        t0 = time.perf_counter()
+        tr.fit()
+        log(f"trained to step {tr.run.step} in {(time.perf_counter() - t0) / 60:.1f} min this session")
+    if args.export or args.export_only or args.ship:
+        tensors, meta = export_tensors(tr)
+        name = f"gan.{args.name}"
+        if args.ship:
+            out = Path(__file__).resolve().parents[3] / "pretrained" / f"gan-{args.name}.safetensors"
+            sha = export_weights(tensors, out, card_text(tr, argv, name), {"weight": "generator", **meta})
+            if not set_dict_entry(PLUGIN_FILE, "SHIPPED", args.name, sha):
+                log(f"add \"{args.name}\": \"{sha}\" to SHIPPED in {PLUGIN_FILE}")
+        else:
+            out = export_user_model(tensors, name=name, base="gan", weight="generator",
+                                    card=card_text(tr, argv, name), metadata=meta, folder=args.models_dir,
+                                    summary=args.summary or f"DCGAN trained on {args.data.name}")
+        log(f"exported {out}")
+    return 0
