@@ -435,8 +435,9 @@ class TrainRun:
     ``modules`` and ``optimizers`` are named (a GAN passes ``{"G": g, "D": d, "G_ema": ema}`` and
     ``{"opt_g": ..., "opt_d": ...}``); ``config`` is what the trainer wants to keep (it must match
     on resume for the keys listed in ``must_match``). ``rng`` is the :class:`random.Random` the
-    trainer draws its data from; its state, Python's and torch's global RNG are checkpointed, so a
-    resumed run continues *exactly* as an uninterrupted one would.
+    trainer draws its data from; its state, Python's and torch's global RNG and the
+    ``generators`` (torch.Generator, e.g. for augmentations) are checkpointed, so a resumed run
+    continues *exactly* as an uninterrupted one would.
 
     :meth:`run` calls ``step_fn(step) -> {loss: value}`` until ``steps``; every ``log_every`` steps
     the losses (averaged) go to ``history`` and the log; ``hooks`` maps an interval to a callback
@@ -446,8 +447,10 @@ class TrainRun:
 
     def __init__(self, folder: Path, modules: Mapping[str, "torch.nn.Module"],
                  optimizers: Mapping[str, "torch.optim.Optimizer"], config: dict, *, rng: random.Random,
-                 must_match: Iterable[str] = (), log: Callable[[str], None] = print, name: str = "train"):
+                 must_match: Iterable[str] = (), log: Callable[[str], None] = print, name: str = "train",
+                 generators: Mapping[str, "torch.Generator"] | None = None):
         self.folder = Path(folder)
+        self.generators = dict(generators or {})  #: torch.Generators the trainer draws from (checkpointed)
         self.ckpt = Checkpoint(self.folder, modules, optimizers)
         self.config, self.rng, self.log, self.name = dict(config), rng, log, name
         self.must_match = tuple(must_match)
@@ -471,6 +474,15 @@ class TrainRun:
         self.history, self.extra = state.get("history", []), state.get("extra", {})
         if "rng" in state:
             _set_rng_state(state["rng"])
+            for k, g in self.generators.items():
+                if k in state["rng"].get("generators", {}):
+                    import base64
+
+                    import numpy as np
+                    import torch
+
+                    raw = base64.b64decode(state["rng"]["generators"][k])
+                    g.set_state(torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).copy()))
             if "data" in state["rng"]:
                 v, internal, gauss = state["rng"]["data"]
                 self.rng.setstate((v, tuple(internal), gauss))
@@ -478,9 +490,13 @@ class TrainRun:
         return True
 
     def save(self) -> None:
+        import base64
+
         rng = _rng_state()
         st = self.rng.getstate()
         rng["data"] = [st[0], list(st[1]), st[2]]
+        rng["generators"] = {k: base64.b64encode(g.get_state().numpy().tobytes()).decode()
+                             for k, g in self.generators.items()}
         self.ckpt.save({"step": self.step, "wall": self.wall, "history": self.history, "config": self.config,
                         "extra": self.extra, "rng": rng})
 
@@ -599,14 +615,16 @@ def export_user_model(tensors: Mapping[str, "torch.Tensor"], *, name: str, base:
                       card: str, metadata: Mapping[str, str] | None = None, folder: Path | None = None,
                       summary: str = "") -> Path:
     """Export a trained model to the user models folder (or ``folder``): ``NAME.safetensors``
-    (fp16), ``NAME.md`` (the card) and ``NAME.json``, which names the ``base`` model whose code
+    (fp16), ``NAME.md`` (the card) and ``NAME.json`` (``BASE.WEIGHT.*`` when ``name == base``:
+    the base model gains that weight entry, e.g. a user's fast style), which names the ``base`` model whose code
     runs it, the base's weight entry ``weight`` this file stands for and the file's sha256
     recorded now. ``imgedit models`` lists it and ``-m NAME`` loads it: no source is edited."""
     from imgedit.usermodels import write_record
 
     folder = Path(folder) if folder is not None else user_models_dir()
-    out = folder / f"{name}.safetensors"
+    stem = name if name != base else f"{base}.{weight}"  # extending the base: one file per weight entry
+    out = folder / f"{stem}.safetensors"
     meta = {"imgedit-model": name, "base": base, "weight": weight, **dict(metadata or {})}
     sha = export_weights(tensors, out, card, meta)
-    write_record(folder, name=name, base=base, weight=weight, sha256=sha, summary=summary)
+    write_record(folder, name=name, base=base, weight=weight, sha256=sha, summary=summary, stem=stem)
     return out

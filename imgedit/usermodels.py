@@ -46,13 +46,16 @@ def models_dir() -> Path:
     return base / "imgedit" / "models"
 
 
-def write_record(folder: Path, *, name: str, base: str, weight: str, sha256: str, summary: str = "") -> Path:
-    """Write ``folder/NAME.json`` (atomically) for an exported ``folder/NAME.safetensors``."""
+def write_record(folder: Path, *, name: str, base: str, weight: str, sha256: str, summary: str = "",
+                 stem: str | None = None) -> Path:
+    """Write ``folder/STEM.json`` (atomically) for an exported ``folder/STEM.safetensors``
+    (``STEM`` defaults to ``name``)."""
     folder.mkdir(parents=True, exist_ok=True)
+    stem = stem or name
     rec = {"format": RECORD_FORMAT, "name": name, "base": base, "weight": weight,
-           "file": f"{name}.safetensors", "sha256": sha256, "summary": summary,
+           "file": f"{stem}.safetensors", "sha256": sha256, "summary": summary,
            "exported": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-    path = folder / f"{name}.json"
+    path = folder / f"{stem}.json"
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(rec, indent=1) + "\n")
     os.replace(tmp, path)

@@ -8,7 +8,7 @@ This module is the registration module: it imports no torch. The models live in
 """
 from __future__ import annotations
 
-from imgedit.api import Capability, ModelSpec, Option, hookimpl
+from imgedit.api import Capability, ModelSpec, Option, hookimpl, latent_options
 
 _M = "imgedit.builtin.models:"
 
@@ -56,9 +56,9 @@ def imgedit_register_models(register) -> None:
         )))
     register(ModelSpec(
         name="classic.colorgrid", summary="Colour-layout codec: 8x8 colour grid latent <-> smooth image.",
-        factory=_M + "ColorGrid", capabilities=(Capability.ENCODE, Capability.GENERATE), licence="MIT",
-        precisions=("fp32",), latent_shape=(3, 8, 8),
-        options=(Option("size", "int", 256, "generated image size (square)", min=8, max=4096),)))
+        factory=_M + "ColorGrid", capabilities=(Capability.ENCODE, Capability.GENERATE, Capability.EDIT),
+        licence="MIT", precisions=("fp32",), latent_shape=(3, 8, 8),
+        options=(Option("size", "int", 256, "generated image size (square)", min=8, max=4096), *latent_options())))
     register(ModelSpec(
         name="classic.flow", summary="Dense optical flow with OpenCV DIS (a service other models use).",
         factory=_M + "DisFlow", capabilities=(Capability.FLOW,), licence="MIT (OpenCV: Apache-2.0)",

@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 import torch
 import torch.nn.functional as F
 
-from imgedit.api import Frame, ImageModel
+from imgedit.api import Frame, ImageModel, LatentModel
 from imgedit.sequence import interpolate_frames, target_rate
 
 _LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
@@ -101,18 +101,19 @@ class Blend(ImageModel):
         yield from interpolate_frames(frames, lambda a, b, t: a.image * (1 - t) + b.image * t, factor, fps)
 
 
-class ColorGrid(ImageModel):
-    """Encode: the 8x8 grid of mean colours (area average). Generate: bicubic upsampling of it."""
+class ColorGrid(LatentModel):
+    """Encode: the 8x8 grid of mean colours (area average). Generate: bicubic upsampling of it.
+    A latent model like the GANs: directions, residual edits and morphs work on it too."""
 
-    def encode(self, images, size=256):
+    def encode(self, images, size=256, **_):
         return F.adaptive_avg_pool2d(images, (8, 8))
 
-    def sample_latents(self, n, generator, size=256):
+    def sample_latents(self, n, generator, size=256, **_):
         base = torch.rand((n, 3, 1, 1), generator=generator)
         detail = torch.rand((n, 3, 8, 8), generator=generator)
         return (0.6 * base + 0.4 * detail).clamp(0, 1)
 
-    def generate(self, latents, size=256):
+    def generate(self, latents, size=256, **_):
         return F.interpolate(latents.clamp(0, 1), size=(size, size), mode="bicubic", align_corners=False).clamp(0, 1)
 
 

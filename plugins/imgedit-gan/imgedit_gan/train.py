@@ -104,7 +104,8 @@ class GanTrainer:
                   if k not in ("export", "export_only", "ship", "models_dir", "summary", "licence", "out")}
         self.run = TrainRun(args.out, {"G": self.G, "D": self.D, "G_ema": self.G_ema, "E": self.E},
                             {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e}, config, rng=self.rng,
-                            must_match=("nz", "ngf", "ndf", "gray"), log=log, name=f"gan {args.name}")
+                            must_match=("nz", "ngf", "ndf", "gray"), log=log, name=f"gan {args.name}",
+                            generators={"augment": self.aug_gen})
         self._real_stats = None
 
     def autocast(self):

@@ -61,6 +61,12 @@ class StyleModel(ImageModel):
     def has_fast(self, name: str) -> bool:
         return fast_weight_name(name) in self._weight_names
 
+    def user_styles(self) -> list[str]:
+        """Fast styles a user trained (``imgedit train style --style my_painting.jpg --export``)."""
+        prefix = fast_weight_name("")
+        return sorted(w[len(prefix):] for w in self._weight_names
+                      if w.startswith(prefix) and w[len(prefix):] not in SHIPPED_STYLES)
+
     @property
     def has_decoder(self) -> bool:
         return "decoder" in self._weight_names
@@ -103,10 +109,10 @@ class StyleModel(ImageModel):
             elif isinstance(item, torch.Tensor):
                 item = ImageArg("<tensor>", item if item.dim() == 4 else item[None], 1.0)
             if item.image is None:
-                if item.value.lower() in SHIPPED_STYLES:  # --style Wave
+                if item.value.lower() in SHIPPED_STYLES or self.has_fast(item.value.lower()):  # --style Wave
                     item = ImageArg(item.value.lower(), None, item.weight)
-                if item.value not in SHIPPED_STYLES:
-                    raise OptionError(_unknown_style(item.value))
+                if item.value not in SHIPPED_STYLES and not self.has_fast(item.value):
+                    raise OptionError(_unknown_style(item.value, self.user_styles()))
                 out.append((item.value, None, float(item.weight)))
             else:
                 out.append((item.value, item.image[:1, :3].float(), float(item.weight)))
@@ -127,7 +133,7 @@ class StyleModel(ImageModel):
             missing = [k for k, img, _ in styles if img is not None or not self.has_fast(k)]
             raise OptionError(f"method fast needs a shipped style with trained weights; not available for "
                               f"{', '.join(missing)} (use --method arbitrary or optimize, or train: "
-                              f"{fast_train_command(missing[0]) if missing[0] in SHIPPED_STYLES else 'n/a'})")
+                              f"{fast_train_command(missing[0]) if missing[0] in SHIPPED_STYLES else USER_TRAIN_COMMAND})")
         if method == "arbitrary" and not self.has_decoder:
             raise OptionError(f"method arbitrary needs the trained decoder ({DECODER_TRAIN_COMMAND}); "
                               "use --method optimize meanwhile")
@@ -267,18 +273,21 @@ class StyleModel(ImageModel):
             yield Frame(out.clamp(0, 1), fr.time, fr.index, fr.scene_start, fr.rate)
 
 
-def _unknown_style(value: str) -> str:
+USER_TRAIN_COMMAND = "imgedit train style --style PAINTING.jpg --data PHOTOS/ --export"
+
+
+def _unknown_style(value: str, user: Sequence[str] = ()) -> str:
     """The one line for a --style that is neither a file nor a shipped name: a path-looking value
     is a missing file; a name gets the closest shipped one; a comma list is a blend typed wrong."""
     import difflib
     from pathlib import PurePath
 
-    shipped = ", ".join(SHIPPED_STYLES)
+    shipped = ", ".join([*SHIPPED_STYLES, *user])
     if "," in value:
         return (f"style {value!r}: repeat --style for a blend (--style wave:0.5 --style udnie:0.5); "
                 f"shipped styles: {shipped}")
     if PurePath(value).suffix or "/" in value or "\\" in value:
         return f"style image {value!r}: file not found (shipped styles: {shipped})"
-    close = difflib.get_close_matches(value.lower(), SHIPPED_STYLES, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(value.lower(), [*SHIPPED_STYLES, *user], n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"style {value!r} is neither an image file nor a shipped style ({shipped}){hint}"

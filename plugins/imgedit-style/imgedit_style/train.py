@@ -30,9 +30,9 @@ from typing import Callable
 
 import torch
 
-from imgedit.training import (Checkpoint, PhotoSet, StopFlag, bf16_autocast_default, command_line, export_weights,
-                              loss_table, preview_photos, progress, set_constant, set_dict_entry, train_root,
-                              utc_now, write_sheet)
+from imgedit.training import (Checkpoint, PhotoSet, StopFlag, bf16_autocast_default, command_line, export_user_model,
+                              export_weights, loss_table, preview_photos, progress, read_rgb, set_constant,
+                              set_dict_entry, train_root, utc_now, write_sheet)
 
 PLUGIN_FILE = Path(__file__).resolve().parent / "plugin.py"
 
@@ -284,7 +284,17 @@ Johnson-style feed-forward network ({state['config']['arch']}) for `imgedit styl
 
 {loss_table(state['history'])}
 """
-    sha = export_weights(net.state_dict(), out, card, {"style": name, "arch": state["config"]["arch"], "steps": str(state["step"])})
+    meta = {"style": name, "arch": state["config"]["arch"], "steps": str(state["step"])}
+    if not painting and args.export_dir is None:
+        # a user's painting: the user models folder, usable as --style NAME with no source edited
+        from imgedit_style.plugin import fast_weight_name
+
+        out = export_user_model(net.state_dict(), name="style", base="style", weight=fast_weight_name(name),
+                                card=card.replace(f"style-{name}.safetensors", f"style.{fast_weight_name(name)}.safetensors"),
+                                metadata=meta)
+        log(f"exported {out}: `imgedit stylize IN OUT --style {name}` uses it")
+        return
+    sha = export_weights(net.state_dict(), out, card, meta)
     log(f"exported {out} (sha256 {sha})")
     print(sha)
     if record_sha256("fast", name, sha):

@@ -96,3 +96,39 @@ def test_record_sha256_updates_only_the_block(tmp_path, monkeypatch):
     entry = re.compile(r'^    "[a-z0-9_]+": "[0-9a-f]{64}",$', re.M)
     assert len(entry.findall(after)) == len(entry.findall(before)) + 1
     assert len(after.splitlines()) - len(before.splitlines()) == len(entry.findall(after)) - len(entry.findall(before))
+
+
+def test_user_style_exported_and_used_by_name(photos, tmp_path, monkeypatch):
+    """`imgedit train style --style my_painting.jpg --export` (a user's painting): the network
+    goes to the user models folder and `--style my_painting` works with no source edited."""
+    from imgedit import registry
+    from imgedit.runner import process
+
+    models = tmp_path / "models"
+    monkeypatch.setenv("IMGEDIT_MODELS_DIR", str(models))
+    painting = tmp_path / "My Painting.png"
+    rng = np.random.default_rng(3)
+    Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)).save(painting)
+    fake_plugin = tmp_path / "plugin.py"
+    shutil.copy(train.PLUGIN_FILE, fake_plugin)
+    monkeypatch.setattr(train, "PLUGIN_FILE", fake_plugin)
+    args = ["--style", str(painting), "--data", str(photos), "--size", "48", "--batch", "2", "--width", "8",
+            "--blocks", "1", "--run-dir", str(tmp_path / "run"), "--precision", "fp32", "--curriculum", "0",
+            "--quiet", "--steps", "3", "--export"]
+    assert train.main_style(args) == 0
+    assert fake_plugin.read_text() == train.PLUGIN_FILE.read_text()  # no source edited
+    record = json.loads((models / "style.fast-my_painting.json").read_text())
+    assert record["base"] == "style" and record["weight"] == "fast-my_painting"
+    registry.reload()
+    try:
+        spec = registry.get_registry().get("style")
+        assert "fast-my_painting" in {w.name for w in spec.weights}
+        out = tmp_path / "out"
+        summary = process([photos / "p0.png"], out, model="style", style=["my_painting"], method="fast")
+        assert summary.exit_code == 0, [r.as_dict() for r in summary.results]
+        assert (out / "p0.png").is_file()
+        # and by file: -m FILE.safetensors
+        spec2 = registry.get_registry().get(str(models / "style.fast-my_painting.safetensors"))
+        assert "fast-my_painting" in {w.name for w in spec2.weights}
+    finally:
+        registry.reload()
