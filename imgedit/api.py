@@ -212,6 +212,9 @@ class ModelSpec:
     sequence_output: str = "same"
     precisions: tuple[str, ...] = ("fp32", "bf16", "fp16")  #: what ``--precision auto`` may pick
     plugin: str = ""  #: filled in by the registry: the distribution that registered it
+    #: a base for models users train (``imgedit train gan`` -> ``gan.NAME``), with no weights of its
+    #: own: not listed as a model, not runnable by name; user models built on it are.
+    base_only: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.lower() or " " in self.name:

@@ -32,12 +32,18 @@ class Registry:
             from imgedit.usermodels import spec_from_file
 
             return spec_from_file(Path(name).expanduser(), self.models)
-        try:
-            return self.models[name]
-        except KeyError:
-            close = [m for m in self.models if name in m or m in name]
-            hint = f"did you mean {', '.join(sorted(close))}?" if close else "see `imgedit models`"
-            raise ModelNotFoundError(f"no model named {name!r} is installed", hint=hint) from None
+        spec = self.models.get(name)
+        if spec is not None:
+            if spec.base_only:
+                trained = sorted(n for n, s in self.models.items() if n.startswith(name + ".") and not s.base_only)
+                raise ModelNotFoundError(
+                    f"{name!r} is the base of models you train, not a model itself",
+                    hint=f"train one with `{spec.weights[0].train_command if spec.weights else 'imgedit train ' + name}`"
+                         + (f", or use {', '.join(trained)}" if trained else ""))
+            return spec
+        close = [m for m in self.models if (name in m or m in name) and not self.models[m].base_only]
+        hint = f"did you mean {', '.join(sorted(close))}?" if close else "see `imgedit models`"
+        raise ModelNotFoundError(f"no model named {name!r} is installed", hint=hint)
 
     def for_task(self, task: str) -> list[ModelSpec]:
         """Models serving ``task``, best first (priority, then name)."""

@@ -88,8 +88,8 @@ def derive(base: ModelSpec, *, name: str, weight: str, path: Path, sha256: str, 
                     card=path.with_suffix(".md").name)
     weights = tuple(w for w in base.weights if w.name != weight) + (wf,)
     if name == base.name:
-        return replace(base, weights=weights)
-    return replace(base, name=name, weights=weights, tasks={},
+        return replace(base, weights=weights, base_only=False)
+    return replace(base, name=name, weights=weights, tasks={}, base_only=False,
                    summary=summary or f"{base.summary} (user model, base {base.name})", plugin=USER_PLUGIN)
 
 

@@ -507,7 +507,7 @@ def models(name: Annotated[Optional[str], typer.Argument(help="Show one model in
     from imgedit.registry import get_registry
 
     reg = get_registry()
-    specs = [reg.get(name)] if name else [reg.models[n] for n in sorted(reg.models)]
+    specs = [reg.get(name)] if name else [reg.models[n] for n in sorted(reg.models) if not reg.models[n].base_only]
     if json_:
         data = [_spec_dict(s, with_weights=bool(name)) for s in specs]
         typer.echo(json.dumps(data[0] if name else data, indent=2, default=str))

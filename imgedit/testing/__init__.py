@@ -115,7 +115,7 @@ class PluginContract:
     def _specs(cls) -> list[ModelSpec]:
         rec = cls._record()
         reg = cls._registry()
-        return [reg.models[n] for n in rec.models if n in reg.models]
+        return [reg.models[n] for n in rec.models if n in reg.models and not reg.models[n].base_only]
 
     def _build(self, spec: ModelSpec):
         """Build on the CPU in fp32 with weights pre-loaded, so the model itself does no IO."""

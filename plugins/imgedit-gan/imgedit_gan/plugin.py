@@ -43,8 +43,8 @@ def base_spec() -> ModelSpec:
         name="gan", summary="DCGAN 64x64: train your own with `imgedit train gan` (models gan.NAME).",
         factory="imgedit_gan.model:GanModel",
         capabilities=(Capability.ENCODE, Capability.GENERATE, Capability.EDIT),
-        latent_shape=(64,), options=OPTIONS, licence="MIT",
-        weights=(WeightFile("generator", "gan.safetensors", "0" * 64,
+        latent_shape=(64,), options=OPTIONS, licence="MIT", base_only=True,
+        weights=(WeightFile("generator", "gan.safetensors", "0" * 64,  # never read: each model names its own
                             train_command="imgedit train gan --data DIR --name NAME --export"),),
     )
 
@@ -54,7 +54,7 @@ def shipped_specs() -> list[ModelSpec]:
     out = []
     for name, sha in sorted(SHIPPED.items()):
         what, licence, command = SHIPPED_INFO.get(name, (f"shipped GAN {name}", "", ""))
-        out.append(replace(base, name=f"gan.{name}", summary=f"DCGAN: {what}", licence=licence,
+        out.append(replace(base, name=f"gan.{name}", summary=f"DCGAN: {what}", licence=licence, base_only=False,
                            weights=(WeightFile("generator", f"gan-{name}.safetensors", sha, train_command=command,
                                                licence=licence, card=f"gan-{name}.md"),)))
     return out
