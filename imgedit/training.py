@@ -461,14 +461,14 @@ class TrainRun:
 
     def resume(self) -> bool:
         """Load the checkpoint if there is one; True when resumed."""
-        state = self.ckpt.load()
-        if state is None:
+        if not self.ckpt.exists():
             return False
-        old = state.get("config", {})
-        for k in self.must_match:
+        old = json.loads(self.ckpt.state_path.read_text()).get("config", {})
+        for k in self.must_match:  # before the weights: a size mismatch gets this line, not a traceback
             if k in old and old[k] != self.config.get(k):
                 raise SystemExit(f"{self.folder}: this run was started with {k}={old[k]!r}, not "
                                  f"{self.config.get(k)!r} (use another --out to start a new run)")
+        state = self.ckpt.load()
         self.config = {**old, **{k: v for k, v in self.config.items() if k not in old}}
         self.step, self.wall = int(state["step"]), float(state.get("wall", 0.0))
         self.history, self.extra = state.get("history", []), state.get("extra", {})

@@ -89,10 +89,11 @@ def font_attributes(path: Path) -> dict[str, int] | None:
         return None
 
 
-def render_glyph(font, char: str, size: int = SIZE, fill: float = 0.78):
-    """One glyph as a (size, size) uint8 array, black on white, centred on its ink box; the font
-    is rendered at a size that makes its cap height ``fill``/1.4 of the image, so relative sizes of
-    letters (x-height, descenders) are kept, and shrunk only if the ink would not fit."""
+def render_glyph(font, char: str, size: int = SIZE, stroke: int = 0, shear: float = 0.0):
+    """One glyph as a (size, size) uint8 array, black on white, centred on its ink box, in the crop
+    box :func:`load_font` chose for the font (so relative sizes of letters are kept; shrunk only if
+    the ink would not fit). ``stroke`` (px at 4x) and ``shear`` (x per y) make synthetic bold and
+    italic variants, for tests and for fonts without such styles."""
     import numpy as np
     from PIL import Image, ImageDraw
 
@@ -100,7 +101,11 @@ def render_glyph(font, char: str, size: int = SIZE, fill: float = 0.78):
     canvas = Image.new("L", (big, big), 255)
     draw = ImageDraw.Draw(canvas)
     l, t, r, b = draw.textbbox((0, 0), char, font=font)
-    draw.text(((big - (r - l)) / 2 - l, (big - (b - t)) / 2 - t), char, font=font, fill=0)
+    draw.text(((big - (r - l)) / 2 - l, (big - (b - t)) / 2 - t), char, font=font, fill=0,
+              stroke_width=stroke, stroke_fill=0)
+    if shear:
+        canvas = canvas.transform(canvas.size, Image.Transform.AFFINE, (1, shear, -shear * big / 2, 0, 1, 0),
+                                  resample=Image.Resampling.BICUBIC, fillcolor=255)
     ink = np.asarray(canvas) < 250
     ys, xs = np.nonzero(ink)
     if not len(ys):
@@ -113,14 +118,17 @@ def render_glyph(font, char: str, size: int = SIZE, fill: float = 0.78):
     return np.asarray(crop.resize((size, size), Image.Resampling.LANCZOS))
 
 
-def load_font(path, size: int = SIZE):
-    """A Pillow font sized so that its ``H`` is about 0.55 of a 64 px cell (rendered 4x)."""
+def load_font(path=None, size: int = SIZE):
+    """A Pillow font sized so that its ``H`` is about 0.55 of a 64 px cell (rendered 4x); ``path``
+    None is Pillow's own bundled font (Aileron Regular), which needs no font package."""
     from PIL import ImageFont
 
-    probe = ImageFont.truetype(str(path), 100)
-    l, t, r, b = probe.getbbox("H")
+    def open_at(pt: int):
+        return ImageFont.load_default(size=pt) if path is None else ImageFont.truetype(str(path), pt)
+
+    l, t, r, b = open_at(100).getbbox("H")
     cap = max(1, b - t)
-    font = ImageFont.truetype(str(path), max(8, round(100 * size * 4 * 0.55 / cap)))
+    font = open_at(max(8, round(100 * size * 4 * 0.55 / cap)))
     # every glyph of a font shares one crop box (the font's tallest ink), so relative sizes stay
     boxes = [font.getbbox(c) for c in ("H", "g", "j", "Q", "W", "M", "l", "y", "f")]
     tallest = max(b - t for _, t, _, b in boxes)
@@ -129,12 +137,12 @@ def load_font(path, size: int = SIZE):
     return font
 
 
-def render_font(path, size: int = SIZE) -> dict[str, "object"]:
+def render_font(path, size: int = SIZE, stroke: int = 0, shear: float = 0.0) -> dict[str, "object"]:
     """``{char: (size,size) uint8}`` for every character of :data:`CHARS` the font renders."""
     font = load_font(path, size)
     out = {}
     for c in CHARS:
-        g = render_glyph(font, c, size)
+        g = render_glyph(font, c, size, stroke, shear)
         if g is not None:
             out[c] = g
     return out

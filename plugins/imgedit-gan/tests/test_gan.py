@@ -1,0 +1,155 @@
+"""imgedit-gan: networks, training (losses fall, exact resume), generate, inversion, user models."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from conftest import tiny_args
+from imgedit import load_model, registry
+from imgedit.cli import app
+from imgedit_gan import train
+from imgedit_gan.net import Discriminator, Encoder, Generator, diff_augment
+
+
+def _cli(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_network_shapes():
+    g, d, e = Generator(32, 8, 3), Discriminator(8, 3), Encoder(32, 8, 1)
+    z = torch.randn(5, 32)
+    x = g(z)
+    assert x.shape == (5, 3, 64, 64) and x.min() >= 0 and x.max() <= 1
+    assert d(x).shape == (5,) and e(x).shape == (5, 32)
+    gray = Generator(16, 8, 1)(torch.randn(2, 16))
+    assert gray.shape == (2, 3, 64, 64) and torch.equal(gray[:, 0], gray[:, 2])
+    aug = diff_augment(x, "translation,cutout,color", torch.Generator().manual_seed(0))
+    assert aug.shape == x.shape and not torch.equal(aug, x)
+
+
+def test_diff_augment_is_differentiable_and_reproducible():
+    x = torch.rand(3, 3, 64, 64, requires_grad=True)
+    a = diff_augment(x, "translation,cutout", torch.Generator().manual_seed(1))
+    a.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    b = diff_augment(x.detach(), "translation,cutout", torch.Generator().manual_seed(1))
+    assert torch.equal(a.detach(), b)
+
+
+def test_training_lowers_losses(tiny_model):
+    hist = json.loads((tiny_model / "state.json").read_text())["history"]
+    gan = [h for h in hist if "d" in h]
+    enc = [h for h in hist if "latent" in h and "d" not in h]
+    assert gan[0]["d"] > gan[-1]["d"]           # D learns to tell the glyphs from noise
+    assert enc[0]["latent"] > 1.5 * enc[-1]["latent"]  # E learns z from G(z)
+    assert (tiny_model / "preview.jpg").is_file()
+
+
+def test_resumed_run_continues_exactly(glyph_set, tmp_path):
+    straight, resumed = tmp_path / "a", tmp_path / "b"
+    assert train.main(tiny_args(glyph_set, straight, 12, 4)) == 0
+    assert train.main(tiny_args(glyph_set, resumed, 6, 0)) == 0   # stops after 6 GAN steps
+    assert train.main(tiny_args(glyph_set, resumed, 12, 4)) == 0  # resumed: 6 more + the encoder
+    from safetensors.torch import load_file
+
+    a, b = load_file(str(straight / "last.safetensors")), load_file(str(resumed / "last.safetensors"))
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, different[:5]
+
+
+def test_a_run_with_other_sizes_is_refused(glyph_set, tmp_path):
+    assert train.main(tiny_args(glyph_set, tmp_path / "r", 2, 0)) == 0
+    with pytest.raises(SystemExit, match="nz"):
+        train.main(tiny_args(glyph_set, tmp_path / "r", 4, 0) + ["--nz", "8"])
+
+
+def test_generate_is_deterministic_per_seed_at_any_batch_size(tiny_model, tmp_path):
+    assert _cli("generate", "-m", "gan.tiny", tmp_path / "b1", "-c", "3", "--seed", "5", "-b", "1").exit_code == 0
+    assert _cli("generate", "-m", "gan.tiny", tmp_path / "b3", "-c", "3", "--seed", "5", "-b", "3").exit_code == 0
+    for i in (5, 6, 7):
+        a = np.asarray(Image.open(tmp_path / "b1" / f"seed{i:06d}.png"))
+        b = np.asarray(Image.open(tmp_path / "b3" / f"seed{i:06d}.png"))
+        assert a.shape == (64, 64, 3) and np.array_equal(a, b)
+    other = np.asarray(Image.open(tmp_path / "b1" / "seed000006.png"))
+    assert not np.array_equal(other, np.asarray(Image.open(tmp_path / "b1" / "seed000005.png")))
+    # truncation 0 is the mean latent: every seed gives the same image
+    assert _cli("generate", "-m", "gan.tiny", tmp_path / "t0", "-c", "2", "-o", "truncation=0").exit_code == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "t0" / "seed000000.png")),
+                          np.asarray(Image.open(tmp_path / "t0" / "seed000001.png")))
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(10 * torch.log10(1 / (a - b).pow(2).mean()))
+
+
+def test_inverting_a_generated_image_recovers_it(tiny_model):
+    m = load_model("gan.tiny", precision="fp32")
+    z = m.sample_latents(4, seed=11)
+    x = m.generate(z)
+    mean_image = m.generate(m.sample_latents(64, seed=100)).mean(0, keepdim=True)
+    baseline = np.mean([_psnr(mean_image, x[i:i + 1]) for i in range(4)])
+    rec = m.generate(m.encode(x, steps=150))
+    inverted = np.mean([_psnr(rec[i:i + 1], x[i:i + 1]) for i in range(4)])
+    assert inverted > baseline + 6, (inverted, baseline)
+    enc_only = np.mean([_psnr(m.generate(m.encode(x, steps=0))[i:i + 1], x[i:i + 1]) for i in range(4)])
+    assert inverted > enc_only  # the optimisation refines the encoder's guess
+
+
+def test_user_model_is_listed_and_loaded_by_name_and_by_file(tiny_model, tmp_path):
+    r = _cli("models")
+    assert "gan.tiny" in r.output
+    models_dir = Path(os.environ["IMGEDIT_MODELS_DIR"])
+    file = models_dir / "gan.tiny.safetensors"
+    assert file.is_file() and (models_dir / "gan.tiny.md").is_file()
+    r = _cli("models", "gan.tiny")
+    assert "[ok]" in r.output
+    assert _cli("generate", "-m", "gan.tiny", tmp_path / "a", "-c", "1").exit_code == 0
+    assert _cli("generate", "-m", file, tmp_path / "b", "-c", "1").exit_code == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "a" / "seed000000.png")),
+                          np.asarray(Image.open(tmp_path / "b" / "seed000000.png")))
+    card = (models_dir / "gan.tiny.md").read_text()
+    assert "imgedit train gan" in card and "sha256" in card
+
+
+def test_shipped_directions_edit_real_glyphs_at_their_size(tiny_model, glyph_set, tmp_path):
+    m = load_model("gan.tiny")
+    assert {"bold", "italic", "pc0", "pc1"} <= set(m.model.directions())
+    src = glyph_set / "regular" / "065.png"
+    big = tmp_path / "in" / "A.png"
+    big.parent.mkdir()
+    Image.open(src).resize((128, 128)).save(big)
+    r = _cli("edit", "-m", "gan.tiny", big, tmp_path / "out", "--direction", "bold:1.5", "-o", "steps=5")
+    assert r.exit_code == 0, r.output
+    out = np.asarray(Image.open(tmp_path / "out" / "A.png"))
+    assert out.shape == (128, 128)  # a grayscale glyph stays grayscale, at its own size
+    r = _cli("edit", "-m", "gan.tiny", big, tmp_path / "o2", "--direction", "heavy:1")
+    assert r.exit_code == 2 and "bold" in r.output
+
+
+def test_latent_of_a_retrained_model_is_refused(tiny_model, glyph_set, tmp_path):
+    src = glyph_set / "regular" / "066.png"
+    assert _cli("encode", "-m", "gan.tiny", src, tmp_path / "lat", "-o", "steps=2").exit_code == 0
+    latent = tmp_path / "lat" / "066.latent.safetensors"
+    assert _cli("generate", "-m", "gan.tiny", tmp_path / "dec", "--latents", latent).exit_code == 0
+    # retrain (two more encoder steps) and export under the same name
+    assert train.main(tiny_args(glyph_set, tiny_model, 150, 152, "--export")) == 0
+    registry.reload()
+    try:
+        r = _cli("generate", "-m", "gan.tiny", tmp_path / "dec2", "--latents", latent)
+        assert r.exit_code == 1 and "retrained" in r.output
+    finally:
+        registry.reload()
+
+
+def test_base_gan_is_not_a_model(tiny_model):
+    r = _cli("generate", "-m", "gan", "/tmp/never")
+    assert r.exit_code != 0 and "base of models you train" in r.output and "gan.tiny" in r.output
+    assert "gan " not in _cli("models").output.replace("gan.", "")
