@@ -385,13 +385,17 @@ def get_encoder(device: torch.device | str = "cpu") -> PerceptualEncoder:
 
     The shared instance uses the pinned package weights. It is frozen and pinned to eval mode;
     do not move it (``.to``) or change its dtype: ask for the device you need instead.
-    ``'cuda'`` and ``'cuda:<current>'`` give the same instance.
+    ``'cuda'`` and ``'cuda:<current>'`` give the same instance. Built outside inference mode, so
+    its weights can take part in autograd wherever it was first asked for.
     """
     dev = _device_key(device)
     key = str(dev)
     with _encoders_lock:
         enc = _encoders.get(key)
         if enc is None:
-            enc = PerceptualEncoder().to(dev)
+            # never as inference tensors (a first call inside torch.inference_mode() would make
+            # them so): losses that optimise through the encoder must work after any first use
+            with torch.inference_mode(False):
+                enc = PerceptualEncoder().to(dev)
             _encoders[key] = enc
         return enc

@@ -49,8 +49,11 @@ def package_fonts(packages=PACKAGES) -> list[tuple[str, Path]]:
 
 def font_attributes(path: Path) -> dict[str, int] | None:
     """0/1 attributes from the font's tables, or None when it lacks one of :data:`CHARS`."""
+    import logging
+
     from fontTools.ttLib import TTFont
 
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # odd 'created' dates are harmless here
     try:
         f = TTFont(str(path), lazy=True, fontNumber=0)
         cmap = f.getBestCmap() or {}

@@ -1,0 +1,220 @@
+"""gan.glyphs benchmarks (not a test): inversion of glyphs of fonts *not* in the training packages,
+and attribute edits judged by classifiers trained separately on the labels.
+
+    python -m imgedit_gan.glyphs --packages fonts-open-sans fonts-roboto-unhinted fonts-lato \\
+        fonts-cantarell fonts-crosextra-carlito fonts-crosextra-caladea fonts-ebgaramond \\
+        fonts-linuxlibertine fonts-inconsolata fonts-comic-neue --out ~/.cache/imgedit/data/glyphs-heldout
+    python benchmarks/gan_glyphs.py [--model gan.glyphs] [--n 100] [--steps 200]
+
+1. **Inversion** (``--n`` held-out glyphs, batch): encoder + optimisation with ``steps/4`` steps
+   vs optimisation alone (from the mean latent, z = 0) with ``steps`` and with ``steps/4``, and
+   the encoder alone. PSNR and perceptual distance of G(z) to the glyph; seconds per image.
+   Goal: encoder + optimisation better than optimisation alone at a quarter of the steps.
+2. **Attribute edits**: two small CNNs trained here on the *training* glyph set (not by the GAN):
+   an attribute classifier (bold, italic, monospace, serif, narrow) and a letter classifier (62
+   classes). For each attribute, held-out glyphs the attribute classifier gets right are edited
+   towards the other class (``--strength``, default 1.5: + for negatives, - for positives) with
+   the model's shipped direction (mean difference) and with a classifier-normal direction made
+   from the same latents; reported: the fraction whose attribute flips, and of those, the fraction
+   the letter classifier still reads as the same letter. Goal: >= 80 % flips, letter kept.
+
+Classifier weights are cached in ``~/.cache/imgedit/bench/`` (delete to retrain).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import random
+import time
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+DATA = Path("~/.cache/imgedit/data/glyphs").expanduser()
+HELDOUT = Path("~/.cache/imgedit/data/glyphs-heldout").expanduser()
+CACHE = Path("~/.cache/imgedit/bench").expanduser()
+ATTRS = ("bold", "italic", "monospace", "serif", "narrow")
+
+
+def load_set(folder: Path):
+    from imgedit.training import LabelledSet
+
+    return LabelledSet(folder, 64, folder / "labels.csv", gray=True, log=lambda m: None)
+
+
+class SmallCNN(nn.Module):
+    def __init__(self, outputs: int):
+        super().__init__()
+        c = 32
+        self.net = nn.Sequential(
+            nn.Conv2d(1, c, 3, 2, 1), nn.BatchNorm2d(c), nn.ReLU(),
+            nn.Conv2d(c, 2 * c, 3, 2, 1), nn.BatchNorm2d(2 * c), nn.ReLU(),
+            nn.Conv2d(2 * c, 4 * c, 3, 2, 1), nn.BatchNorm2d(4 * c), nn.ReLU(),
+            nn.Conv2d(4 * c, 4 * c, 3, 2, 1), nn.BatchNorm2d(4 * c), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(4 * c, outputs))
+
+    def forward(self, x):
+        return self.net(x.mean(1, keepdim=True) * 2 - 1)
+
+
+def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps: int, log) -> SmallCNN:
+    """Augmented (shift, scale) so it reads inverted and edited glyphs, not pixel-exact renders."""
+    from safetensors.torch import load_file, save_file
+
+    path = CACHE / f"glyph-{kind}-classifier.safetensors"
+    net = SmallCNN(outputs)
+    if path.is_file():
+        net.load_state_dict(load_file(str(path)))
+        return net.eval()
+    torch.manual_seed(0)
+    rng = random.Random(0)
+    opt = torch.optim.Adam(net.parameters(), 2e-3)
+    t0 = time.perf_counter()
+    for step in range(steps):
+        idx = [rng.randrange(len(data)) for _ in range(64)]
+        x = data.take(idx)
+        theta = torch.zeros(64, 2, 3)
+        s = 1 + (torch.rand(64) - 0.5) * 0.15
+        theta[:, 0, 0] = s
+        theta[:, 1, 1] = s
+        theta[:, :, 2] = (torch.rand(64, 2) - 0.5) * 0.12
+        grid = F.affine_grid(theta, x.shape, align_corners=False)
+        x = 1 - F.grid_sample(1 - x, grid, align_corners=False)  # pad with white
+        x = (x + torch.randn_like(x) * 0.03).clamp(0, 1)
+        out = net(x)
+        y = targets[idx]
+        loss = F.cross_entropy(out, y) if kind == "letter" else F.binary_cross_entropy_with_logits(out, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 500 == 0:
+            log(f"  {kind} classifier step {step}: loss {loss.item():.3f}")
+    log(f"  {kind} classifier trained in {time.perf_counter() - t0:.0f} s")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    save_file(net.state_dict(), str(path))
+    return net.eval()
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return 10 * torch.log10(1 / (a - b).pow(2).flatten(1).mean(1).clamp_min(1e-10))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="gan.glyphs")
+    ap.add_argument("--n", type=int, default=100, help="held-out glyphs to invert")
+    ap.add_argument("--steps", type=int, default=200, help="optimisation steps of the reference")
+    ap.add_argument("--edit-steps", type=int, default=50, help="optimisation steps of the inversion before edits")
+    ap.add_argument("--per-attribute", type=int, default=150, help="held-out glyphs edited per attribute")
+    ap.add_argument("--strength", type=float, default=1.5)
+    ap.add_argument("--threads", type=int, default=0)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    log = print
+    from imgedit import load_model
+    from imgedit.directions import linear_classifier
+    from imgedit.latentedit import apply_change
+    from imgedit.perceptual import perceptual_distance
+
+    m = load_model(args.model, precision="fp32")
+    gm = m.model
+    held = load_set(HELDOUT)
+    train_set = load_set(DATA)
+    log(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; model {args.model}; held-out {len(held)} glyphs, "
+        f"training set {len(train_set)}")
+
+    # ---- 1. inversion --------------------------------------------------------------------------
+    rng = random.Random(1)
+    idx = rng.sample(range(len(held)), args.n)
+    x = held.take(idx)
+    quarter = max(1, args.steps // 4)
+
+    def run(label, start, steps):
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            z0 = gm.E(x) if start == "encoder" else torch.zeros(len(x), gm.nz)
+        z = gm.refine(z0, x, steps) if steps else z0
+        secs = (time.perf_counter() - t0) / len(x)
+        with torch.inference_mode():
+            rec = gm.G(z)
+            p, d = psnr(rec, x).mean().item(), perceptual_distance(rec, x).mean().item()
+        log(f"| {label} | {steps} | {p:.2f} | {d:.4f} | {secs * 1000:.0f} ms |")
+        return p, d
+
+    log("\n## Inversion of held-out glyphs\n")
+    log("| method | optimisation steps | PSNR dB | perceptual | time / image |")
+    log("|---|---|---|---|---|")
+    run("encoder only", "encoder", 0)
+    run("encoder + optimisation", "encoder", quarter)
+    run("optimisation from the mean latent", "mean", quarter)
+    run("optimisation from the mean latent", "mean", args.steps)
+    run("encoder + optimisation", "encoder", args.steps)
+
+    # ---- 2. attribute edits --------------------------------------------------------------------
+    log("\n## Attribute edits (classifiers trained on the training set's labels)\n")
+    attrs = [a for a in ATTRS if a in train_set.attributes and a in held.attributes]
+    y_attr = torch.tensor([[float(r[a]) for a in attrs] for r in train_set.rows])
+    chars = sorted({r["char"] for r in train_set.rows})
+    y_letter = torch.tensor([chars.index(r["char"]) for r in train_set.rows])
+    attr_net = train_classifier(train_set, y_attr, len(attrs), "attribute", 3000, log)
+    letter_net = train_classifier(train_set, y_letter, len(chars), "letter", 3000, log)
+    with torch.inference_mode():
+        hx_all = held.take(list(range(len(held))))
+        pa = torch.cat([attr_net(hx_all[i:i + 500]) for i in range(0, len(hx_all), 500)]) > 0
+        pl = torch.cat([letter_net(hx_all[i:i + 500]).argmax(1) for i in range(0, len(hx_all), 500)])
+    truth_l = torch.tensor([chars.index(r["char"]) for r in held.rows])
+    log(f"classifier accuracy on held-out originals: letter {(pl == truth_l).float().mean():.1%}; "
+        + ", ".join(f"{a} {(pa[:, k] == torch.tensor([r[a] == '1' for r in held.rows])).float().mean():.1%}"
+                    for k, a in enumerate(attrs)))
+    shipped = gm.directions()
+    # classifier-normal directions from the training set's encoded latents (same latents as shipped)
+    with torch.inference_mode():
+        lat = torch.cat([gm.E(train_set.take(list(range(i, min(i + 500, len(train_set))))))
+                         for i in range(0, len(train_set), 500)])
+    normals = {}
+    for a in attrs:
+        pos = [i for i, r in enumerate(train_set.rows) if r[a] == "1"]
+        neg = [i for i, r in enumerate(train_set.rows) if r[a] == "0"]
+        normals[a] = linear_classifier(lat[pos], lat[neg])
+    log("\n| attribute | direction | edited | attribute flipped | letter kept (of flipped) | flipped and letter kept |")
+    log("|---|---|---|---|---|---|")
+    totals: dict[str, list[float]] = {}
+    for k, a in enumerate(attrs):
+        truth = torch.tensor([r[a] == "1" for r in held.rows])
+        ok = [i for i in range(len(held)) if pa[i, k] == truth[i] and pl[i] == truth_l[i]]
+        pos = [i for i in ok if truth[i]]
+        neg = [i for i in ok if not truth[i]]
+        r2 = random.Random(k)
+        half = args.per_attribute // 2
+        pick = r2.sample(pos, min(half, len(pos))) + r2.sample(neg, min(args.per_attribute - min(half, len(pos)), len(neg)))
+        if not pick:
+            continue
+        xs = held.take(pick)
+        with torch.inference_mode():
+            z0 = gm.E(xs)
+        z = gm.refine(z0, xs, args.edit_steps)
+        sign = torch.tensor([-1.0 if truth[i] else 1.0 for i in pick])[:, None]
+        with torch.inference_mode():
+            rec = gm.G(z)
+            for label, vec in (("shipped (mean difference)", shipped.get(a)), ("classifier normal", normals[a])):
+                if vec is None:
+                    continue
+                edited = apply_change(xs, rec, gm.G(z + args.strength * sign * vec))
+                new_attr = attr_net(edited)[:, k] > 0
+                flipped = new_attr != truth[pick]
+                kept = letter_net(edited).argmax(1) == truth_l[pick]
+                both = (flipped & kept).float().mean().item()
+                fk = (kept[flipped].float().mean().item() if flipped.any() else 0.0)
+                totals.setdefault(label, []).append(both)
+                log(f"| {a} | {label} | {len(pick)} | {flipped.float().mean():.1%} | {fk:.1%} | {both:.1%} |")
+    for label, v in totals.items():
+        log(f"\nmean over attributes, {label}: flipped with letter kept {sum(v) / len(v):.1%}")
+
+
+if __name__ == "__main__":
+    main()
