@@ -469,8 +469,9 @@ class TrainRun:
                 raise SystemExit(f"{self.folder}: this run was started with {k}={old[k]!r}, not "
                                  f"{self.config.get(k)!r} (use another --out to start a new run)")
         state = self.ckpt.load()
-        self.config = {**old, **{k: v for k, v in self.config.items() if k not in old}}
-        self.step, self.wall = int(state["step"]), float(state.get("wall", 0.0))
+        self.config = {**old, **self.config}  # this invocation's settings (--steps, the command) win
+        self.step = int(state["step"])
+        self.wall = float(state.get("wall", state.get("wall_seconds", 0.0)))  # (older runs: wall_seconds)
         self.history, self.extra = state.get("history", []), state.get("extra", {})
         if "rng" in state:
             _set_rng_state(state["rng"])
@@ -501,8 +502,18 @@ class TrainRun:
                         "extra": self.extra, "rng": rng})
 
     def run(self, steps: int, step_fn: Callable[[int], Mapping[str, float]], *, log_every: int = 50,
-            hooks: Mapping[int, Callable[[int], dict | None]] | None = None, ckpt_minutes: float = 5.0) -> None:
+            hooks: Mapping[int, Callable[[int], dict | None]] | None = None, ckpt_minutes: float = 5.0,
+            ckpt_every: int | None = None, on_checkpoint: Callable[[], None] | None = None) -> None:
+        """Train until ``steps`` (see the class docstring). The first step is logged too (the
+        starting losses); ``ckpt_every`` adds a checkpoint every that many steps, and
+        ``on_checkpoint`` runs after each one (a preview sheet, say)."""
         hooks = dict(hooks or {})
+
+        def checkpoint() -> None:
+            self.save()
+            if on_checkpoint is not None:
+                on_checkpoint()
+
         sums: dict[str, float] = {}
         n = 0
         last_ckpt = time.perf_counter()
@@ -517,7 +528,7 @@ class TrainRun:
                     sums[k] = sums.get(k, 0.0) + float(v)
                 n += 1
                 row: dict = {}
-                if self.step % log_every == 0 or self.step == steps:
+                if self.step % log_every == 0 or self.step == steps or self.step == 1:
                     row = {"step": self.step, **{k: round(v / n, 5) for k, v in sums.items()}}
                     sums, n = {}, 0
                 for every, fn in hooks.items():
@@ -533,13 +544,14 @@ class TrainRun:
                         self.log(f"step {self.step}/{steps}  {info}  ({self.wall / 60:.1f} min)")
                 bar.update(task, completed=self.step)
                 if stop.requested:
-                    self.save()
+                    checkpoint()
                     self.log(f"stopped at step {self.step}; checkpoint in {self.folder} (rerun to resume)")
                     raise SystemExit(130)
-                if time.perf_counter() - last_ckpt > ckpt_minutes * 60:
-                    self.save()
+                if (time.perf_counter() - last_ckpt > ckpt_minutes * 60
+                        or (ckpt_every and self.step % ckpt_every == 0)):
+                    checkpoint()
                     last_ckpt = time.perf_counter()
-        self.save()
+        checkpoint()
 
 
 class LabelledSet:

@@ -50,7 +50,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--ngf", type=int, default=32, help="generator width (DCGAN: 64)")
     ap.add_argument("--ndf", type=int, default=32, help="discriminator / encoder width")
     ap.add_argument("--gray", action="store_true", help="grayscale data (one channel, shown as RGB)")
-    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--lr", type=float, default=2e-4, help="generator learning rate")
+    ap.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (default: --lr; "
+                    "TTUR: e.g. --lr 1e-4 --lr-d 4e-4)")
+    ap.add_argument("--betas", type=float, nargs=2, default=(0.5, 0.999), help="Adam betas of G and D")
     ap.add_argument("--augment", default="translation,cutout", help="DiffAugment policy (add `color` for photos)")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the sampling generator")
     ap.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight on D (0 = off)")
@@ -93,9 +96,9 @@ class GanTrainer:
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
             p.requires_grad_(False)
-        betas = (0.5, 0.999)
+        betas = tuple(args.betas)
         self.opt_g = torch.optim.Adam(self.G.parameters(), args.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), args.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), args.lr_d or args.lr, betas=betas)
         self.opt_e = torch.optim.Adam(self.E.parameters(), 1e-3, betas=(0.9, 0.999))
         self.bf16 = bf16_autocast_default() if args.bf16 is None else args.bf16
         self.aug_gen = torch.Generator().manual_seed(args.seed + 1)

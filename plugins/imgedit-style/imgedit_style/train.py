@@ -24,15 +24,14 @@ import argparse
 import random
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
 import torch
 
-from imgedit.training import (Checkpoint, PhotoSet, StopFlag, bf16_autocast_default, command_line, export_user_model,
-                              export_weights, loss_table, preview_photos, progress, read_rgb, set_constant,
-                              set_dict_entry, train_root, utc_now, write_sheet)
+from imgedit.training import (Checkpoint, PhotoSet, TrainRun, bf16_autocast_default, command_line, export_user_model,
+                              export_weights, loss_table, preview_photos, read_rgb, set_constant, set_dict_entry,
+                              train_root, utc_now, write_sheet)
 
 PLUGIN_FILE = Path(__file__).resolve().parent / "plugin.py"
 
@@ -62,7 +61,8 @@ def record_sha256(kind: str, name: str, sha: str) -> bool:
 
 
 def load_checkpoint(run_dir: Path, net: torch.nn.Module, opt: torch.optim.Optimizer | None) -> dict | None:
-    return Checkpoint(run_dir, {"net": net}, {"opt": opt} if opt is not None else {}).load()
+    ckpt = Checkpoint(run_dir, {"net": net}, {"opt": opt} if opt is not None else {})
+    return None if ckpt.load() is None else _card_state(ckpt.state_path)
 
 
 def write_preview(path: Path, net: torch.nn.Module, photos: list[torch.Tensor],
@@ -113,62 +113,40 @@ def train_loop(*, args, net: torch.nn.Module, run_dir: Path, loss_fn: Callable[[
     bf16 = bf16_autocast_default() if args.precision == "auto" else args.precision == "bf16"
     net.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    ckpt = Checkpoint(run_dir, {"net": net}, {"opt": opt})
-    state = None if args.fresh else ckpt.load()
-    if state is not None and state.get("config", {}).get("arch") != config.get("arch"):
-        raise SystemExit(f"{run_dir} holds a checkpoint of another architecture ({state['config'].get('arch')}); "
-                         "use --fresh or another --run-dir")
-    if state is None:
-        state = {"step": 0, "wall_seconds": 0.0, "history": [], "config": config, "started": utc_now()}
-    else:
-        log(f"resuming {run_dir} at step {state['step']}")
-    state["config"] = {**state.get("config", {}), **config}
-    rng = random.Random(args.seed * 1000003 + state["step"])
-    start_step = state["step"]
+    if args.fresh:
+        for f in ("last.safetensors", "state.json"):
+            (run_dir / f).unlink(missing_ok=True)
+    run = TrainRun(run_dir, {"net": net}, {"opt": opt}, config, rng=random.Random(args.seed),
+                   must_match=("arch",), log=log, name=description)
+    run.resume()
+    run.extra.setdefault("started", utc_now())
     half_until = int(args.curriculum * args.steps)
-    window: list[dict] = []
 
-    def checkpoint() -> None:
-        ckpt.save(state)
-        if preview is not None:
-            preview(run_dir / "preview.jpg")
+    def step(i: int) -> dict:
+        size = max(32, args.size // 2) if i < half_until else args.size
+        batch = data.batch(args.batch, size, run.rng).contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            losses = loss_fn(batch, bf16)
+        opt.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        opt.step()
+        return {"size": size, **{k: float(v.detach()) for k, v in losses.items()}}
 
-    t_last = time.perf_counter()
-    with StopFlag() as stop, progress(description) as bar:
-        try:
-            task = bar.add_task(description, total=args.steps, completed=start_step, info="")
-            for step in range(start_step, args.steps):
-                size = max(32, args.size // 2) if step < half_until else args.size
-                batch = data.batch(args.batch, size, rng).contiguous(memory_format=torch.channels_last)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                    losses = loss_fn(batch, bf16)
-                opt.zero_grad(set_to_none=True)
-                losses["total"].backward()
-                opt.step()
-                now = time.perf_counter()
-                state["wall_seconds"] += now - t_last
-                t_last = now
-                state["step"] = step + 1
-                window.append({k: float(v.detach()) for k, v in losses.items()})
-                if (step + 1) % args.log_every == 0 or step + 1 == args.steps or step == start_step:
-                    avg = {k: sum(w[k] for w in window) / len(window) for k in window[0]}
-                    state["history"].append({"step": step + 1, "size": size, **{k: round(v, 5) for k, v in avg.items()}})
-                    window.clear()
-                    info = " ".join(f"{k} {v:.4g}" for k, v in avg.items())
-                    bar.update(task, info=info)
-                    if not args.quiet and not sys.stderr.isatty():
-                        log(f"step {step + 1}/{args.steps} size {size} {info} ({state['wall_seconds']:.0f} s)")
-                bar.update(task, advance=1)
-                if (step + 1) % args.save_every == 0:
-                    checkpoint()
-                if stop.requested:
-                    break
-        finally:
-            if state["step"] > start_step:
-                checkpoint()
-    if stop.requested:
-        log(f"interrupted at step {state['step']}: checkpoint saved in {run_dir}; rerun the same command to resume")
-        raise SystemExit(130)
+    run.run(args.steps, step, log_every=args.log_every, ckpt_every=args.save_every,
+            on_checkpoint=(lambda: preview(run_dir / "preview.jpg")) if preview is not None else None)
+    return _card_state(run.ckpt.state_path)
+
+
+def _card_state(state_path: Path) -> dict:
+    """The saved run state in the shape the model cards read (``wall_seconds``, ``started``)."""
+    import json
+
+    state = json.loads(state_path.read_text())
+    state["wall_seconds"] = state.get("wall", state.get("wall_seconds", 0.0))
+    state.setdefault("started", state.get("extra", {}).get("started", "?"))
+    for h in state.get("history", []):
+        if "size" in h:
+            h["size"] = int(h["size"])
     return state
 
 
