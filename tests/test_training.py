@@ -122,3 +122,106 @@ def test_ema_update_is_the_weighted_average():
     assert torch.allclose(ema.weight, torch.full((1, 2), 0.1)) and torch.allclose(ema.bias, torch.tensor([-0.2]))
     ema_update(ema, net, 0.9)  # 0.9 * 0.1 + 0.1 * 1
     assert torch.allclose(ema.weight, torch.full((1, 2), 0.19))
+
+
+def _trainrun(folder, seed=0):
+    g, d, og, od = _models()
+    rng = random.Random(seed)
+    aug = torch.Generator().manual_seed(5)
+    run = training.TrainRun(folder, {"g": g, "d": d}, {"og": og, "od": od}, {"width": 8}, rng=rng,
+                            must_match=("width",), log=lambda m: None, generators={"aug": aug})
+
+    def step(i):  # draws from all three RNGs: the data rng, torch's global one and a Generator
+        x = torch.randn(16, 4) * rng.uniform(0.5, 1.5) + torch.rand(1, 4, generator=aug)
+        loss = d(g(x)).pow(2).mean() + g(x).pow(2).mean()
+        og.zero_grad(), od.zero_grad()
+        loss.backward()
+        og.step(), od.step()
+        return {"loss": loss.item()}
+
+    return run, step, g
+
+
+def test_trainrun_resumed_run_continues_exactly(tmp_path):
+    run, step, g_straight = _trainrun(tmp_path / "a")
+    run.resume()
+    run.run(10, step, log_every=2)
+    torch.manual_seed(123)  # whatever happened in between: the checkpoint restores the RNGs
+    run, step, _ = _trainrun(tmp_path / "b")
+    run.resume()
+    run.run(4, step, log_every=2)
+    torch.manual_seed(999)
+    random.seed(7)
+    run, step, g_resumed = _trainrun(tmp_path / "b")
+    assert run.resume() and run.step == 4
+    run.run(10, step, log_every=2)
+    for a, b in zip(g_straight.state_dict().values(), g_resumed.state_dict().values()):
+        assert torch.equal(a, b)
+    hist = json.loads((tmp_path / "b" / "state.json").read_text())["history"]
+    assert [h["step"] for h in hist] == [1, 2, 4, 6, 8, 10]  # one history, first step included
+
+
+def test_trainrun_refuses_another_configuration(tmp_path):
+    run, step, _ = _trainrun(tmp_path / "a")
+    run.run(2, step)
+    g, d, og, od = _models()
+    other = training.TrainRun(tmp_path / "a", {"g": g, "d": d}, {"og": og, "od": od}, {"width": 16},
+                              rng=random.Random(0), must_match=("width",), log=lambda m: None)
+    with pytest.raises(SystemExit, match="width=8"):
+        other.resume()
+
+
+def test_labelled_set_reads_labels_and_keeps_images_as_they_are(tmp_path):
+    import csv
+
+    for i in range(4):
+        Image.new("L", (64, 64), 40 * i).save(tmp_path / f"g{i}.png")
+    Image.new("RGB", (32, 48), (255, 0, 0)).save(tmp_path / "odd.png")
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with open(tmp_path / "labels.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "bold", "note"])
+        for i, f in enumerate(["g0.png", "g1.png", "g2.png", "g3.png", "odd.png", "bad.png"]):
+            w.writerow([f, i % 2, "x"])
+    s = training.LabelledSet(tmp_path, 64, tmp_path / "labels.csv", gray=True, log=lambda m: None)
+    assert len(s) == 5 and s.attributes == ["bold"]  # the unreadable file is left out
+    x = s.take([1])
+    assert x.shape == (1, 3, 64, 64) and torch.allclose(x, torch.full_like(x, 40 / 255))  # no crop, no flip
+    assert s.where("bold", 1) == [1, 3]
+    b = s.batch(3, random.Random(0))
+    assert b.shape == (3, 3, 64, 64)
+    unlabelled = training.LabelledSet(tmp_path, 32, log=lambda m: None)
+    assert len(unlabelled) == 5 and unlabelled.attributes == []
+
+
+def test_user_model_records_problems_and_clashes(tmp_path):
+    from imgedit.api import Capability, ModelSpec, WeightFile
+    from imgedit.usermodels import apply_records, write_record
+
+    base = ModelSpec("gan", "base", "m:C", (Capability.GENERATE,), base_only=True,
+                     weights=(WeightFile("generator", "gan.safetensors", "0" * 64),))
+    other = ModelSpec("gan.glyphs", "shipped", "m:C", (Capability.GENERATE,), plugin="imgedit-gan")
+    write_record(tmp_path, name="gan.mine", base="gan", weight="generator", sha256="a" * 64)
+    write_record(tmp_path, name="gan.glyphs", base="gan", weight="generator", sha256="b" * 64)
+    write_record(tmp_path, name="vae.x", base="vae", weight="w", sha256="c" * 64)
+    (tmp_path / "junk.json").write_text("{")
+    models = {"gan": base, "gan.glyphs": other}
+    problems = apply_records(models, tmp_path)
+    mine = models["gan.mine"]
+    assert not mine.base_only and mine.weights[0].sha256 == "a" * 64
+    assert mine.weights[0].search_dirs == (str(tmp_path),) and mine.plugin == "user models"
+    assert models["gan.glyphs"] is other  # a user model never replaces a plugin's model
+    text = "\n".join(problems)
+    assert "already taken by imgedit-gan" in text and "'vae' is not installed" in text and "junk.json" in text
+
+
+def test_frechet_distance_of_gaussians():
+    from imgedit.perceptual.fid import frechet_distance
+
+    torch.manual_seed(0)
+    a = torch.randn(2000, 5).double()
+    stats = lambda x: (x.mean(0), torch.cov(x.T))  # noqa: E731
+    assert abs(frechet_distance(stats(a), stats(a))) < 1e-6
+    shifted = frechet_distance(stats(a), stats(a + 3))
+    assert abs(shifted - 5 * 9) < 1e-6  # only the means differ: ||mu_a - mu_b||^2
+    assert frechet_distance(stats(a), stats(a * 2)) > 4  # wider: trace term
