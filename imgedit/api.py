@@ -283,19 +283,27 @@ class ImageArg:
     weight: float = 1.0
 
 
-def parse_weighted(raw: str) -> tuple[str, float]:
-    """``"a.jpg:0.7"`` -> ``("a.jpg", 0.7)``; a suffix that is not a number stays part of the
-    value (``"C:/x.jpg"`` -> ``("C:/x.jpg", 1.0)``). Used for ``image`` options (style blends)."""
+def _split_number(raw: str) -> tuple[str, float | None]:
+    """``"name:1.5"`` -> ``("name", 1.5)``; without a numeric ``:`` suffix -> ``(raw, None)``
+    (so ``C:/x.jpg`` stays whole)."""
     head, sep, tail = raw.rpartition(":")
     if sep and head:
         try:
-            w = float(tail)
+            return head, float(tail)
         except ValueError:
-            return raw, 1.0
-        if w < 0 or not math.isfinite(w):
-            raise OptionError(f"{raw!r}: the weight after ':' must be a number >= 0")
-        return head, w
-    return raw, 1.0
+            pass
+    return raw, None
+
+
+def parse_weighted(raw: str) -> tuple[str, float]:
+    """``"a.jpg:0.7"`` -> ``("a.jpg", 0.7)``; a suffix that is not a number stays part of the
+    value (``"C:/x.jpg"`` -> ``("C:/x.jpg", 1.0)``). Used for ``image`` options (style blends)."""
+    value, w = _split_number(raw)
+    if w is None:
+        return raw, 1.0
+    if w < 0 or not math.isfinite(w):
+        raise OptionError(f"{raw!r}: the weight after ':' must be a number >= 0")
+    return value, w
 
 
 @dataclass(frozen=True)
@@ -316,18 +324,14 @@ class DirectionArg:
 def parse_direction(raw: str) -> tuple[str, float]:
     """``"bold:1.5"`` -> ``("bold", 1.5)``, ``"italic:-0.5"`` -> ``("italic", -0.5)``, ``"bold"``
     -> ``("bold", 1.0)``; a path may contain ``:`` (``C:/d.direction.safetensors:2``)."""
-    head, sep, tail = raw.rpartition(":")
-    if sep and head:
-        try:
-            s = float(tail)
-        except ValueError:
-            return raw, 1.0
-        if not math.isfinite(s):
-            raise OptionError(f"direction {raw!r}: the strength after ':' must be a finite number")
-        return head, s
     if not raw:
         raise OptionError("direction: expected NAME[:STRENGTH]")
-    return raw, 1.0
+    name, s = _split_number(raw)
+    if s is None:
+        return raw, 1.0
+    if not math.isfinite(s):
+        raise OptionError(f"direction {raw!r}: the strength after ':' must be a finite number")
+    return name, s
 
 
 def latent_options() -> tuple[Option, ...]:

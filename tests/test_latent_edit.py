@@ -255,3 +255,15 @@ def test_generate_save_latents_and_latent_trees(tmp_path):
     assert r.exit_code == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "again" / "seed000000.png")),
                           np.asarray(Image.open(tmp_path / "gen" / "seed000000.png")))
+
+
+def test_parse_direction_strengths_are_signed_and_paths_keep_colons():
+    from imgedit.api import OptionError, parse_direction
+
+    assert parse_direction("bold:1.5") == ("bold", 1.5)
+    assert parse_direction("italic:-0.5") == ("italic", -0.5)
+    assert parse_direction("bold") == ("bold", 1.0)
+    assert parse_direction("C:/d/x.direction.safetensors:2") == ("C:/d/x.direction.safetensors", 2.0)
+    assert parse_direction("C:/d/x.direction.safetensors") == ("C:/d/x.direction.safetensors", 1.0)
+    with pytest.raises(OptionError):
+        parse_direction("bold:inf")
