@@ -485,6 +485,9 @@ class LatentModel(ImageModel):
         known = self.directions()
         for d in options.get("direction") or ():
             if isinstance(d, DirectionArg) and d.vector is None and d.name not in known:
+                head, _, tail = d.name.rpartition(":")
+                if head in known:
+                    raise OptionError(f"direction {d.name!r}: the strength {tail!r} is not a number (NAME:S, e.g. {head}:1.5)")
                 raise OptionError(f"model {self.spec.name} has no direction {d.name!r} (shipped: "
                                   f"{', '.join(sorted(known)) or 'none'}; or give a .direction.safetensors file)")
 

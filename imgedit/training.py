@@ -503,11 +503,14 @@ class TrainRun:
 
     def run(self, steps: int, step_fn: Callable[[int], Mapping[str, float]], *, log_every: int = 50,
             hooks: Mapping[int, Callable[[int], dict | None]] | None = None, ckpt_minutes: float = 5.0,
-            ckpt_every: int | None = None, on_checkpoint: Callable[[], None] | None = None) -> None:
+            ckpt_every: int | None = None, on_checkpoint: Callable[[], None] | None = None,
+            boundaries: Iterable[int] = ()) -> None:
         """Train until ``steps`` (see the class docstring). The first step is logged too (the
-        starting losses); ``ckpt_every`` adds a checkpoint every that many steps, and
+        starting losses) and so are ``boundaries`` (the last step of a phase: averages never mix
+        two phases' losses); ``ckpt_every`` adds a checkpoint every that many steps, and
         ``on_checkpoint`` runs after each one (a preview sheet, say)."""
         hooks = dict(hooks or {})
+        boundaries = set(boundaries)
 
         def checkpoint() -> None:
             self.save()
@@ -528,7 +531,7 @@ class TrainRun:
                     sums[k] = sums.get(k, 0.0) + float(v)
                 n += 1
                 row: dict = {}
-                if self.step % log_every == 0 or self.step == steps or self.step == 1:
+                if self.step % log_every == 0 or self.step in (steps, 1) or self.step in boundaries:
                     row = {"step": self.step, **{k: round(v / n, 5) for k, v in sums.items()}}
                     sums, n = {}, 0
                 for every, fn in hooks.items():

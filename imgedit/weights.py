@@ -88,6 +88,24 @@ def load(spec: ModelSpec, name: str, device: str | object = "cpu") -> dict:
         raise WeightsError(f"weight file {path} could not be read: {exc}", hint=_hint(wf)) from None
 
 
+def read_metadata(path: Path) -> dict[str, str]:
+    """The ``__metadata__`` strings of a safetensors file, read from its JSON header alone (no
+    tensors, no torch): ``{}`` when there are none or the file is not readable."""
+    import json
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            if n > 100_000_000:
+                return {}
+            header = json.loads(fh.read(n))
+        meta = header.get("__metadata__") or {}
+        return {str(k): str(v) for k, v in meta.items()}
+    except (OSError, ValueError, struct.error):
+        return {}
+
+
 def status(spec: ModelSpec) -> list[dict]:
     """Per weight file: where it is and whether its sha256 matches (for ``imgedit models``)."""
     out = []
@@ -99,6 +117,9 @@ def status(spec: ModelSpec) -> list[dict]:
             row["path"] = str(p)
             verify(wf, p)
             row["status"] = "ok"
+            directions = read_metadata(p).get("directions")
+            if directions:
+                row["directions"] = directions.split(",")
         except WeightsError as exc:
             row["status"] = "missing" if "not found" in str(exc) else "mismatch"
         out.append(row)

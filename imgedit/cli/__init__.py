@@ -542,6 +542,8 @@ def models(name: Annotated[Optional[str], typer.Argument(help="Show one model in
         typer.echo(f"    {w['file']:<{wide}}  [{w['status']}]  sha256 {w['sha256'][:16]}…  {w.get('licence') or ''}")
         if w["status"] != "ok" and w.get("train_command"):
             typer.echo(f"      train it with: {w['train_command']}")
+        if w.get("directions"):
+            typer.echo(f"      directions (--direction NAME:S): {', '.join(w['directions'])}")
 
 
 @command()

@@ -73,25 +73,32 @@ class GanModel(LatentModel):
             z = self.refine(z, x, steps)
         return z
 
-    def refine(self, z: torch.Tensor, target: torch.Tensor, steps: int, lr: float = 0.05,
-               prior: float = 1e-3) -> torch.Tensor:
+    def refine(self, z: torch.Tensor, target: torch.Tensor, steps: int) -> torch.Tensor:
         """Optimise latents ``z`` (B, nz) so that G(z) matches ``target`` (B,3,64,64)."""
-        from imgedit.perceptual import perceptual_distance
+        return refine_latents(self.G, z, target, steps)
 
-        with torch.inference_mode(False), torch.enable_grad(), torch.autocast(self.device.type, enabled=False):
-            target = target.clone().float()
-            z = z.clone().float().requires_grad_(True)
-            opt = torch.optim.Adam([z], lr=lr)
-            radius = math.sqrt(self.nz)
-            for i in range(steps):
-                for g in opt.param_groups:  # cosine ramp-down over the last 3/4 of the run
-                    t = i / max(1, steps)
-                    g["lr"] = lr * (1.0 if t < 0.25 else 0.5 * (1 + math.cos(math.pi * (t - 0.25) / 0.75)))
-                img = self.G(z)
-                loss = (F.l1_loss(img, target, reduction="none").mean((1, 2, 3))
-                        + perceptual_distance(img, target)
-                        + prior * (z.norm(dim=1) - radius).pow(2))
-                opt.zero_grad(set_to_none=True)
-                loss.sum().backward()
-                opt.step()
-            return z.detach()
+
+def refine_latents(G, z: torch.Tensor, target: torch.Tensor, steps: int, lr: float = 0.05,
+                   prior: float = 1e-3) -> torch.Tensor:
+    """The inversion's optimisation (also the trainer's export metrics): Adam on z, loss L1 +
+    perceptual distance + a prior keeping |z| near sqrt(nz), cosine ramp-down of the rate. Each
+    image's loss is its own (summed), so the result does not depend on the batch."""
+    from imgedit.perceptual import perceptual_distance
+
+    with torch.inference_mode(False), torch.enable_grad(), torch.autocast(target.device.type, enabled=False):
+        target = target.clone().float()
+        z = z.clone().float().requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=lr)
+        radius = math.sqrt(z.shape[1])
+        for i in range(steps):
+            for g in opt.param_groups:  # cosine ramp-down over the last 3/4 of the run
+                t = i / max(1, steps)
+                g["lr"] = lr * (1.0 if t < 0.25 else 0.5 * (1 + math.cos(math.pi * (t - 0.25) / 0.75)))
+            img = G(z)
+            loss = (F.l1_loss(img, target, reduction="none").mean((1, 2, 3))
+                    + perceptual_distance(img, target)
+                    + prior * (z.norm(dim=1) - radius).pow(2))
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            opt.step()
+        return z.detach()

@@ -201,7 +201,7 @@ class GanTrainer:
         def evaluate(step: int) -> dict | None:
             return self.fid() if step <= a.steps else None
 
-        self.run.run(total, self.step, log_every=50,
+        self.run.run(total, self.step, log_every=50, boundaries=(a.steps,),
                      hooks={a.fid_every: evaluate, a.preview_every: lambda s: self.preview()})
         self.preview()
 
@@ -234,8 +234,51 @@ def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
     return tensors, meta
 
 
-def card_text(tr: GanTrainer, argv: list[str], name: str) -> str:
+def export_metrics(tr: GanTrainer, n: int = 32, steps: int = 100) -> dict:
+    """Numbers for the model card: the FID-like score with 2,000 samples against the held-aside
+    images, and the inversion quality (encoder alone, encoder + ``steps`` optimisation steps) on
+    ``n`` held-aside images -- what `imgedit encode` reports, on images the model never saw."""
+    import math
+
+    from imgedit.perceptual import perceptual_distance
+    from imgedit.perceptual.fid import feature_stats, frechet_distance
+
+    from imgedit_gan.model import refine_latents
+
+    out: dict = {}
+    tr.G_ema.eval()
+    tr.E.eval()
+    if tr.held:
+        with torch.no_grad():
+            real = feature_stats(tr.data.take(tr.held))
+            zs = torch.randn(2000, tr.args.nz, generator=torch.Generator().manual_seed(2024))
+            fake = torch.cat([tr.G_ema(zs[i:i + 200]) for i in range(0, len(zs), 200)])
+            out["fid_2000"] = round(frechet_distance(feature_stats(fake), real), 2)
+        x = tr.data.take(tr.held[:n])
+        for label, k in (("encoder", 0), (f"encoder + {steps} steps", steps)):
+            with torch.no_grad():
+                z = tr.E(x)
+            if k:
+                z = refine_latents(tr.G_ema, z, x, k)
+            with torch.no_grad():
+                rec = tr.G_ema(z)
+                mse = (rec - x).pow(2).flatten(1).mean(1)
+                out[label] = (round(float((10 * torch.log10(1 / mse.clamp_min(1e-10))).mean()), 2),
+                              round(float(perceptual_distance(rec, x).mean()), 4))
+        out["held"] = len(x)
+    return out
+
+
+def _home(path) -> str:
+    home = str(Path.home())
+    return str(path).replace(home, "~")
+
+
+def card_text(tr: GanTrainer, argv: list[str], name: str, metrics: dict | None = None) -> str:
     a, run = tr.args, tr.run
+    command = _home(run.config.get("command") or command_line("gan", argv))
+    metrics = metrics or {}
+    inv = "\n".join(f"| {k} | {v[0]:.2f} | {v[1]:.4f} |" for k, v in metrics.items() if isinstance(v, tuple))
     fids = [h for h in run.history if "fid" in h]
     gan_rows = [h for h in run.history if h["step"] <= a.steps and "d" in h]
     enc_rows = [h for h in run.history if h["step"] > a.steps and "latent" in h]
@@ -243,16 +286,23 @@ def card_text(tr: GanTrainer, argv: list[str], name: str) -> str:
 
 DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
 
-- **Data**: `{a.data}` ({len(tr.data)} images{', labels ' + str(a.labels) if a.labels else ''};
+- **Data**: `{_home(a.data)}` ({len(tr.data)} images{', labels `' + _home(a.labels) + '`' if a.labels else ''};
   {len(tr.held)} held aside for the FID-like score)
-- **Command**: `{command_line('gan', argv)}`
+- **Command** (the last training session's; rerunning it resumes or reproduces the run): `{command}`
 - **Steps**: {a.steps} GAN + {a.encoder_steps} encoder, batch {a.batch}, {run.wall / 3600:.2f} h of training
 - **Architecture**: nz {a.nz}, ngf {a.ngf}, ndf {a.ndf}, {'grayscale' if a.gray else 'RGB'}; hinge loss, spectral
   norm on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}
-- **FID-like score** (EfficientNet-Lite0 features, {a.fid_samples} samples vs held-aside set):
-  {', '.join(f"{h['fid']:.2f} @ {h['step']}" for h in fids) or 'n/a'}
+- **FID-like score** (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is better; only
+  comparable with itself): {metrics.get('fid_2000', 'n/a')} with 2,000 samples at export; during training
+  ({a.fid_samples} samples): {', '.join(f"{h['fid']:.1f} @ {h['step']}" for h in fids) or 'n/a'}
 - **Exported**: {utc_now()}, sha256 `{{SHA256}}`, {{SIZE}}
 - **Licence**: {a.licence or 'as the training data'}
+
+## Inversion of {metrics.get('held', 0)} held-aside images (never trained on)
+
+| method | PSNR dB | perceptual distance |
+|---|---|---|
+{inv or '| n/a | | |'}
 
 ## GAN losses
 {loss_table(gan_rows[::max(1, len(gan_rows) // 12)] or [{'step': 0}])}
@@ -270,20 +320,23 @@ def main(argv: list[str] | None = None) -> int:
     tr = GanTrainer(args, log)
     tr.run.resume()
     if not args.export_only:
+        tr.run.config["command"] = command_line("gan", [x for x in argv if x not in ("--export", "--ship")])
         t0 = time.perf_counter()
         tr.fit()
         log(f"trained to step {tr.run.step} in {(time.perf_counter() - t0) / 60:.1f} min this session")
     if args.export or args.export_only or args.ship:
         tensors, meta = export_tensors(tr)
         name = f"gan.{args.name}"
+        metrics = export_metrics(tr)
+        log(f"export metrics: {metrics}")
         if args.ship:
             out = Path(__file__).resolve().parents[3] / "pretrained" / f"gan-{args.name}.safetensors"
-            sha = export_weights(tensors, out, card_text(tr, argv, name), {"weight": "generator", **meta})
+            sha = export_weights(tensors, out, card_text(tr, argv, name, metrics), {"weight": "generator", **meta})
             if not set_dict_entry(PLUGIN_FILE, "SHIPPED", args.name, sha):
                 log(f"add \"{args.name}\": \"{sha}\" to SHIPPED in {PLUGIN_FILE}")
         else:
             out = export_user_model(tensors, name=name, base="gan", weight="generator",
-                                    card=card_text(tr, argv, name), metadata=meta, folder=args.models_dir,
+                                    card=card_text(tr, argv, name, metrics), metadata=meta, folder=args.models_dir,
                                     summary=args.summary or f"DCGAN trained on {args.data.name}")
         log(f"exported {out}")
     return 0

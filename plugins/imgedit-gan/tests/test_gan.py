@@ -153,3 +153,8 @@ def test_base_gan_is_not_a_model(tiny_model):
     r = _cli("generate", "-m", "gan", "/tmp/never")
     assert r.exit_code != 0 and "base of models you train" in r.output and "gan.tiny" in r.output
     assert "gan " not in _cli("models").output.replace("gan.", "")
+
+
+def test_models_lists_the_shipped_directions(tiny_model):
+    r = _cli("models", "gan.tiny")
+    assert "directions (--direction NAME:S): bold, italic, pc0, pc1" in r.output
