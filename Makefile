@@ -28,6 +28,14 @@ demo: $(STAMP)
 	$(VENV)/bin/imgedit edit -m classic.adjust samples/photos $(DEMO_OUT)/vivid -o saturation=1.6 -o contrast=1.15
 	$(VENV)/bin/imgedit encode -m classic.colorgrid samples/photos $(DEMO_OUT)/latents
 	$(VENV)/bin/imgedit generate -m classic.colorgrid --latents $(DEMO_OUT)/latents $(DEMO_OUT)/decoded
+	$(VENV)/bin/imgedit generate -m gan.glyphs $(DEMO_OUT)/gan/glyphs -c 16 --seed 1 --save-latents
+	$(VENV)/bin/imgedit encode -m gan.glyphs samples/glyphs $(DEMO_OUT)/gan/glyph-latents -v
+	$(VENV)/bin/imgedit edit -m gan.glyphs samples/glyphs $(DEMO_OUT)/gan/bold --direction bold:1.5 -v
+	$(VENV)/bin/imgedit edit -m gan.glyphs samples/glyphs $(DEMO_OUT)/gan/italic --direction italic:1.5 -v
+	$(VENV)/bin/imgedit morph -m gan.glyphs samples/glyphs/A.png samples/glyphs/R.png samples/glyphs/5.png \
+		$(DEMO_OUT)/gan/glyph-morph.mp4 -c 12 --size 256
+	$(VENV)/bin/imgedit generate -m gan.faces $(DEMO_OUT)/gan/faces -c 8 -o truncation=0.8
+	$(VENV)/bin/imgedit edit -m gan.faces $(DEMO_OUT)/gan/faces $(DEMO_OUT)/gan/faces-pc0 --direction pc0:2 -v
 	@echo
 	@echo "Demo outputs are in $(abspath $(DEMO_OUT)):"
 	@find $(DEMO_OUT) -type f | sort | sed 's/^/  /'

@@ -448,8 +448,11 @@ class TrainRun:
     def __init__(self, folder: Path, modules: Mapping[str, "torch.nn.Module"],
                  optimizers: Mapping[str, "torch.optim.Optimizer"], config: dict, *, rng: random.Random,
                  must_match: Iterable[str] = (), log: Callable[[str], None] = print, name: str = "train",
-                 generators: Mapping[str, "torch.Generator"] | None = None):
+                 generators: Mapping[str, "torch.Generator"] | None = None,
+                 rngs: Mapping[str, random.Random] | None = None):
         self.folder = Path(folder)
+        self.rngs = dict(rngs or {})  #: further random.Random streams the trainer draws from (checkpointed)
+        self.state: dict = {}  #: the raw saved state after :meth:`resume` (older runs' own keys)
         self.generators = dict(generators or {})  #: torch.Generators the trainer draws from (checkpointed)
         self.ckpt = Checkpoint(self.folder, modules, optimizers)
         self.config, self.rng, self.log, self.name = dict(config), rng, log, name
@@ -469,6 +472,7 @@ class TrainRun:
                 raise SystemExit(f"{self.folder}: this run was started with {k}={old[k]!r}, not "
                                  f"{self.config.get(k)!r} (use another --out to start a new run)")
         state = self.ckpt.load()
+        self.state = state
         self.config = {**old, **self.config}  # this invocation's settings (--steps, the command) win
         self.step = int(state["step"])
         self.wall = float(state.get("wall", state.get("wall_seconds", 0.0)))  # (older runs: wall_seconds)
@@ -484,9 +488,11 @@ class TrainRun:
 
                     raw = base64.b64decode(state["rng"]["generators"][k])
                     g.set_state(torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).copy()))
-            if "data" in state["rng"]:
-                v, internal, gauss = state["rng"]["data"]
-                self.rng.setstate((v, tuple(internal), gauss))
+            streams = {"data": self.rng, **self.rngs}
+            for k, r in streams.items():
+                if k in state["rng"]:
+                    v, internal, gauss = state["rng"][k]
+                    r.setstate((v, tuple(internal), gauss))
         self.log(f"resumed {self.folder} at step {self.step} ({self.wall / 60:.1f} min trained)")
         return True
 
@@ -494,8 +500,9 @@ class TrainRun:
         import base64
 
         rng = _rng_state()
-        st = self.rng.getstate()
-        rng["data"] = [st[0], list(st[1]), st[2]]
+        for k, r in {"data": self.rng, **self.rngs}.items():
+            st = r.getstate()
+            rng[k] = [st[0], list(st[1]), st[2]]
         rng["generators"] = {k: base64.b64encode(g.get_state().numpy().tobytes()).decode()
                              for k, g in self.generators.items()}
         self.ckpt.save({"step": self.step, "wall": self.wall, "history": self.history, "config": self.config,
@@ -504,11 +511,12 @@ class TrainRun:
     def run(self, steps: int, step_fn: Callable[[int], Mapping[str, float]], *, log_every: int = 50,
             hooks: Mapping[int, Callable[[int], dict | None]] | None = None, ckpt_minutes: float = 5.0,
             ckpt_every: int | None = None, on_checkpoint: Callable[[], None] | None = None,
-            boundaries: Iterable[int] = ()) -> None:
+            boundaries: Iterable[int] = (), deadline: float | None = None) -> None:
         """Train until ``steps`` (see the class docstring). The first step is logged too (the
         starting losses) and so are ``boundaries`` (the last step of a phase: averages never mix
         two phases' losses); ``ckpt_every`` adds a checkpoint every that many steps, and
-        ``on_checkpoint`` runs after each one (a preview sheet, say)."""
+        ``on_checkpoint`` runs after each one (a preview sheet, say). ``deadline`` (a
+        ``time.time()`` value) ends the session early, checkpointed (``--minutes`` budgets)."""
         hooks = dict(hooks or {})
         boundaries = set(boundaries)
 
@@ -522,7 +530,7 @@ class TrainRun:
         last_ckpt = time.perf_counter()
         with StopFlag() as stop, progress(self.name) as bar:
             task = bar.add_task(self.name, total=steps, completed=self.step, info="")
-            while self.step < steps:
+            while self.step < steps and (deadline is None or time.time() < deadline):
                 t0 = time.perf_counter()
                 losses = step_fn(self.step)
                 self.step += 1

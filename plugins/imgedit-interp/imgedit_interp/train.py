@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from imgedit.training import Checkpoint, StopFlag, ema_update, export_weights, progress, set_constant, train_root
+from imgedit.training import Checkpoint, TrainRun, ema_update, export_weights, set_constant, train_root
 
 DEFAULT_DIR = train_root() / "interp"
 REPO = Path(__file__).resolve().parents[3]
@@ -258,6 +258,8 @@ def export(args: argparse.Namespace) -> int:
     if ck is None:
         print(f"no checkpoint in {args.out}: train first", file=sys.stderr)
         return 2
+    # the shared loop keeps the trainer's keys under config/extra; older runs at the top level
+    ck = {**ck, **ck.get("config", {}), **ck.get("extra", {})}
     name = args.export
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         print("export name: lowercase letters, digits, . _ -", file=sys.stderr)
@@ -397,31 +399,34 @@ def main(argv: list[str] | None = None) -> int:
     arch = new_arch if args.fresh else checkpoint_arch(args.out, new_arch)  # a resumed run keeps its own
     net = InterpNet(**arch).to(device)
     opt = torch.optim.AdamW(param_groups(net, args.head_lr), lr=args.lr, weight_decay=1e-4)
-    step, wall, loss_ema, history = 0, 0.0, None, []
     ema_net = None
     if args.ema > 0:
         import copy
 
         ema_net = copy.deepcopy(net).requires_grad_(False)
     ckpt = checkpoint(args.out, net, opt, ema_net)
-    ck = None if args.fresh else ckpt.load()
+    if args.fresh:
+        for f in ("last.safetensors", "state.json"):
+            (args.out / f).unlink(missing_ok=True)
     if ema_net is not None and "ema" not in ckpt.modules:  # resumed a run without averaged weights
         ema_net.load_state_dict(net.state_dict())
         ckpt.modules["ema"] = ema_net
-    if ck is not None:
-        step, wall, loss_ema, history = ck["step"], ck.get("wall", 0.0), ck.get("loss_ema"), ck.get("val", [])
-        log(f"resumed {args.out} at step {step} ({wall / 3600:.2f} h trained)")
+    init_rng = random.Random(args.seed * 1_000_003)  # which batches start from DIS (reproducible)
+    config = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                       if not isinstance(v, list)},
+              "argv": list(argv if argv is not None else sys.argv[1:]), "data_summary": data_summary}
+    run = TrainRun(args.out, ckpt.modules, {"opt": opt}, config, rng=sampler.rng, rngs={"init": init_rng},
+                   log=log, name="interp")
+    if run.resume():
+        old = run.state  # runs checkpointed before the shared loop kept these at the top level
+        run.extra.setdefault("val", old.get("val", []))
+        run.extra.setdefault("loss_ema", old.get("loss_ema"))
+        if "rng" not in old:  # no saved streams: reseed them from the step, as that trainer did
+            init_rng.seed(args.seed * 1_000_003 + run.step)
+            sampler.rng.seed(args.seed * 1_000_003 + run.step)
+    history: list = run.extra.setdefault("val", [])
     for g in opt.param_groups:
         g["lr"] = args.lr * g.get("lr_mult", 1.0)
-    init_rng = random.Random(args.seed * 1_000_003 + step)  # which batches start from DIS (reproducible)
-    sampler.rng.seed(args.seed * 1_000_003 + step)
-
-    def state() -> dict:
-        return {"step": step, "wall": wall,
-                "loss_ema": loss_ema if loss_ema is not None else float("nan"), "val": history,
-                "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-                         if not isinstance(v, list)},
-                "argv": list(argv if argv is not None else sys.argv[1:]), "data_summary": data_summary}
 
     def autocast():
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=args.bf16)
@@ -432,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             return {"init_full": dis}
         return {"init": flow_to_grid8(dis, flow_grid_size(*i0.shape[-2:]))}
 
-    def validate() -> dict:
+    def validate(step: int) -> dict:
         """Mean PSNR on the fixed validation crops: the model (recurrence started from DIS, as in
         inference), frame blending, and the benchmark's classical baseline (DIS flows, linear
         intermediate flows, both frames warped and blended) -- the number the model must beat."""
@@ -466,75 +471,71 @@ def main(argv: list[str] | None = None) -> int:
         return out
 
     if not history:  # the starting point, so progress is measurable from the first report
-        history.append(validate())
+        history.append(validate(run.step))
         log(val_line(history[-1]))
-    total = args.steps
-    end_time = time.time() + args.minutes * 60 if args.minutes else None
-    last_ckpt = time.time()
-    t_prev = time.time()
     net.train()
-    interactive = sys.stderr.isatty()
-    with StopFlag() as stop, progress("interp") as bar:
-        task = bar.add_task("train", total=None if total >= 10**9 else total, completed=step, info="")
-        while step < total and (end_time is None or time.time() < end_time) and not stop.requested:
-            w_teach = args.teacher * max(0.0, 1.0 - step / max(1, args.teacher_steps))
-            use_init = init_rng.random() < args.init_dis
-            opt.zero_grad(set_to_none=True)
-            lv = 0.0  # the step's loss: mean over its micro-batches
-            for _ in range(args.accum):
-                batch = [None if z is None else z.to(device)
-                         for z in sampler.batch(args.batch, teacher=w_teach > 0 or use_init)]
-                i0, it, i1, t, dis, gt = batch
-                aux: dict = {}
-                with autocast():
-                    pred, flows = net(i0, i1, t, iters=args.iters, **(start(dis, i0) if use_init else {}), aux=aux)
-                pred = pred.float()
-                loss = args.charb * charbonnier(pred, it) + args.mse * ((pred - it) ** 2).mean()
-                if args.psnr > 0:
-                    loss = loss + args.psnr * log_mse(pred, it)
-                if args.mask_hint > 0 and aux:
-                    loss = loss + args.mask_hint * mask_hint_loss(aux, it)
-                if args.lap > 0:
-                    loss = loss + args.lap * laplacian_l1(pred, it)
-                if args.census > 0:
-                    loss = loss + args.census * census(pred, it)
-                if w_teach > 0:
-                    loss = loss + w_teach * flow_loss(flows, dis)
-                has_gt = ~torch.isnan(gt).flatten(1).any(1)  # synthetic samples: exact flows
-                if args.flow_gt > 0:
-                    loss = loss + args.flow_gt * flow_loss(flows, torch.nan_to_num(gt[:, :4]), has_gt)
-                if args.tflow > 0 and aux and bool(has_gt.any()):  # the synthesis' intermediate flows
-                    loss = loss + args.tflow * (aux["flows_t"][has_gt].float() - gt[has_gt, 4:]).abs().mean()
-                (loss / args.accum).backward()
-                lv += loss.item() / args.accum
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            if ema_net is not None:
-                ema_update(ema_net, net, args.ema)
-            step += 1
-            now = time.time()
-            wall += now - t_prev
-            t_prev = now
-            loss_ema = lv if loss_ema is None or not math.isfinite(loss_ema) else 0.98 * loss_ema + 0.02 * lv
-            info = f"loss {loss_ema:.4f}" + (f" val {history[-1]['psnr']:.2f} dB" if history else "")
-            bar.update(task, completed=step, info=info)
-            if step % args.log_every == 0 and not interactive:
-                log(f"step {step} loss {lv:.4f} ema {loss_ema:.4f} {wall / 60:.1f} min")
-            if step % args.val_every == 0:
-                v = validate()
-                history.append(v)
-                log(val_line(v))
-            if now - last_ckpt > args.ckpt_minutes * 60:
-                ckpt.save(state())
-                last_ckpt = now
-    if not history or history[-1]["step"] != step:
-        v = validate()
+
+    def train_step(step: int) -> dict:
+        w_teach = args.teacher * max(0.0, 1.0 - step / max(1, args.teacher_steps))
+        use_init = init_rng.random() < args.init_dis
+        opt.zero_grad(set_to_none=True)
+        lv = 0.0  # the step's loss: mean over its micro-batches
+        for _ in range(args.accum):
+            batch = [None if z is None else z.to(device)
+                     for z in sampler.batch(args.batch, teacher=w_teach > 0 or use_init)]
+            i0, it, i1, t, dis, gt = batch
+            aux: dict = {}
+            with autocast():
+                pred, flows = net(i0, i1, t, iters=args.iters, **(start(dis, i0) if use_init else {}), aux=aux)
+            pred = pred.float()
+            loss = args.charb * charbonnier(pred, it) + args.mse * ((pred - it) ** 2).mean()
+            if args.psnr > 0:
+                loss = loss + args.psnr * log_mse(pred, it)
+            if args.mask_hint > 0 and aux:
+                loss = loss + args.mask_hint * mask_hint_loss(aux, it)
+            if args.lap > 0:
+                loss = loss + args.lap * laplacian_l1(pred, it)
+            if args.census > 0:
+                loss = loss + args.census * census(pred, it)
+            if w_teach > 0:
+                loss = loss + w_teach * flow_loss(flows, dis)
+            has_gt = ~torch.isnan(gt).flatten(1).any(1)  # synthetic samples: exact flows
+            if args.flow_gt > 0:
+                loss = loss + args.flow_gt * flow_loss(flows, torch.nan_to_num(gt[:, :4]), has_gt)
+            if args.tflow > 0 and aux and bool(has_gt.any()):  # the synthesis' intermediate flows
+                loss = loss + args.tflow * (aux["flows_t"][has_gt].float() - gt[has_gt, 4:]).abs().mean()
+            (loss / args.accum).backward()
+            lv += loss.item() / args.accum
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        if ema_net is not None:
+            ema_update(ema_net, net, args.ema)
+        ema_loss = run.extra.get("loss_ema")
+        run.extra["loss_ema"] = lv if ema_loss is None or not math.isfinite(ema_loss) else 0.98 * ema_loss + 0.02 * lv
+        return {"loss": lv}
+
+    def validation_hook(step: int) -> dict:
+        v = validate(step)
         history.append(v)
         log(val_line(v))
-    ckpt.save(state())
+        return {k: round(x, 3) for k, x in v.items() if k != "step"}
+
+    stopped = False
+    try:
+        run.run(args.steps, train_step, log_every=args.log_every, hooks={args.val_every: validation_hook},
+                ckpt_minutes=args.ckpt_minutes,
+                deadline=time.time() + args.minutes * 60 if args.minutes else None)
+    except SystemExit as exc:  # Ctrl-C: TrainRun checkpointed
+        if exc.code != 130:
+            raise
+        stopped = True
+    if history[-1]["step"] != run.step:
+        history.append(validate(run.step))
+        log(val_line(history[-1]))
+        run.save()
     (args.out / "history.json").write_text(json.dumps(history, indent=1))
-    log(f"saved {args.out} at step {step}; loss EMA {loss_ema:.4f}")
-    if stop.requested:
+    log(f"saved {args.out} at step {run.step}; loss EMA {run.extra.get('loss_ema') or float('nan'):.4f}")
+    if stopped:
         log("interrupted: rerun the same command to resume")
         return 130
     return 0

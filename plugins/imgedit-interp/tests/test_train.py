@@ -254,7 +254,7 @@ def test_training_on_synthetic_motion_with_exact_flow_losses(tmp_path):
                  "--val-every", "1000", "--val-samples", "8", "--threads", "1", "--no-bf16", "--init-dis", "1.0",
                  "--accum", "2", "--head-lr", "0.1"]) == 0
     state = json.loads((out / "state.json").read_text())
-    assert state["step"] == 4 and np.isfinite(state["loss_ema"])
+    assert state["step"] == 4 and np.isfinite(state["extra"]["loss_ema"])  # (the shared TrainRun layout)
 
 
 def test_head_parameters_get_their_own_learning_rate():
