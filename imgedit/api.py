@@ -470,7 +470,9 @@ class LatentModel(ImageModel):
     """Base class of models that encode *and* generate (GANs, VAEs): ``edit`` comes from the core.
 
     Implement :meth:`encode` and :meth:`generate` (and optionally :meth:`directions`, the named
-    directions your weights ship); declare :func:`latent_options` among your options. Then
+    directions your weights ship); declare :func:`latent_options` among your options. Like every
+    model method they receive all of the spec's options as keywords (``direction``, ``mask`` and
+    ``residual`` included): end their signatures with ``**_``. Then
     ``imgedit edit -m MODEL --direction NAME:S [--mask FILE]`` works through
     :func:`imgedit.latentedit.edit_images`: encode -> move along the directions -> decode, applied
     as a residual onto the original image at its own resolution; ``imgedit morph`` and
@@ -483,6 +485,9 @@ class LatentModel(ImageModel):
 
     def prepare(self, **options: Any) -> None:
         known = self.directions()
+        mask = options.get("mask")
+        if isinstance(mask, ImageArg) and mask.image is None:
+            raise OptionError(f"mask {mask.value!r}: no such image file")
         for d in options.get("direction") or ():
             if isinstance(d, DirectionArg) and d.vector is None and d.name not in known:
                 head, _, tail = d.name.rpartition(":")

@@ -43,7 +43,7 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def mask_tensor(mask: ImageArg | torch.Tensor | None, size: tuple[int, int], device) -> torch.Tensor | None:
-    """(1,1,H,W) weights in [0,1] from a mask image (its luminance), resized to ``size``."""
+    """(1,1,H,W) weights in [0,1] from a mask image (the mean of its R, G, B), resized to ``size``."""
     if mask is None:
         return None
     img = mask.image if isinstance(mask, ImageArg) else mask

@@ -28,7 +28,7 @@ class Registry:
             pkgs = " and ".join(self.clashes[name])
             raise PluginError(f"model name {name!r} is registered by both {pkgs}",
                               hint="uninstall one of them or restrict with IMGEDIT_PLUGINS")
-        if name.endswith(".safetensors") and Path(name).expanduser().is_file():
+        if name.endswith(".safetensors"):
             from imgedit.usermodels import spec_from_file
 
             return spec_from_file(Path(name).expanduser(), self.models)
@@ -43,6 +43,9 @@ class Registry:
             return spec
         close = [m for m in self.models if (name in m or m in name) and not self.models[m].base_only]
         hint = f"did you mean {', '.join(sorted(close))}?" if close else "see `imgedit models`"
+        unusable = [p for p in self.user_model_problems if f"/{name}.json:" in p or f"{name!r}" in p]
+        if unusable:
+            hint = f"a user model of that name could not be used: {unusable[0]}"
         raise ModelNotFoundError(f"no model named {name!r} is installed", hint=hint)
 
     def for_task(self, task: str) -> list[ModelSpec]:

@@ -242,7 +242,13 @@ class Runner:
                     latents = self.model.encode(batch, self.opts)
                     outs = list(latents)
                     if self.spec.can(Capability.GENERATE):  # inversion: how well does it reconstruct?
-                        metrics = reconstruction_metrics(self.model, batch, latents, self.opts)
+                        try:
+                            metrics = reconstruction_metrics(self.model, batch, latents, self.opts)
+                        except KeyboardInterrupt:
+                            raise
+                        except Exception as exc:  # noqa: BLE001 - the latents are fine without them
+                            metrics = [{"warning": f"reconstruction quality not measured: {_fail_reason(exc)}"}
+                                       for _ in pending]
                 else:
                     outs = list(self.model.edit(batch, self.opts))
             except KeyboardInterrupt:
@@ -260,7 +266,7 @@ class Runner:
                 task.advance()
                 return
             for (job, img, t0), out, metric in zip(pending, outs, metrics):
-                notes = img.warnings
+                notes = img.warnings + ([metric.pop("warning")] if "warning" in metric else [])
                 try:
                     if self.capability == Capability.ENCODE:
                         from imgedit.latent import save_latent, weights_fingerprint
@@ -389,14 +395,19 @@ class Runner:
 
 def reconstruction_metrics(model, images, latents, opts) -> list[dict]:
     """Per image: PSNR (dB) and perceptual distance of ``model.generate(latents)`` against the
-    image resized to the generated size (an inversion's quality numbers)."""
+    image, both at the generated size or at most 256 px on the long side (an inversion's quality
+    numbers; the cap keeps them cheap next to the encode itself)."""
     import torch
 
     from imgedit.latentedit import resize
     from imgedit.perceptual import perceptual_distance
 
-    rec = model.generate(latents, options=opts).to(images.device)
-    target = resize(images.float(), tuple(rec.shape[-2:]))
+    rec = model.generate(latents, options=opts).to(images.device).float()
+    h, w = rec.shape[-2:]
+    scale = min(1.0, 256 / max(h, w))
+    size = (max(8, round(h * scale)), max(8, round(w * scale)))
+    rec = resize(rec, size)
+    target = resize(images.float(), size)
     mse = (rec - target).pow(2).flatten(1).mean(1).clamp_min(1e-10)
     psnr = 10 * torch.log10(1.0 / mse)
     with torch.inference_mode():
@@ -504,7 +515,11 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
     if capability == Capability.EDIT and not (spec.can(Capability.EDIT) or spec.can(Capability.EDIT_SEQUENCE)):
         raise UsageError(f"model {spec.name} cannot edit (it can: "
                          f"{', '.join(c.value for c in spec.capabilities)})")
-    spec.resolve_options(dict(options or {}))  # validate before touching any file
+    resolved = spec.resolve_options(dict(options or {}))  # validate before touching any file
+    if (capability == Capability.EDIT and any(o.type == "direction" for o in spec.options)
+            and not resolved.get("direction") and resolved.get("residual", True)):
+        raise UsageError(f"model {spec.name} edits along directions: give --direction NAME:S (see "
+                         f"`imgedit models {spec.name}`), or -o residual=false for its reconstruction of each image")
     if cfg.fmt not in ("png", "jpg", "webp", "tiff", "same"):
         raise UsageError(f"--format {cfg.fmt!r}: choose png, jpg, webp, tiff or same")
     if not 1 <= cfg.quality <= 100:
@@ -615,9 +630,22 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
     summary = Summary(model=spec.name)
     runner = Runner(capability=Capability.GENERATE, spec=spec, options=options or {}, config=cfg,
                     on_result=on_result)
+
+    def latent_path(dest: Path) -> Path:
+        return dest.with_name(dest.stem + LATENT_SUFFIX)
+
     todo = []
+    claimed: dict[Path, str] = {}  # output -> the item writing it: two latents never share one name
     for label, dest, lat, s in items:
-        if dest.exists() and not cfg.overwrite:
+        key = dest.resolve()
+        if key in claimed:
+            if claimed[key] != label:
+                runner.emit(summary, ItemResult(label, str(dest), "generate", "failed",
+                                                f"same output as {claimed[key]} (rename one of the latent files)"))
+            continue
+        claimed[key] = label
+        done = dest.exists() and (not save_latents or lat is not None or latent_path(dest).exists())
+        if done and not cfg.overwrite:
             runner.emit(summary, ItemResult(label, str(dest), "generate", "skipped",
                                             "output exists (use --overwrite to replace it)"))
         elif cfg.dry_run:
@@ -664,10 +692,11 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
                         task.advance()
                     continue
                 for (label, dest, lat, s), img, z in zip(ok, images, zs):
-                    try:
-                        write_image(dest, blank.with_pixels(from_tensor(img)), quality=cfg.quality)
-                        if save_latents and lat is None:
-                            save_latent(dest.with_name(dest.stem + LATENT_SUFFIX), z, model=spec.name,
+                    try:  # (a rerun with --save-latents adds the latents of existing samples)
+                        if cfg.overwrite or not dest.exists():
+                            write_image(dest, blank.with_pixels(from_tensor(img)), quality=cfg.quality)
+                        if save_latents and lat is None and (cfg.overwrite or not latent_path(dest).exists()):
+                            save_latent(latent_path(dest), z, model=spec.name,
                                         source=f"seed {s}", weights_sha256=weights_fingerprint(spec))
                     except Exception as exc:  # noqa: BLE001
                         runner.emit(summary, ItemResult(label, str(dest), "generate", "failed", _fail_reason(exc)))
@@ -741,7 +770,9 @@ def morph(inputs, output, *, model: str, count: int = 8, lerp: bool = False, fps
         raise UsageError("`imgedit morph` needs at least two images and an output: A B [C...] OUT")
     if count < 1:
         raise UsageError("--count must be at least 1")
-    spec, make = _latent_model(model, cfg, Capability.ENCODE, Capability.GENERATE)
+    if kind_of(output) == "image":
+        raise UsageError(f"OUT {output.name} is an image name: name a video (morph.mp4) or a folder for the frames")
+    spec, _ = _latent_model(model, cfg, Capability.ENCODE, Capability.GENERATE)
     spec.resolve_options(dict(options or {}))
     summary = Summary(model=spec.name)
     runner = Runner(capability=Capability.GENERATE, spec=spec, options=options or {}, config=cfg,
@@ -829,6 +860,8 @@ def make_directions(output, *, model: str, positive=None, negative=None, method:
     if pca:
         if positive or negative:
             raise UsageError("give --pca K or --positive/--negative, not both")
+        if samples < pca + 2:  # centred samples span at most samples - 1 components
+            raise UsageError(f"--pca {pca} needs at least {pca + 2} --samples (the default 2000 is a good start)")
         paths = [output / f"pc{k}{DIRECTION_SUFFIX}" for k in range(pca)]
         if output.exists() and not output.is_dir():
             raise UsageError(f"with --pca OUT must be a folder; {output} is a file")

@@ -442,7 +442,8 @@ class TrainRun:
     :meth:`run` calls ``step_fn(step) -> {loss: value}`` until ``steps``; every ``log_every`` steps
     the losses (averaged) go to ``history`` and the log; ``hooks`` maps an interval to a callback
     ``fn(step) -> dict | None`` (previews, evaluations: a returned dict is merged into the history
-    row of that step). It checkpoints every ``ckpt_minutes`` of wall time, at the end, and on
+    row of that step; a list of ``(interval, fn)`` pairs, so two hooks may share an interval).
+    It checkpoints every ``ckpt_minutes`` of wall time, at the end, and on
     Ctrl-C (then it raises ``SystemExit(130)`` after saving)."""
 
     def __init__(self, folder: Path, modules: Mapping[str, "torch.nn.Module"],
@@ -509,7 +510,7 @@ class TrainRun:
                         "extra": self.extra, "rng": rng})
 
     def run(self, steps: int, step_fn: Callable[[int], Mapping[str, float]], *, log_every: int = 50,
-            hooks: Mapping[int, Callable[[int], dict | None]] | None = None, ckpt_minutes: float = 5.0,
+            hooks: Iterable[tuple[int, Callable[[int], dict | None]]] = (), ckpt_minutes: float = 5.0,
             ckpt_every: int | None = None, on_checkpoint: Callable[[], None] | None = None,
             boundaries: Iterable[int] = (), deadline: float | None = None) -> None:
         """Train until ``steps`` (see the class docstring). The first step is logged too (the
@@ -517,7 +518,9 @@ class TrainRun:
         two phases' losses); ``ckpt_every`` adds a checkpoint every that many steps, and
         ``on_checkpoint`` runs after each one (a preview sheet, say). ``deadline`` (a
         ``time.time()`` value) ends the session early, checkpointed (``--minutes`` budgets)."""
-        hooks = dict(hooks or {})
+        hooks = list(hooks.items() if isinstance(hooks, Mapping) else hooks)
+        if any(every < 1 for every, _ in hooks):
+            raise ValueError("hook intervals must be at least 1 step")
         boundaries = set(boundaries)
 
         def checkpoint() -> None:
@@ -542,7 +545,7 @@ class TrainRun:
                 if self.step % log_every == 0 or self.step in (steps, 1) or self.step in boundaries:
                     row = {"step": self.step, **{k: round(v / n, 5) for k, v in sums.items()}}
                     sums, n = {}, 0
-                for every, fn in hooks.items():
+                for every, fn in hooks:
                     if self.step % every == 0 or self.step == steps:
                         extra = fn(self.step)
                         if extra:
@@ -580,30 +583,44 @@ class LabelledSet:
 
         folder = Path(folder).expanduser()
         if labels is not None:
-            with open(labels, newline="") as fh:
-                rows = list(csv.DictReader(fh))
-            files = [folder / r["file"] for r in rows]
+            try:
+                with open(labels, newline="") as fh:
+                    rows = list(csv.DictReader(fh))
+            except (OSError, UnicodeDecodeError, csv.Error) as exc:
+                raise SystemExit(f"labels {labels}: cannot read it ({exc})") from None
+            if rows and "file" not in rows[0]:
+                raise SystemExit(f"labels {labels}: no `file` column (columns: {', '.join(rows[0])})")
+            files = [folder / (r["file"] or "") for r in rows]
         else:
             files = list_images([folder])
             rows = [{"file": str(f.relative_to(folder))} for f in files]
         if not files:
             raise SystemExit(f"no images found in {folder}")
-        imgs, keep = [], []
+        imgs, keep, skipped = [], [], []
         for f, r in zip(files, rows):
-            t = read_rgb(f)
+            t = read_rgb(f) if f.is_file() else None
             if t is None:
+                skipped.append(f)
                 continue
             if t.shape[1:] != (size, size):
                 t = F.interpolate(t[None].float(), size=(size, size), mode="bilinear", antialias=True,
                                   align_corners=False)[0].round().clamp(0, 255).byte()
-            imgs.append(t[:1] if gray else t)
-            keep.append(r)
+            imgs.append(t.float().mean(0, keepdim=True).round().byte() if gray else t)  # gray: mean of RGB,
+            keep.append(r)                                                           # as the networks read it
+        for f in skipped[:5]:
+            log(f"skipped {f}: {'missing' if not f.is_file() else 'not a readable image'}")
+        if len(skipped) > 5:
+            log(f"skipped {len(skipped) - 5} more unreadable or missing files")
         if not imgs:
             raise SystemExit(f"none of the {len(files)} files in {folder} is a readable image")
         self.images = torch.stack(imgs)  #: (N, C, size, size) uint8
         self.rows = keep
-        self.attributes = [k for k in (keep[0].keys() if keep else ())
-                           if k != "file" and all(r.get(k) in ("0", "1") for r in keep)]
+        columns = [k for k in (keep[0].keys() if keep else ()) if k != "file"]
+        self.attributes = [k for k in columns if all(r.get(k) in ("0", "1") for r in keep)]
+        for k in columns:
+            values = {r.get(k) for r in keep}
+            if k not in self.attributes and values & {"0", "1"} and values <= {"0", "1", "", None}:
+                log(f"labels: column {k!r} has empty cells, so it is not used as an attribute")
         log(f"data: {len(keep)} images ({size}x{size}) from {folder}"
             + (f", attributes: {', '.join(self.attributes)}" if self.attributes else ""))
 

@@ -71,13 +71,17 @@ def read_records(folder: Path | None = None) -> list[tuple[dict | None, Path, st
     for path in sorted(folder.glob("*.json")):
         try:
             rec = json.loads(path.read_text())
-            if rec.get("format") != RECORD_FORMAT or not all(rec.get(k) for k in ("name", "base", "weight", "file", "sha256")):
+            if (not isinstance(rec, dict) or rec.get("format") != RECORD_FORMAT
+                    or not all(isinstance(rec.get(k), str) and rec.get(k) for k in ("name", "base", "weight", "file", "sha256"))):
                 raise ValueError("not an imgedit user-model record")
         except (OSError, ValueError) as exc:
-            out.append((None, path, str(exc)))
+            out.append((None, path, str(exc) if isinstance(exc, ValueError) else f"unreadable ({exc})"))
             continue
         out.append((rec, path, ""))
     return out
+
+
+NAME_RE = r"[a-z0-9][a-z0-9_-]*"  #: what `imgedit train ... --name` accepts (the model is BASE.NAME)
 
 
 def derive(base: ModelSpec, *, name: str, weight: str, path: Path, sha256: str, summary: str = "") -> ModelSpec:
@@ -112,8 +116,8 @@ def apply_records(models: dict[str, ModelSpec], folder: Path | None = None) -> l
             continue
         try:
             spec = derive(base, name=name, weight=rec["weight"], path=folder / rec["file"],
-                          sha256=rec["sha256"], summary=rec.get("summary", ""))
-        except ValueError as exc:
+                          sha256=rec["sha256"], summary=str(rec.get("summary") or ""))
+        except (ValueError, TypeError) as exc:
             problems.append(f"{path}: {exc}")
             continue
         models[name] = spec
@@ -126,6 +130,8 @@ def spec_from_file(path: Path, models: Mapping[str, ModelSpec]) -> ModelSpec:
 
     from imgedit.weights import sha256_file
 
+    if not Path(path).is_file():
+        raise ModelNotFoundError(f"model file {path} not found")
     try:
         with safe_open(str(path), framework="pt") as fh:
             meta = fh.metadata() or {}
@@ -140,4 +146,5 @@ def spec_from_file(path: Path, models: Mapping[str, ModelSpec]) -> ModelSpec:
                                  hint="install the plugin that provides it (see `imgedit plugins`)")
     name = meta.get("imgedit-model") or path.stem
     name = base.name if name == base.name else name
-    return derive(base, name=name, weight=weight, path=Path(path).resolve(), sha256=sha256_file(path))
+    return derive(base, name=name, weight=weight, path=Path(path).resolve(), sha256=sha256_file(path),
+                  summary=f"model file {Path(path).name} (base {base.name})")

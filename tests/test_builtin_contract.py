@@ -4,7 +4,8 @@ from imgedit.testing import PluginContract
 
 class TestClassicPlugin(PluginContract):
     plugin = "classic"
-    example_options = {"classic.resize": {"scale": "0.5"}, "classic.blend": {"factor": "4"}}
+    example_options = {"classic.resize": {"scale": "0.5"}, "classic.blend": {"factor": "4"},
+                       "classic.colorgrid": {"residual": "false"}}
 
 
 def test_flow_service_by_task_recovers_a_shift():

@@ -267,3 +267,60 @@ def test_parse_direction_strengths_are_signed_and_paths_keep_colons():
     assert parse_direction("C:/d/x.direction.safetensors") == ("C:/d/x.direction.safetensors", 1.0)
     with pytest.raises(OptionError):
         parse_direction("bold:inf")
+
+
+def test_review_edge_cases_are_one_line_usage_errors(tmp_path):
+    a = _save(tmp_path / "a.png", np.full((16, 16, 3), 0.3))
+    b = _save(tmp_path / "b.png", np.full((16, 16, 3), 0.7))
+    r = _cli("morph", "-m", M, a, b, tmp_path / "out.png")
+    assert r.exit_code == 2 and "image name" in r.output and not (tmp_path / "out.png").exists()
+    r = _cli("directions", "-m", M, "--pca", "12", "--samples", "10", tmp_path / "pcs")
+    assert r.exit_code == 2 and "--samples" in r.output
+    r = _cli("edit", "-m", M, a, tmp_path / "e")
+    assert r.exit_code == 2 and "--direction" in r.output and not (tmp_path / "e").exists()
+    r = _cli("edit", "-m", M, a, tmp_path / "e", "-o", "residual=false")
+    assert r.exit_code == 0  # the reconstruction, asked for
+    d = tmp_path / "d.direction.safetensors"
+    save_direction(d, torch.zeros(3, 8, 8), model=M, weights_sha256="", source="t", method="mean")
+    r = _cli("edit", "-m", M, a, b, tmp_path / "m", "-d", f"{d}:1", "-o", "mask=missing.png")
+    assert r.exit_code == 2 and "missing.png" in r.output and r.output.count("missing.png") == 1
+
+
+def test_generate_latent_name_collisions_and_save_latents_rerun(tmp_path):
+    for sub in ("a", "b"):
+        save_latent(tmp_path / sub / f"x{LATENT_SUFFIX}", torch.rand(3, 8, 8), model=M)
+    r = _cli("generate", "-m", M, tmp_path / "dec", "-l", tmp_path / "a", "-l", tmp_path / "b", "-o", "size=16", "--json")
+    assert r.exit_code == 1
+    recs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert sorted(x["status"] for x in recs[:-1]) == ["done", "failed"]
+    failed = next(x for x in recs if x.get("status") == "failed")
+    assert "same output" in failed["reason"] and failed["input"].endswith(f"b/x{LATENT_SUFFIX}")
+    # a rerun with --save-latents adds the missing latents and keeps the images
+    assert _cli("generate", "-m", M, tmp_path / "g", "-c", "2", "-o", "size=16").exit_code == 0
+    before = (tmp_path / "g" / "seed000000.png").stat().st_mtime_ns
+    r = _cli("generate", "-m", M, tmp_path / "g", "-c", "2", "-o", "size=16", "--save-latents")
+    assert r.exit_code == 0 and (tmp_path / "g" / f"seed000001{LATENT_SUFFIX}").is_file()
+    assert (tmp_path / "g" / "seed000000.png").stat().st_mtime_ns == before
+    r = _cli("generate", "-m", M, tmp_path / "g", "-c", "2", "-o", "size=16", "--save-latents")
+    assert "2 skipped" in r.output
+
+
+def test_unusable_user_model_records_are_reported_not_fatal(tmp_path, monkeypatch):
+    from imgedit import registry
+    from imgedit.usermodels import write_record
+
+    monkeypatch.setenv("IMGEDIT_MODELS_DIR", str(tmp_path))
+    (tmp_path / "notes.json").write_text("[1, 2]")
+    write_record(tmp_path, name="classic.MyGrid", base="classic.colorgrid", weight="w", sha256="a" * 64)
+    registry.reload()
+    try:
+        r = _cli("models")
+        assert r.exit_code == 0 and "classic.colorgrid" in r.output
+        assert "notes.json" in r.output and "lowercase" in r.output
+        r = _cli("generate", "-m", "classic.MyGrid", tmp_path / "o")
+        assert r.exit_code == 2 and "lowercase" in r.output
+        r = _cli("generate", "-m", tmp_path / "nope.safetensors", tmp_path / "o")
+        assert r.exit_code == 2 and "not found" in r.output
+    finally:
+        monkeypatch.undo()
+        registry.reload()

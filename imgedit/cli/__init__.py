@@ -507,6 +507,8 @@ def models(name: Annotated[Optional[str], typer.Argument(help="Show one model in
     from imgedit.registry import get_registry
 
     reg = get_registry()
+    for problem in reg.user_model_problems:  # a trained model that cannot be used says why, once
+        _err(f"warning: user model not loaded: {problem}")
     specs = [reg.get(name)] if name else [reg.models[n] for n in sorted(reg.models) if not reg.models[n].base_only]
     if json_:
         data = [_spec_dict(s, with_weights=bool(name)) for s in specs]

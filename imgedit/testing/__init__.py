@@ -68,6 +68,10 @@ def no_file_io():
         patches.append((PIL.Image, "open"))
     except ImportError:  # pragma: no cover
         pass
+    try:  # OpenCV reads its config files on first import: that is not the model's file IO
+        import cv2  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
     saved = [(obj, name, getattr(obj, name)) for obj, name in patches]
     try:
         for obj, name, _ in saved:

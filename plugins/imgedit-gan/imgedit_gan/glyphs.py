@@ -3,8 +3,8 @@ labelled from each font's own metadata (OS/2 and post tables, read with fontTool
 
     python -m imgedit_gan.glyphs --install --out ~/.cache/imgedit/data/glyphs
 
-``--install`` runs ``apt-get install`` for the five Debian font packages the shipped model is
-trained on (root only; skipped when they are present). The output folder holds one PNG per glyph
+``--install`` runs ``apt-get install`` for the Debian font packages the shipped model is
+trained on (five sources: fonts-dejavu core and extra, liberation2, freefont, urw-base35, noto-core) (root only; skipped when they are present). The output folder holds one PNG per glyph
 (``<font>/<char code>.png``, black on white) and ``labels.csv`` with the columns ``file, char,
 font, package`` and the 0/1 attributes ``bold, italic, monospace, serif, narrow``: the format
 :class:`imgedit.training.LabelledSet` reads and ``imgedit train gan --labels`` turns into shipped

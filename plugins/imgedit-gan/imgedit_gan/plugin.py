@@ -18,7 +18,7 @@ SHIPPED: dict[str, str] = {
 
 #: How each shipped model was made (the model cards hold the exact commands and numbers).
 SHIPPED_INFO: dict[str, tuple[str, str, str]] = {
-    "glyphs": ("64x64 glyphs (A-Z, a-z, 0-9) of the fonts of five Debian font packages; directions: "
+    "glyphs": ("64x64 glyphs (A-Z, a-z, 0-9) of the fonts of five Debian font sources (fonts-dejavu core+extra, liberation2, freefont, urw-base35, noto-core); directions: "
                "bold, italic, monospace, serif, narrow",
                "fonts: SIL OFL 1.1 / GPL-3+ with font exception / AGPL-3 with font exception / Bitstream Vera; weights MIT",
                "python -m imgedit_gan.glyphs --install && imgedit train gan --data ~/.cache/imgedit/data/glyphs "

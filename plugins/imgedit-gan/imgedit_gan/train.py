@@ -107,7 +107,7 @@ class GanTrainer:
                   if k not in ("export", "export_only", "ship", "models_dir", "summary", "licence", "out")}
         self.run = TrainRun(args.out, {"G": self.G, "D": self.D, "G_ema": self.G_ema, "E": self.E},
                             {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e}, config, rng=self.rng,
-                            must_match=("nz", "ngf", "ndf", "gray"), log=log, name=f"gan {args.name}",
+                            must_match=("nz", "ngf", "ndf", "gray", "data", "labels"), log=log, name=f"gan {args.name}",
                             generators={"augment": self.aug_gen})
         self._real_stats = None
 
@@ -202,7 +202,7 @@ class GanTrainer:
             return self.fid() if step <= a.steps else None
 
         self.run.run(total, self.step, log_every=50, boundaries=(a.steps,),
-                     hooks={a.fid_every: evaluate, a.preview_every: lambda s: self.preview()})
+                     hooks=[(a.fid_every, evaluate), (a.preview_every, lambda s: self.preview())])
         self.preview()
 
 
@@ -269,9 +269,15 @@ def export_metrics(tr: GanTrainer, n: int = 32, steps: int = 100) -> dict:
     return out
 
 
-def _home(path) -> str:
-    home = str(Path.home())
-    return str(path).replace(home, "~")
+def _home(text) -> str:
+    """``text`` with the home folder written ``~`` (only as a whole leading path component)."""
+    import os
+    import re
+
+    home = str(Path.home()).rstrip(os.sep)
+    if not home:
+        return str(text)
+    return re.sub(rf"(?<![\w/]){re.escape(home)}(?=/|$|\s)", "~", str(text))
 
 
 def card_text(tr: GanTrainer, argv: list[str], name: str, metrics: dict | None = None) -> str:
@@ -315,10 +321,24 @@ DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
+    import re
+
+    from imgedit.usermodels import NAME_RE
+
+    from imgedit_gan.plugin import SHIPPED
+
+    if not re.fullmatch(NAME_RE, args.name):
+        raise SystemExit(f"--name {args.name!r}: use lowercase letters, digits, _ and - (the model is gan.NAME)")
+    if args.name in SHIPPED and not args.ship and (args.export or args.export_only):
+        raise SystemExit(f"--name {args.name}: gan.{args.name} is a shipped model; choose another name")
+    for every in ("fid_every", "preview_every"):
+        if getattr(args, every) < 1:
+            raise SystemExit(f"--{every.replace('_', '-')} must be at least 1")
     args.out = args.out or train_root() / f"gan-{args.name}"
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     tr = GanTrainer(args, log)
-    tr.run.resume()
+    if not tr.run.resume() and args.export_only:
+        raise SystemExit(f"no checkpoint in {args.out}: train first (the same command without --export-only)")
     if not args.export_only:
         tr.run.config["command"] = command_line("gan", [x for x in argv if x not in ("--export", "--ship")])
         t0 = time.perf_counter()

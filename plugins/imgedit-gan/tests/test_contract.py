@@ -5,4 +5,4 @@ from imgedit.testing import PluginContract
 class TestGanContract(PluginContract):
     plugin = "gan"
     image_size = 48
-    example_options = {"gan.glyphs": {"steps": "2"}, "gan.faces": {"steps": "2"}}
+    example_options = {"gan.glyphs": {"steps": "2", "residual": "false"}, "gan.faces": {"steps": "2", "residual": "false"}}

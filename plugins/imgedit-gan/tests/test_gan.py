@@ -158,3 +158,12 @@ def test_base_gan_is_not_a_model(tiny_model):
 def test_models_lists_the_shipped_directions(tiny_model):
     r = _cli("models", "gan.tiny")
     assert "directions (--direction NAME:S): bold, italic, pc0, pc1" in r.output
+
+
+def test_trainer_refuses_bad_names_and_export_without_a_run(glyph_set, tmp_path):
+    with pytest.raises(SystemExit, match="lowercase"):
+        train.main(tiny_args(glyph_set, tmp_path / "r", 2, 0)[:4] + ["--name", "My Fonts", "--out", str(tmp_path / "r")])
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        train.main(tiny_args(glyph_set, tmp_path / "never", 2, 0) + ["--export-only"])
+    with pytest.raises(SystemExit, match="fid-every"):
+        train.main(tiny_args(glyph_set, tmp_path / "r", 2, 0) + ["--fid-every", "0"])

@@ -8,7 +8,7 @@ Examples::
 
 Checkpoints (model, optimizer, step, wall time, data summary, validation history) go to
 ``~/.cache/imgedit/train/interp/`` (``last.safetensors`` + ``state.json``, see
-:class:`imgedit.training.Checkpoint`) every ``--ckpt-minutes``, at the end and on Ctrl-C; a run
+:class:`imgedit.training.TrainRun`, the loop every trainer shares) every ``--ckpt-minutes``, at the end and on Ctrl-C; a run
 resumes from it automatically unless ``--fresh``. ``--export`` writes fp16 safetensors and a model card
 into ``pretrained/`` and rewrites ``WEIGHTS_FILE``/``WEIGHTS_SHA256`` in
 :mod:`imgedit_interp.plugin` so the registration names the new file (only when exporting to the
