@@ -13,6 +13,7 @@ from imgedit.api import Capability, ModelSpec, Option, TrainerSpec, WeightFile, 
 # BEGIN TRAINED WEIGHTS (rewritten by `imgedit train gan ... --ship`; do not edit the markers)
 #: Shipped models: name -> sha256 of pretrained/gan-<name>.safetensors.
 SHIPPED: dict[str, str] = {
+    "glyphs": "6b245424baffeb41d3bbe8a7144ce19082933cf7bad9f7822792197d43337112",
 }
 # END TRAINED WEIGHTS
 

@@ -62,6 +62,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--fid-samples", type=int, default=500)
     ap.add_argument("--preview-every", type=int, default=500)
     ap.add_argument("--pca", type=int, default=0, help="unsupervised (PCA) directions to ship")
+    ap.add_argument("--direction-steps", type=int, default=0,
+                    help="refine the labelled images' latents this many inversion steps before the "
+                         "directions are computed (0 = the encoder's latents)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                     help="bf16 autocast (default: on CPUs with native bf16)")
@@ -218,10 +221,16 @@ def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
     tr.E.eval()
     names = []
     if tr.data.attributes:
-        with torch.no_grad():
-            lat = torch.cat([tr.E(tr.data.take(list(range(i, min(i + 256, len(tr.data))))))
-                             for i in range(0, len(tr.data), 256)])
-        for attr, d in directions_from_labels(lat, tr.data.rows, tr.data.attributes).items():
+        from imgedit_gan.model import refine_latents
+
+        chunks = []
+        for i in range(0, len(tr.data), 500):
+            x = tr.data.take(list(range(i, min(i + 500, len(tr.data)))))
+            with torch.no_grad():
+                z = tr.E(x)
+            chunks.append(refine_latents(tr.G_ema, z, x, a.direction_steps) if a.direction_steps else z)
+        lat = torch.cat(chunks)
+        for attr, d in directions_from_labels(lat.detach(), tr.data.rows, tr.data.attributes).items():
             tensors[f"direction.{attr}"] = d
             names.append(attr)
     if a.pca:
@@ -230,6 +239,7 @@ def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
                 tensors[f"direction.pc{i}"] = d
                 names.append(f"pc{i}")
     meta = {"arch": "dcgan64", "nz": str(a.nz), "ngf": str(a.ngf), "ndf": str(a.ndf),
+            "direction_steps": str(a.direction_steps),
             "channels": "1" if a.gray else "3", "steps": str(tr.run.step), "directions": ",".join(names)}
     return tensors, meta
 
@@ -280,7 +290,7 @@ def _home(text) -> str:
     return re.sub(rf"(?<![\w/]){re.escape(home)}(?=/|$|\s)", "~", str(text))
 
 
-def card_text(tr: GanTrainer, argv: list[str], name: str, metrics: dict | None = None) -> str:
+def card_text(tr: GanTrainer, argv: list[str], name: str, metrics: dict | None = None, directions: str = "") -> str:
     a, run = tr.args, tr.run
     command = _home(run.config.get("command") or command_line("gan", argv))
     metrics = metrics or {}
@@ -301,6 +311,7 @@ DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
 - **FID-like score** (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is better; only
   comparable with itself): {metrics.get('fid_2000', 'n/a')} with 2,000 samples at export; during training
   ({a.fid_samples} samples): {', '.join(f"{h['fid']:.1f} @ {h['step']}" for h in fids) or 'n/a'}
+- **Directions** (`--direction NAME:S`): {directions.replace(',', ', ') or 'none'}{f"; attributes: mean difference of the labelled images' latents (encoder + {a.direction_steps} inversion steps), strength 1 = the class gap" if tr.data.attributes else ''}{f"; pc0..pc{a.pca - 1}: PCA of generated images' pooled perceptual features regressed onto z, strength 1 = one standard deviation" if a.pca else ''}
 - **Exported**: {utc_now()}, sha256 `{{SHA256}}`, {{SIZE}}
 - **Licence**: {a.licence or 'as the training data'}
 
@@ -351,12 +362,12 @@ def main(argv: list[str] | None = None) -> int:
         log(f"export metrics: {metrics}")
         if args.ship:
             out = Path(__file__).resolve().parents[3] / "pretrained" / f"gan-{args.name}.safetensors"
-            sha = export_weights(tensors, out, card_text(tr, argv, name, metrics), {"weight": "generator", **meta})
+            sha = export_weights(tensors, out, card_text(tr, argv, name, metrics, meta["directions"]), {"weight": "generator", **meta})
             if not set_dict_entry(PLUGIN_FILE, "SHIPPED", args.name, sha):
                 log(f"add \"{args.name}\": \"{sha}\" to SHIPPED in {PLUGIN_FILE}")
         else:
             out = export_user_model(tensors, name=name, base="gan", weight="generator",
-                                    card=card_text(tr, argv, name, metrics), metadata=meta, folder=args.models_dir,
+                                    card=card_text(tr, argv, name, metrics, meta["directions"]), metadata=meta, folder=args.models_dir,
                                     summary=args.summary or f"DCGAN trained on {args.data.name}")
         log(f"exported {out}")
     return 0
