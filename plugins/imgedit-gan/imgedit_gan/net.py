@@ -4,7 +4,8 @@ few thousand images on a CPU, and the inversion encoder.
 * :class:`Generator` - z -> 4x4 (transposed conv) -> 8 -> 16 -> 32 -> 64, BatchNorm + ReLU,
   tanh output mapped to [0,1]. ``channels=1`` for grayscale data (glyphs), replicated to RGB.
 * :class:`Discriminator` - strided convs with LeakyReLU(0.2), spectral norm on every layer
-  (instead of BatchNorm: no batch statistics to mix between real and fake), one logit.
+  (instead of BatchNorm: no batch statistics to mix between real and fake), one logit; or the
+  paper's BatchNorm (``norm="bn"``), which trained the faces where spectral norm stalled.
 * :class:`Encoder` - the same trunk as D (BatchNorm, no spectral norm) ending in a linear layer
   to z: predicts the latent of an image, the starting point of the inversion.
 * :func:`diff_augment` - DiffAugment (Zhao et al. 2020): the same random translation, cutout and
@@ -58,11 +59,14 @@ def _trunk(channels: int, ndf: int, norm: str) -> list[nn.Module]:
 
 
 class Discriminator(nn.Module):
-    def __init__(self, ndf: int = 32, channels: int = 3):
+    """``norm="sn"``: spectral norm on every layer (default); ``"bn"``: the paper's BatchNorm."""
+
+    def __init__(self, ndf: int = 32, channels: int = 3, norm: str = "sn"):
         super().__init__()
         self.channels = channels
-        self.net = nn.Sequential(*_trunk(channels, ndf, "sn"),
-                                 nn.utils.parametrizations.spectral_norm(nn.Conv2d(ndf * 8, 1, 4, 1, 0)))
+        last = nn.Conv2d(ndf * 8, 1, 4, 1, 0)
+        self.net = nn.Sequential(*_trunk(channels, ndf, norm),
+                                 nn.utils.parametrizations.spectral_norm(last) if norm == "sn" else last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, 64, 64) in [0,1] -> (B,) logits."""

@@ -13,6 +13,7 @@ from imgedit.api import Capability, ModelSpec, Option, TrainerSpec, WeightFile, 
 # BEGIN TRAINED WEIGHTS (rewritten by `imgedit train gan ... --ship`; do not edit the markers)
 #: Shipped models: name -> sha256 of pretrained/gan-<name>.safetensors.
 SHIPPED: dict[str, str] = {
+    "faces": "82819be2d07b9e60c8ed55c056300523d008aeeaa915948815fb67dbf31cfd4a",
     "glyphs": "6b245424baffeb41d3bbe8a7144ce19082933cf7bad9f7822792197d43337112",
 }
 # END TRAINED WEIGHTS
@@ -27,7 +28,7 @@ SHIPPED_INFO: dict[str, tuple[str, str, str]] = {
     "faces": ("64x64 synthetic faces (data: samples of gan-face-generate's DigiFace-1M DCGAN); PCA directions pc0..",
               "NON-COMMERCIAL RESEARCH USE ONLY (inherited from DigiFace-1M via gan-face-generate)",
               "python -m imgedit_gan.faces && imgedit train gan --data ~/.cache/imgedit/data/faces --name faces "
-              "--augment translation,cutout,color --pca 8 --ship"),
+              "--d-norm bn --loss ns --augment translation --pca 8 --steps 5000 --encoder-steps 1000 --ship"),
 }
 
 OPTIONS = (

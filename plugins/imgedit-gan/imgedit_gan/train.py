@@ -57,6 +57,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--augment", default="translation,cutout", help="DiffAugment policy (add `color` for photos)")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the sampling generator")
     ap.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight on D (0 = off)")
+    ap.add_argument("--d-norm", choices=("sn", "bn"), default="sn",
+                    help="discriminator normalisation: spectral norm, or the DCGAN paper's BatchNorm")
+    ap.add_argument("--loss", choices=("hinge", "ns"), default="hinge",
+                    help="hinge, or the non-saturating loss of the DCGAN paper")
     ap.add_argument("--holdout", type=float, default=0.1, help="fraction held aside for the FID-like score")
     ap.add_argument("--fid-every", type=int, default=1000)
     ap.add_argument("--fid-samples", type=int, default=500)
@@ -94,7 +98,7 @@ class GanTrainer:
         self.held, self.train_idx = sorted(order[:k]), sorted(order[k:])
         ch = 1 if args.gray else 3
         self.G = Generator(args.nz, args.ngf, ch)
-        self.D = Discriminator(args.ndf, ch)
+        self.D = Discriminator(args.ndf, ch, args.d_norm)
         self.E = Encoder(args.nz, args.ndf, ch)
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
@@ -110,7 +114,7 @@ class GanTrainer:
                   if k not in ("export", "export_only", "ship", "models_dir", "summary", "licence", "out")}
         self.run = TrainRun(args.out, {"G": self.G, "D": self.D, "G_ema": self.G_ema, "E": self.E},
                             {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e}, config, rng=self.rng,
-                            must_match=("nz", "ngf", "ndf", "gray", "data", "labels"), log=log, name=f"gan {args.name}",
+                            must_match=("nz", "ngf", "ndf", "gray", "data", "labels", "d_norm"), log=log, name=f"gan {args.name}",
                             generators={"augment": self.aug_gen})
         self._real_stats = None
 
@@ -128,9 +132,13 @@ class GanTrainer:
         z = torch.randn(a.batch, a.nz)
         with self.autocast():
             fake = self.G(z)
-            d_real = self.D(diff_augment(real, a.augment, self.aug_gen))
-            d_fake = self.D(diff_augment(fake.detach(), a.augment, self.aug_gen))
-            loss_d = F.relu(1 - d_real.float()).mean() + F.relu(1 + d_fake.float()).mean()
+            # (real and fake in separate batches: with --d-norm bn each gets its own statistics, as in the paper)
+            d_real = self.D(diff_augment(real, a.augment, self.aug_gen)).float()
+            d_fake = self.D(diff_augment(fake.detach(), a.augment, self.aug_gen)).float()
+            if a.loss == "hinge":
+                loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+            else:
+                loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
         r1 = torch.zeros(())
         if a.r1 > 0 and step % 16 == 0:  # lazy R1 on un-augmented reals
             x = real.detach().requires_grad_(True)
@@ -140,7 +148,8 @@ class GanTrainer:
         (loss_d + r1).backward()
         self.opt_d.step()
         with self.autocast():
-            loss_g = -self.D(diff_augment(self.G(z), a.augment, self.aug_gen)).float().mean()
+            out = self.D(diff_augment(self.G(z), a.augment, self.aug_gen)).float()
+            loss_g = -out.mean() if a.loss == "hinge" else F.softplus(-out).mean()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
