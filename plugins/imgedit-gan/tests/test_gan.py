@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from conftest import tiny_args
+from gan_helpers import tiny_args
 from imgedit import load_model, registry
 from imgedit.cli import app
 from imgedit_gan import train
@@ -90,13 +90,14 @@ def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(10 * torch.log10(1 / (a - b).pow(2).mean()))
 
 
-def test_inverting_a_generated_image_recovers_it(tiny_model):
-    m = load_model("gan.tiny", precision="fp32")
+def test_inverting_a_generated_image_recovers_it():
+    """On the shipped gan.glyphs (the tiny test model's samples vary too little to tell)."""
+    m = load_model("gan.glyphs", precision="fp32")
     z = m.sample_latents(4, seed=11)
     x = m.generate(z)
     mean_image = m.generate(m.sample_latents(64, seed=100)).mean(0, keepdim=True)
     baseline = np.mean([_psnr(mean_image, x[i:i + 1]) for i in range(4)])
-    rec = m.generate(m.encode(x, steps=150))
+    rec = m.generate(m.encode(x, steps=100))
     inverted = np.mean([_psnr(rec[i:i + 1], x[i:i + 1]) for i in range(4)])
     assert inverted > baseline + 6, (inverted, baseline)
     enc_only = np.mean([_psnr(m.generate(m.encode(x, steps=0))[i:i + 1], x[i:i + 1]) for i in range(4)])
@@ -140,7 +141,7 @@ def test_latent_of_a_retrained_model_is_refused(tiny_model, glyph_set, tmp_path)
     latent = tmp_path / "lat" / "066.latent.safetensors"
     assert _cli("generate", "-m", "gan.tiny", tmp_path / "dec", "--latents", latent).exit_code == 0
     # retrain (two more encoder steps) and export under the same name
-    assert train.main(tiny_args(glyph_set, tiny_model, 150, 152, "--export")) == 0
+    assert train.main(tiny_args(glyph_set, tiny_model, 150, 152, "--export", "--pca", "2")) == 0
     registry.reload()
     try:
         r = _cli("generate", "-m", "gan.tiny", tmp_path / "dec2", "--latents", latent)
