@@ -728,14 +728,13 @@ def _read_images(paths: list[Path], cfg: RunConfig, on_bad: Callable[[Path, str]
     """(path, (1,3,H,W) tensor) for the images in ``paths`` (files or folders, sorted); an
     unreadable file is reported through ``on_bad`` and left out."""
     from imgedit.engine import to_tensor
-    from imgedit.io.discover import IMAGE_EXTENSIONS
+    from imgedit.io.discover import walk_files
     from imgedit.io.images import DEFAULT_MAX_PIXELS, read_image
 
     files: list[Path] = []
     for p in paths:
-        if p.is_dir():
-            files.extend(f for f in sorted(p.rglob("*") if cfg.recursive else p.iterdir())
-                         if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith("."))
+        if p.is_dir():  # the same traversal as every verb's plan (hidden folders left out)
+            files.extend(sorted(f for f in walk_files(p, cfg.recursive) if kind_of(f) == "image"))
         elif p.exists():
             files.append(p)
         else:

@@ -68,7 +68,7 @@ FRAMES_MARKER = ".imgedit-frames"
 def is_frames_folder(folder: Path, recursive: bool = False) -> bool:
     """In frames mode, is ``folder`` one frame sequence? Not when it holds videos (a folder of
     videos, perhaps with a cover picture); otherwise yes (without frames it fails as empty)."""
-    return folder.is_dir() and not any(kind_of(f) == "video" for f in _walk(folder, recursive, None))
+    return folder.is_dir() and not any(kind_of(f) == "video" for f in walk_files(folder, recursive, None))
 
 
 #: Outputs in these formats cannot carry imgedit's mark (no EXIF, no container comment).
@@ -129,7 +129,8 @@ def _matches(rel: str, patterns: tuple[str, ...], folders: bool = False) -> bool
     return any(fnmatch.fnmatchcase(n, p.lower()) for p in patterns for n in names)
 
 
-def _walk(root: Path, recursive: bool, skip: Path | None) -> list[Path]:
+def walk_files(root: Path, recursive: bool, skip: Path | None = None) -> list[Path]:
+    """Files under ``root`` (sub-folders only when ``recursive``; hidden names and ``skip`` left out)."""
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         d = Path(dirpath)
@@ -210,7 +211,7 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
                     under, n = f"{p.resolve().name}_{n}", n + 1
                 used_roots.add(under.lower())
                 under += "/"
-            for f in _walk(p, recursive, skip):
+            for f in walk_files(p, recursive, skip):
                 rel = f.relative_to(p).as_posix()
                 k = kind_of(f)
                 if k is None or (frames_mode and k == "image") or (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude, folders=True)):
