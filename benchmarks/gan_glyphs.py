@@ -14,8 +14,9 @@ and attribute edits judged by classifiers trained separately on the labels.
    an attribute classifier (bold, italic, monospace, serif, narrow) and a letter classifier (62
    classes). For each attribute, held-out glyphs the attribute classifier gets right are edited
    towards the other class (``--strength``, default 1.5: + for negatives, - for positives) with
-   the model's shipped direction (mean difference) and with a classifier-normal direction made
-   from the same latents; reported: the fraction whose attribute flips, and of those, the fraction
+   the model's shipped direction (mean difference of encoded latents; for a conditional model,
+   its attribute coordinate's axis), and with a mean difference and a classifier-normal direction
+   made from the encoded training latents; reported: the fraction whose attribute flips, and of those, the fraction
    the letter classifier still reads as the same letter. Goal: >= 80 % flips, letter kept.
 
 Classifier weights are cached in ``~/.cache/imgedit/bench/`` (delete to retrain).
@@ -117,7 +118,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     log = print
     from imgedit import load_model
-    from imgedit.directions import linear_classifier
+    from imgedit.directions import linear_classifier, mean_difference
     from imgedit.latentedit import apply_change
     from imgedit.perceptual import perceptual_distance
 
@@ -178,11 +179,17 @@ def main() -> None:
     with torch.inference_mode():
         lat = torch.cat([gm.E(train_set.take(list(range(i, min(i + 500, len(train_set))))))
                          for i in range(0, len(train_set), 500)])
-    normals = {}
+    conditional = getattr(gm, "_combos", None) is not None
+    candidates: dict[str, dict] = {("shipped (attribute axis)" if conditional else "shipped (mean difference)"): shipped}
+    if conditional:
+        candidates["mean difference"] = {}
+    candidates["classifier normal"] = {}
     for a in attrs:
         pos = [i for i, r in enumerate(train_set.rows) if r[a] == "1"]
         neg = [i for i, r in enumerate(train_set.rows) if r[a] == "0"]
-        normals[a] = linear_classifier(lat[pos], lat[neg])
+        candidates["classifier normal"][a] = linear_classifier(lat[pos], lat[neg])
+        if conditional:
+            candidates["mean difference"][a] = mean_difference(lat[pos], lat[neg])
     log("\n| attribute | direction | edited | attribute flipped | letter kept (of flipped) | flipped and letter kept |")
     log("|---|---|---|---|---|---|")
     totals: dict[str, list[float]] = {}
@@ -203,7 +210,7 @@ def main() -> None:
         sign = torch.tensor([-1.0 if truth[i] else 1.0 for i in pick])[:, None]
         with torch.inference_mode():
             rec = gm.G(z)
-            for label, vec in (("shipped (mean difference)", shipped.get(a)), ("classifier normal", normals[a])):
+            for label, vec in ((label, c.get(a)) for label, c in candidates.items()):
                 if vec is None:
                     continue
                 edited = apply_change(xs, rec, gm.G(z + args.strength * sign * vec))

@@ -653,7 +653,7 @@ def user_models_dir() -> Path:
 
 def export_user_model(tensors: Mapping[str, "torch.Tensor"], *, name: str, base: str, weight: str,
                       card: str, metadata: Mapping[str, str] | None = None, folder: Path | None = None,
-                      summary: str = "") -> Path:
+                      summary: str = "", latent_shape: tuple[int, ...] | None = None) -> Path:
     """Export a trained model to the user models folder (or ``folder``): ``NAME.safetensors``
     (fp16), ``NAME.md`` (the card) and ``NAME.json`` (``BASE.WEIGHT.*`` when ``name == base``:
     the base model gains that weight entry, e.g. a user's fast style), which names the ``base`` model whose code
@@ -666,5 +666,6 @@ def export_user_model(tensors: Mapping[str, "torch.Tensor"], *, name: str, base:
     out = folder / f"{stem}.safetensors"
     meta = {"imgedit-model": name, "base": base, "weight": weight, **dict(metadata or {})}
     sha = export_weights(tensors, out, card, meta)
-    write_record(folder, name=name, base=base, weight=weight, sha256=sha, summary=summary, stem=stem)
+    write_record(folder, name=name, base=base, weight=weight, sha256=sha, summary=summary, stem=stem,
+                 latent_shape=latent_shape)
     return out

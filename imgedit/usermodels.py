@@ -47,14 +47,16 @@ def models_dir() -> Path:
 
 
 def write_record(folder: Path, *, name: str, base: str, weight: str, sha256: str, summary: str = "",
-                 stem: str | None = None) -> Path:
+                 stem: str | None = None, latent_shape: tuple[int, ...] | None = None) -> Path:
     """Write ``folder/STEM.json`` (atomically) for an exported ``folder/STEM.safetensors``
-    (``STEM`` defaults to ``name``)."""
+    (``STEM`` defaults to ``name``); ``latent_shape`` when the model's differs from its base's."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = stem or name
     rec = {"format": RECORD_FORMAT, "name": name, "base": base, "weight": weight,
            "file": f"{stem}.safetensors", "sha256": sha256, "summary": summary,
            "exported": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    if latent_shape:
+        rec["latent_shape"] = [int(d) for d in latent_shape]
     path = folder / f"{stem}.json"
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(rec, indent=1) + "\n")
@@ -84,8 +86,15 @@ def read_records(folder: Path | None = None) -> list[tuple[dict | None, Path, st
 NAME_RE = r"[a-z0-9][a-z0-9_-]*"  #: what `imgedit train ... --name` accepts (the model is BASE.NAME)
 
 
-def derive(base: ModelSpec, *, name: str, weight: str, path: Path, sha256: str, summary: str = "") -> ModelSpec:
-    """``base``'s spec with weight entry ``weight`` read from ``path`` (sha256 ``sha256``)."""
+def derive(base: ModelSpec, *, name: str, weight: str, path: Path, sha256: str, summary: str = "",
+           latent_shape=None) -> ModelSpec:
+    """``base``'s spec with weight entry ``weight`` read from ``path`` (sha256 ``sha256``) and,
+    when given, its own ``latent_shape`` (a list of positive ints)."""
+    if latent_shape is not None:
+        if (not isinstance(latent_shape, (list, tuple)) or not latent_shape
+                or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in latent_shape)):
+            raise ValueError(f"latent_shape {latent_shape!r} is not a list of positive integers")
+        base = replace(base, latent_shape=tuple(latent_shape))
     old = next((w for w in base.weights if w.name == weight), None)
     wf = WeightFile(weight, path.name, sha256, train_command=old.train_command if old else "",
                     licence=old.licence if old else base.licence, search_dirs=(str(path.parent),),
@@ -116,7 +125,8 @@ def apply_records(models: dict[str, ModelSpec], folder: Path | None = None) -> l
             continue
         try:
             spec = derive(base, name=name, weight=rec["weight"], path=folder / rec["file"],
-                          sha256=rec["sha256"], summary=str(rec.get("summary") or ""))
+                          sha256=rec["sha256"], summary=str(rec.get("summary") or ""),
+                          latent_shape=rec.get("latent_shape"))
         except (ValueError, TypeError) as exc:
             problems.append(f"{path}: {exc}")
             continue

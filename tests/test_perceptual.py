@@ -306,3 +306,16 @@ def test_gatys_steps_reduce_loss_under_bf16(encoder: PerceptualEncoder) -> None:
         losses["total"].backward()
         opt.step()
     assert history[-1] < history[0]
+
+
+def test_building_the_shared_encoder_leaves_the_global_rng_alone(monkeypatch):
+    """A training run resumed in a fresh process must not differ from one in a process that built
+    the perceptual encoder first (found by the GAN's exact-resume test)."""
+    from imgedit.perceptual import backbone
+
+    monkeypatch.setattr(backbone, "_encoders", {})
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    backbone.get_encoder("cpu")
+    assert torch.equal(torch.rand(3), expected)

@@ -394,8 +394,10 @@ def get_encoder(device: torch.device | str = "cpu") -> PerceptualEncoder:
         enc = _encoders.get(key)
         if enc is None:
             # never as inference tensors (a first call inside torch.inference_mode() would make
-            # them so): losses that optimise through the encoder must work after any first use
-            with torch.inference_mode(False):
+            # them so): losses that optimise through the encoder must work after any first use;
+            # and without drawing from the global RNG (the random init is overwritten anyway): a
+            # training run must not depend on whether the process built the encoder before
+            with torch.inference_mode(False), torch.random.fork_rng(devices=[]):
                 enc = PerceptualEncoder().to(dev)
             _encoders[key] = enc
         return enc

@@ -48,6 +48,13 @@ class GanModel(LatentModel):
         for p in (*self.G.parameters(), *self.E.parameters()):
             p.requires_grad_(False)
         self._directions = {k[len("direction."):]: v.float() for k, v in state.items() if k.startswith("direction.")}
+        # conditional models (``train gan --conditional``): the latent ends with attribute coordinates,
+        # sampled from the training data's combinations
+        self._combos = state.get("prior.attributes")
+        self._combo_p = state.get("prior.attribute_counts")
+        if self._combos is not None:
+            self._combos = self._combos.float()
+            self._combo_p = self._combo_p.float() if self._combo_p is not None else torch.ones(len(self._combos))
 
     def directions(self) -> dict[str, torch.Tensor]:
         return dict(self._directions)
@@ -59,8 +66,14 @@ class GanModel(LatentModel):
         return latents.float()
 
     def sample_latents(self, n: int, generator: torch.Generator, truncation: float = 1.0, **_) -> torch.Tensor:
-        """N(0, I) latents, scaled by ``truncation`` towards the mean (0 = the mean image)."""
-        return torch.randn((n, self.nz), generator=generator) * truncation
+        """N(0, I) latents, scaled by ``truncation`` towards the mean (0 = the mean image); a
+        conditional model's attribute coordinates are drawn from its data's combinations."""
+        if self._combos is None:
+            return torch.randn((n, self.nz), generator=generator) * truncation
+        k = self._combos.shape[1]
+        z = torch.randn((n, self.nz - k), generator=generator) * truncation
+        pick = torch.multinomial(self._combo_p, n, replacement=True, generator=generator)
+        return torch.cat([z, self._combos[pick]], 1)
 
     def generate(self, latents: torch.Tensor, **_) -> torch.Tensor:
         return self.G(self._check(latents).to(self.device)).float()

@@ -16,6 +16,11 @@ SHIPPED: dict[str, str] = {
     "faces": "82819be2d07b9e60c8ed55c056300523d008aeeaa915948815fb67dbf31cfd4a",
     "glyphs": "6b245424baffeb41d3bbe8a7144ce19082933cf7bad9f7822792197d43337112",
 }
+#: Their latent sizes (a conditional model's latent ends with its attribute coordinates).
+SHIPPED_LATENT: dict[str, str] = {
+    "faces": "64",
+    "glyphs": "64",
+}
 # END TRAINED WEIGHTS
 
 #: How each shipped model was made (the model cards hold the exact commands and numbers).
@@ -57,6 +62,7 @@ def shipped_specs() -> list[ModelSpec]:
     for name, sha in sorted(SHIPPED.items()):
         what, licence, command = SHIPPED_INFO.get(name, (f"shipped GAN {name}", "", ""))
         out.append(replace(base, name=f"gan.{name}", summary=f"DCGAN: {what}", licence=licence, base_only=False,
+                           latent_shape=(int(SHIPPED_LATENT.get(name, 64)),),
                            weights=(WeightFile("generator", f"gan-{name}.safetensors", sha, train_command=command,
                                                licence=licence, card=f"gan-{name}.md"),)))
     return out

@@ -41,6 +41,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--data", type=Path, required=True, help="folder of images (any size: resized to 64x64)")
     ap.add_argument("--labels", type=Path, default=None,
                     help="CSV with a `file` column (relative to --data) and 0/1 attribute columns")
+    ap.add_argument("--conditional", action="store_true",
+                    help="with --labels: the latent ends with one coordinate per attribute (-1/+1), "
+                         "G is trained conditioned on it through an auxiliary attribute classifier on "
+                         "D); each attribute's direction is its coordinate axis")
+    ap.add_argument("--aux", type=float, default=1.0, help="--conditional: weight of the auxiliary "
+                    "classifier loss (D on real labels, G on the attributes it was asked for)")
     ap.add_argument("--name", required=True, help="model name: exported as gan.NAME")
     ap.add_argument("--out", type=Path, default=None, help="run folder (default ~/.cache/imgedit/train/gan-NAME)")
     ap.add_argument("--steps", type=int, default=8000, help="GAN steps")
@@ -97,9 +103,17 @@ class GanTrainer:
         k = int(n * args.holdout) if n >= 20 else 0
         self.held, self.train_idx = sorted(order[:k]), sorted(order[k:])
         ch = 1 if args.gray else 3
-        self.G = Generator(args.nz, args.ngf, ch)
-        self.D = Discriminator(args.ndf, ch, args.d_norm)
-        self.E = Encoder(args.nz, args.ndf, ch)
+        self.cond_names: list[str] = list(self.data.attributes) if args.conditional else []
+        if args.conditional and not self.cond_names:
+            raise SystemExit("--conditional needs --labels with at least one 0/1 attribute column")
+        k = len(self.cond_names)
+        #: (N, k) attributes of every image as -1/+1 (the latent's last k coordinates)
+        self.cond = torch.tensor([[1.0 if r[c] == "1" else -1.0 for c in self.cond_names] for r in self.data.rows]
+                                 ).reshape(n, k)
+        self.latent_size = args.nz + k
+        self.G = Generator(self.latent_size, args.ngf, ch)
+        self.D = Discriminator(args.ndf, ch, args.d_norm, classes=k)
+        self.E = Encoder(self.latent_size, args.ndf, ch)
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
             p.requires_grad_(False)
@@ -109,12 +123,12 @@ class GanTrainer:
         self.opt_e = torch.optim.Adam(self.E.parameters(), 1e-3, betas=(0.9, 0.999))
         self.bf16 = bf16_autocast_default() if args.bf16 is None else args.bf16
         self.aug_gen = torch.Generator().manual_seed(args.seed + 1)
-        self.fixed_z = torch.randn(16, args.nz, generator=torch.Generator().manual_seed(7))
+        self.fixed_z = self.sample_latents(16, torch.Generator().manual_seed(7))
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                   if k not in ("export", "export_only", "ship", "models_dir", "summary", "licence", "out")}
         self.run = TrainRun(args.out, {"G": self.G, "D": self.D, "G_ema": self.G_ema, "E": self.E},
                             {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e}, config, rng=self.rng,
-                            must_match=("nz", "ngf", "ndf", "gray", "data", "labels", "d_norm"), log=log, name=f"gan {args.name}",
+                            must_match=("nz", "ngf", "ndf", "gray", "data", "labels", "d_norm", "conditional"), log=log, name=f"gan {args.name}",
                             generators={"augment": self.aug_gen})
         self._real_stats = None
 
@@ -122,18 +136,42 @@ class GanTrainer:
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
 
     def real_batch(self, n: int) -> torch.Tensor:
-        return self.data.take([self.train_idx[self.rng.randrange(len(self.train_idx))] for _ in range(n)])
+        return self.real_labelled(n)[0]
+
+    def real_labelled(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` random training images and their attributes (B, k) as -1/+1."""
+        idx = [self.train_idx[self.rng.randrange(len(self.train_idx))] for _ in range(n)]
+        return self.data.take(idx), self.cond[idx]
+
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Latents of the prior: N(0, I) for the first ``nz`` coordinates, then (conditional runs)
+        the attributes of random training images, so that combinations occur as in the data."""
+        z = torch.randn(n, self.args.nz, generator=generator)
+        if not self.cond_names:
+            return z
+        pick = torch.randint(len(self.train_idx), (n,), generator=generator)
+        return torch.cat([z, self.cond[torch.tensor(self.train_idx)[pick]]], 1)
 
     # -- phase 1 --------------------------------------------------------------------------------
     def gan_step(self, step: int) -> dict:
         a = self.args
         self.G.train()
-        real = self.real_batch(a.batch)
-        z = torch.randn(a.batch, a.nz)
+        real, c_real = self.real_labelled(a.batch)
+        z = self.sample_latents(a.batch)
+        k = len(self.cond_names)
+        c_fake = z[:, a.nz:]
+        stats = {}
         with self.autocast():
             fake = self.G(z)
             # (real and fake in separate batches: with --d-norm bn each gets its own statistics, as in the paper)
-            d_real = self.D(diff_augment(real, a.augment, self.aug_gen)).float()
+            if k:
+                d_real, aux_real = self.D(diff_augment(real, a.augment, self.aug_gen), with_aux=True)
+                d_real = d_real.float()
+                aux_d = F.binary_cross_entropy_with_logits(aux_real.float(), (c_real > 0).float())
+                stats["aux_d"] = aux_d.item()
+            else:
+                d_real = self.D(diff_augment(real, a.augment, self.aug_gen)).float()
+                aux_d = torch.zeros(())
             d_fake = self.D(diff_augment(fake.detach(), a.augment, self.aug_gen)).float()
             if a.loss == "hinge":
                 loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
@@ -145,17 +183,23 @@ class GanTrainer:
             (g,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
             r1 = g.pow(2).flatten(1).sum(1).mean() * (a.r1 / 2) * 16
         self.opt_d.zero_grad(set_to_none=True)
-        (loss_d + r1).backward()
+        (loss_d + r1 + a.aux * aux_d).backward()
         self.opt_d.step()
         with self.autocast():
-            out = self.D(diff_augment(self.G(z), a.augment, self.aug_gen)).float()
-            loss_g = -out.mean() if a.loss == "hinge" else F.softplus(-out).mean()
+            if k:
+                out, aux_fake = self.D(diff_augment(self.G(z), a.augment, self.aug_gen), with_aux=True)
+                aux_g = F.binary_cross_entropy_with_logits(aux_fake.float(), (c_fake > 0).float())
+                stats["aux_g"] = aux_g.item()
+            else:
+                out, aux_g = self.D(diff_augment(self.G(z), a.augment, self.aug_gen)), torch.zeros(())
+            out = out.float()
+            loss_g = (-out.mean() if a.loss == "hinge" else F.softplus(-out).mean()) + a.aux * aux_g
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
         ema_update(self.G_ema, self.G, a.ema if step > 200 else 0.0)
         return {"d": loss_d.item(), "g": loss_g.item(), "d_real": d_real.float().mean().item(),
-                "d_fake": d_fake.float().mean().item()}
+                "d_fake": d_fake.float().mean().item(), **stats}
 
     # -- phase 2 --------------------------------------------------------------------------------
     def encoder_step(self, step: int) -> dict:
@@ -163,20 +207,26 @@ class GanTrainer:
 
         a = self.args
         self.E.train()
-        z = torch.randn(a.batch, a.nz)
+        z = self.sample_latents(a.batch)
         with torch.no_grad():
             fake = self.G_ema(z)
-        real = self.real_batch(a.batch // 4)
+        real, c_real = self.real_labelled(a.batch // 4)
         with self.autocast():
             lat = F.mse_loss(self.E(fake).float(), z)
-            rec = self.G_ema(self.E(real)).float()
+            z_real = self.E(real).float()
+            rec = self.G_ema(z_real).float()
         pix = F.l1_loss(rec, real)
         perc = perceptual_distance(rec, real).mean()
         loss = lat + pix + perc
+        stats = {}
+        if self.cond_names:  # a real image's attribute coordinates are its labels
+            attr = F.mse_loss(z_real[:, a.nz:], c_real)
+            loss = loss + attr
+            stats["attributes"] = attr.item()
         self.opt_e.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_e.step()
-        return {"latent": lat.item(), "pixel": pix.item(), "perceptual": perc.item()}
+        return {"latent": lat.item(), "pixel": pix.item(), "perceptual": perc.item(), **stats}
 
     def step(self, step: int) -> dict:
         return self.gan_step(step) if step < self.args.steps else self.encoder_step(step)
@@ -191,7 +241,7 @@ class GanTrainer:
         if self._real_stats is None:
             self._real_stats = feature_stats(self.data.take(self.held))
         g = torch.Generator().manual_seed(99)
-        zs = torch.randn(self.args.fid_samples, self.args.nz, generator=g)
+        zs = self.sample_latents(self.args.fid_samples, g)
         fake = torch.cat([self.G_ema(zs[i:i + 100]) for i in range(0, len(zs), 100)])
         return {"fid": round(frechet_distance(feature_stats(fake), self._real_stats), 3)}
 
@@ -229,7 +279,17 @@ def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
     tr.G_ema.eval()
     tr.E.eval()
     names = []
-    if tr.data.attributes:
+    if tr.cond_names:  # each attribute is a coordinate: its axis, strength 1 = the class gap (-1 -> +1)
+        for j, attr in enumerate(tr.cond_names):
+            d = torch.zeros(tr.latent_size)
+            d[a.nz + j] = 2.0
+            tensors[f"direction.{attr}"] = d
+            names.append(attr)
+        # the prior of the attribute coordinates: the combinations of the data and how often each occurs
+        combos, counts = torch.unique(tr.cond[tr.train_idx], dim=0, return_counts=True)
+        tensors["prior.attributes"] = combos
+        tensors["prior.attribute_counts"] = counts.float()
+    elif tr.data.attributes:
         from imgedit_gan.model import refine_latents
 
         chunks = []
@@ -244,10 +304,10 @@ def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
             names.append(attr)
     if a.pca:
         with torch.no_grad():
-            for i, d in enumerate(pca_directions(tr.G_ema, torch.randn(4000, a.nz, generator=torch.Generator().manual_seed(5)), a.pca)):
+            for i, d in enumerate(pca_directions(tr.G_ema, tr.sample_latents(4000, torch.Generator().manual_seed(5)), a.pca)):
                 tensors[f"direction.pc{i}"] = d
                 names.append(f"pc{i}")
-    meta = {"arch": "dcgan64", "nz": str(a.nz), "ngf": str(a.ngf), "ndf": str(a.ndf),
+    meta = {"arch": "dcgan64", "nz": str(tr.latent_size), "attributes": ",".join(tr.cond_names), "ngf": str(a.ngf), "ndf": str(a.ndf),
             "direction_steps": str(a.direction_steps),
             "channels": "1" if a.gray else "3", "steps": str(tr.run.step), "directions": ",".join(names)}
     return tensors, meta
@@ -270,7 +330,7 @@ def export_metrics(tr: GanTrainer, n: int = 32, steps: int = 100) -> dict:
     if tr.held:
         with torch.no_grad():
             real = feature_stats(tr.data.take(tr.held))
-            zs = torch.randn(2000, tr.args.nz, generator=torch.Generator().manual_seed(2024))
+            zs = tr.sample_latents(2000, torch.Generator().manual_seed(2024))
             fake = torch.cat([tr.G_ema(zs[i:i + 200]) for i in range(0, len(zs), 200)])
             out["fid_2000"] = round(frechet_distance(feature_stats(fake), real), 2)
         x = tr.data.take(tr.held[:n])
@@ -315,12 +375,13 @@ DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
   {len(tr.held)} held aside for the FID-like score)
 - **Command** (the last training session's; rerunning it resumes or reproduces the run): `{command}`
 - **Steps**: {a.steps} GAN + {a.encoder_steps} encoder, batch {a.batch}, {run.wall / 3600:.2f} h of training
-- **Architecture**: nz {a.nz}, ngf {a.ngf}, ndf {a.ndf}, {'grayscale' if a.gray else 'RGB'}; hinge loss, spectral
-  norm on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}
+- **Architecture**: latent {tr.latent_size} ({a.nz} N(0, I){f" + {len(tr.cond_names)} attribute coordinates -1/+1: " + ", ".join(tr.cond_names) + f"; G conditioned on them through an auxiliary attribute classifier on D (AC-GAN), weight {a.aux}" if tr.cond_names else ""}),
+  ngf {a.ngf}, ndf {a.ndf}, {'grayscale' if a.gray else 'RGB'}; {'hinge' if a.loss == 'hinge' else 'non-saturating'} loss,
+  {'spectral norm' if a.d_norm == 'sn' else 'BatchNorm'} on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}
 - **FID-like score** (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is better; only
   comparable with itself): {metrics.get('fid_2000', 'n/a')} with 2,000 samples at export; during training
   ({a.fid_samples} samples): {', '.join(f"{h['fid']:.1f} @ {h['step']}" for h in fids) or 'n/a'}
-- **Directions** (`--direction NAME:S`): {directions.replace(',', ', ') or 'none'}{f"; attributes: mean difference of the labelled images' latents (encoder + {a.direction_steps} inversion steps), strength 1 = the class gap" if tr.data.attributes else ''}{f"; pc0..pc{a.pca - 1}: PCA of generated images' pooled perceptual features regressed onto z, strength 1 = one standard deviation" if a.pca else ''}
+- **Directions** (`--direction NAME:S`): {directions.replace(',', ', ') or 'none'}{"; attributes: their latent coordinate's axis, strength 1 = the class gap (-1 -> +1)" if tr.cond_names else f"; attributes: mean difference of the labelled images' latents (encoder + {a.direction_steps} inversion steps), strength 1 = the class gap" if tr.data.attributes else ''}{f"; pc0..pc{a.pca - 1}: PCA of generated images' pooled perceptual features regressed onto z, strength 1 = one standard deviation" if a.pca else ''}
 - **Exported**: {utc_now()}, sha256 `{{SHA256}}`, {{SIZE}}
 - **Licence**: {a.licence or 'as the training data'}
 
@@ -372,11 +433,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.ship:
             out = Path(__file__).resolve().parents[3] / "pretrained" / f"gan-{args.name}.safetensors"
             sha = export_weights(tensors, out, card_text(tr, argv, name, metrics, meta["directions"]), {"weight": "generator", **meta})
-            if not set_dict_entry(PLUGIN_FILE, "SHIPPED", args.name, sha):
-                log(f"add \"{args.name}\": \"{sha}\" to SHIPPED in {PLUGIN_FILE}")
+            for table, value in (("SHIPPED", sha), ("SHIPPED_LATENT", str(tr.latent_size))):
+                if not set_dict_entry(PLUGIN_FILE, table, args.name, value):
+                    log(f"add \"{args.name}\": \"{value}\" to {table} in {PLUGIN_FILE}")
         else:
             out = export_user_model(tensors, name=name, base="gan", weight="generator",
                                     card=card_text(tr, argv, name, metrics, meta["directions"]), metadata=meta, folder=args.models_dir,
-                                    summary=args.summary or f"DCGAN trained on {args.data.name}")
+                                    summary=args.summary or f"DCGAN trained on {args.data.name}",
+                                    latent_shape=(tr.latent_size,))
         log(f"exported {out}")
     return 0

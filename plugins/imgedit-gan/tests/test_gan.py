@@ -168,3 +168,41 @@ def test_trainer_refuses_bad_names_and_export_without_a_run(glyph_set, tmp_path)
         train.main(tiny_args(glyph_set, tmp_path / "never", 2, 0) + ["--export-only"])
     with pytest.raises(SystemExit, match="fid-every"):
         train.main(tiny_args(glyph_set, tmp_path / "r", 2, 0) + ["--fid-every", "0"])
+
+
+def test_conditional_run_puts_the_attributes_in_the_latent(glyph_set, tmp_path):
+    """--conditional: the latent ends with one -1/+1 coordinate per attribute; the shipped
+    direction of an attribute is its axis; sampling draws the coordinates from the data's
+    combinations; the record carries the latent shape; a resumed run continues exactly."""
+    models = Path(os.environ["IMGEDIT_MODELS_DIR"])
+    args = tiny_args(glyph_set, tmp_path / "c", 8, 4, "--conditional", "--name", "tinyc")
+    assert train.main(tiny_args(glyph_set, tmp_path / "h", 4, 0, "--conditional", "--name", "tinyc")) == 0
+    assert train.main(tiny_args(glyph_set, tmp_path / "h", 8, 4, "--conditional", "--name", "tinyc")) == 0
+    assert train.main([*args, "--export"]) == 0
+    from safetensors.torch import load_file
+
+    a, b = load_file(str(tmp_path / "c" / "last.safetensors")), load_file(str(tmp_path / "h" / "last.safetensors"))
+    assert [k for k in a if not torch.equal(a[k], b[k])] == []
+    w = load_file(str(models / "gan.tinyc.safetensors"))
+    assert w["G.net.0.weight"].shape[0] == 18                      # nz 16 + bold, italic
+    assert torch.equal(w["direction.bold"].float(), torch.tensor([0.0] * 16 + [2.0, 0.0]))
+    assert torch.equal(w["direction.italic"].float(), torch.tensor([0.0] * 17 + [2.0]))
+    assert w["prior.attributes"].shape == (4, 2)                   # regular, bold, italic, bold italic
+    assert registry.reload().get("gan.tinyc").latent_shape == (18,)
+    assert "latent shape: (18,)" in _cli("models", "gan.tinyc").output
+    m = load_model("gan.tinyc", precision="fp32")
+    z = m.model.sample_latents(64, torch.Generator().manual_seed(0), truncation=0.5)
+    assert z.shape == (64, 18) and set(z[:, 16:].flatten().tolist()) == {-1.0, 1.0}
+    assert m.model.generate(z[:3]).shape == (3, 3, 64, 64)
+
+
+def test_discriminator_reads_checkpoints_of_the_unconditional_layout():
+    d = Discriminator(8, 1)
+    old = {(f"net.{len(d.net)}." + k[5:] if k.startswith("last.") else k): v for k, v in d.state_dict().items()}
+    fresh = Discriminator(8, 1)
+    fresh.load_state_dict(old)
+    x = torch.rand(2, 3, 64, 64)
+    assert torch.equal(fresh.eval()(x), d.eval()(x))
+    c = Discriminator(8, 1, classes=3)
+    logit, aux = c(x, with_aux=True)
+    assert logit.shape == (2,) and aux.shape == (2, 3)
