@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 D=~/.cache/imgedit/data/glyphs
 [ -f "$D/labels.csv" ] || .venv/bin/python -m imgedit_gan.glyphs --install --out "$D"
-exec nice -n 10 .venv/bin/imgedit train gan --data "$D" --labels "$D/labels.csv" --gray --conditional \
-  --name glyphs --steps 12000 --encoder-steps 1500 --fid-every 2000 --summary 'glyphs of 97 fonts' \
+exec nice -n ${NICE:-10} .venv/bin/imgedit train gan --data "$D" --labels "$D/labels.csv" --gray --conditional \
+  --name glyphs --steps 8000 --encoder-steps 1200 --fid-every 2000 --summary 'glyphs of 97 fonts' \
   --licence 'weights MIT; trained on fonts under SIL OFL 1.1 (Liberation, Noto), GPL-3+ with font exception (FreeFont), AGPL-3 with font exception (URW base35), Bitstream Vera licence (DejaVu)' "$@"

@@ -6,10 +6,9 @@ few thousand images on a CPU, and the inversion encoder.
 * :class:`Discriminator` - strided convs with LeakyReLU(0.2), spectral norm on every layer
   (instead of BatchNorm: no batch statistics to mix between real and fake), one logit; or the
   paper's BatchNorm (``norm="bn"``), which trained the faces where spectral norm stalled.
-  ``classes=k``: an auxiliary attribute classifier (AC-GAN), for
-  generators whose latent ends with k attribute coordinates (``imgedit train gan --conditional``).
 * :class:`Encoder` - the same trunk as D (BatchNorm, no spectral norm) ending in a linear layer
-  to z: predicts the latent of an image, the starting point of the inversion.
+  to z: predicts the latent of an image, the starting point of the inversion. With k outputs it
+  is also the attribute classifier of conditional runs (``imgedit train gan --conditional``).
 * :func:`diff_augment` - DiffAugment (Zhao et al. 2020): the same random translation, cutout and
   (optionally) colour changes applied to real and fake images before D, differentiably, so D
   cannot memorise a small set.
@@ -61,37 +60,20 @@ def _trunk(channels: int, ndf: int, norm: str) -> list[nn.Module]:
 
 
 class Discriminator(nn.Module):
-    """``norm="sn"``: spectral norm on every layer (default); ``"bn"``: the paper's BatchNorm.
+    """``norm="sn"``: spectral norm on every layer (default); ``"bn"``: the paper's BatchNorm."""
 
-    ``classes=k`` adds an auxiliary head that predicts k attributes from the trunk's features
-    (AC-GAN, Odena et al. 2017): ``forward(x, with_aux=True)`` -> (logits, attribute logits).
-    (A projection term <embed(c), phi(x)> as well made D win outright on glyphs: G stayed noise.)"""
-
-    def __init__(self, ndf: int = 32, channels: int = 3, norm: str = "sn", classes: int = 0):
+    def __init__(self, ndf: int = 32, channels: int = 3, norm: str = "sn"):
         super().__init__()
-        self.channels, self.classes = channels, classes
-        sn = nn.utils.parametrizations.spectral_norm if norm == "sn" else (lambda m: m)
-        self.net = nn.Sequential(*_trunk(channels, ndf, norm))
-        self.last = sn(nn.Conv2d(ndf * 8, 1, 4, 1, 0))
-        if classes:
-            self.aux = sn(nn.Linear(ndf * 8, classes))
-        self._register_load_state_dict_pre_hook(self._old_keys)
+        self.channels = channels
+        last = nn.Conv2d(ndf * 8, 1, 4, 1, 0)
+        self.net = nn.Sequential(*_trunk(channels, ndf, norm),
+                                 nn.utils.parametrizations.spectral_norm(last) if norm == "sn" else last)
 
-    def _old_keys(self, state, prefix, *_):
-        """Checkpoints before the conditional variant kept the last conv at the end of ``net``."""
-        old = f"{prefix}net.{len(self.net)}."
-        for k in [k for k in state if k.startswith(old)]:
-            state[f"{prefix}last." + k[len(old):]] = state.pop(k)
-
-    def forward(self, x: torch.Tensor, with_aux: bool = False):
-        """(B, 3, 64, 64) in [0,1] -> (B,) logits (, (B, k) attribute logits)."""
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, 64, 64) in [0,1] -> (B,) logits."""
         if self.channels == 1:
             x = x.mean(1, keepdim=True)
-        h = self.net(x * 2 - 1)
-        out = self.last(h).flatten()
-        if not (self.classes and with_aux):
-            return out
-        return out, self.aux(h.mean((2, 3)))
+        return self.net(x * 2 - 1).flatten()
 
 
 class Encoder(nn.Module):

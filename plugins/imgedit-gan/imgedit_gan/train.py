@@ -43,10 +43,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                     help="CSV with a `file` column (relative to --data) and 0/1 attribute columns")
     ap.add_argument("--conditional", action="store_true",
                     help="with --labels: the latent ends with one coordinate per attribute (-1/+1), "
-                         "G is trained conditioned on it through an auxiliary attribute classifier on "
-                         "D); each attribute's direction is its coordinate axis")
-    ap.add_argument("--aux", type=float, default=1.0, help="--conditional: weight of the auxiliary "
-                    "classifier loss (D on real labels, G on the attributes it was asked for)")
+                         "G learns to obey it through an attribute classifier trained beside D on "
+                         "the real images' labels; each attribute's direction is its coordinate axis")
+    ap.add_argument("--aux", type=float, default=1.0, help="--conditional: weight of G's attribute "
+                    "loss (the classifier's cross-entropy on the attributes G was asked for)")
     ap.add_argument("--name", required=True, help="model name: exported as gan.NAME")
     ap.add_argument("--out", type=Path, default=None, help="run folder (default ~/.cache/imgedit/train/gan-NAME)")
     ap.add_argument("--steps", type=int, default=8000, help="GAN steps")
@@ -112,8 +112,11 @@ class GanTrainer:
                                  ).reshape(n, k)
         self.latent_size = args.nz + k
         self.G = Generator(self.latent_size, args.ngf, ch)
-        self.D = Discriminator(args.ndf, ch, args.d_norm, classes=k)
+        self.D = Discriminator(args.ndf, ch, args.d_norm)
         self.E = Encoder(self.latent_size, args.ndf, ch)
+        # conditional runs: an attribute classifier of its own (sharing D's trunk, AC-GAN style,
+        # made D win outright on glyphs: G stayed noise), trained on the real images' labels
+        self.C = Encoder(k, max(8, args.ndf // 2), ch) if k else None
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
             p.requires_grad_(False)
@@ -121,13 +124,15 @@ class GanTrainer:
         self.opt_g = torch.optim.Adam(self.G.parameters(), args.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), args.lr_d or args.lr, betas=betas)
         self.opt_e = torch.optim.Adam(self.E.parameters(), 1e-3, betas=(0.9, 0.999))
+        self.opt_c = torch.optim.Adam(self.C.parameters(), 2e-4, betas=betas) if k else None
         self.bf16 = bf16_autocast_default() if args.bf16 is None else args.bf16
         self.aug_gen = torch.Generator().manual_seed(args.seed + 1)
         self.fixed_z = self.sample_latents(16, torch.Generator().manual_seed(7))
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                   if k not in ("export", "export_only", "ship", "models_dir", "summary", "licence", "out")}
-        self.run = TrainRun(args.out, {"G": self.G, "D": self.D, "G_ema": self.G_ema, "E": self.E},
-                            {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e}, config, rng=self.rng,
+        modules = {"G": self.G, "D": self.D, "G_ema": self.G_ema, "E": self.E, **({"C": self.C} if k else {})}
+        opts = {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e, **({"opt_c": self.opt_c} if k else {})}
+        self.run = TrainRun(args.out, modules, opts, config, rng=self.rng,
                             must_match=("nz", "ngf", "ndf", "gray", "data", "labels", "d_norm", "conditional"), log=log, name=f"gan {args.name}",
                             generators={"augment": self.aug_gen})
         self._real_stats = None
@@ -164,14 +169,7 @@ class GanTrainer:
         with self.autocast():
             fake = self.G(z)
             # (real and fake in separate batches: with --d-norm bn each gets its own statistics, as in the paper)
-            if k:
-                d_real, aux_real = self.D(diff_augment(real, a.augment, self.aug_gen), with_aux=True)
-                d_real = d_real.float()
-                aux_d = F.binary_cross_entropy_with_logits(aux_real.float(), (c_real > 0).float())
-                stats["aux_d"] = aux_d.item()
-            else:
-                d_real = self.D(diff_augment(real, a.augment, self.aug_gen)).float()
-                aux_d = torch.zeros(())
+            d_real = self.D(diff_augment(real, a.augment, self.aug_gen)).float()
             d_fake = self.D(diff_augment(fake.detach(), a.augment, self.aug_gen)).float()
             if a.loss == "hinge":
                 loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
@@ -183,17 +181,27 @@ class GanTrainer:
             (g,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
             r1 = g.pow(2).flatten(1).sum(1).mean() * (a.r1 / 2) * 16
         self.opt_d.zero_grad(set_to_none=True)
-        (loss_d + r1 + a.aux * aux_d).backward()
+        (loss_d + r1).backward()
         self.opt_d.step()
+        if k:  # the attribute classifier learns the real images' labels (augmented as D sees them)
+            self.C.train()
+            with self.autocast():
+                loss_c = F.binary_cross_entropy_with_logits(
+                    self.C(diff_augment(real, a.augment, self.aug_gen)).float(), (c_real > 0).float())
+            self.opt_c.zero_grad(set_to_none=True)
+            loss_c.backward()
+            self.opt_c.step()
+            stats["cls_real"] = loss_c.item()
         with self.autocast():
-            if k:
-                out, aux_fake = self.D(diff_augment(self.G(z), a.augment, self.aug_gen), with_aux=True)
-                aux_g = F.binary_cross_entropy_with_logits(aux_fake.float(), (c_fake > 0).float())
-                stats["aux_g"] = aux_g.item()
-            else:
-                out, aux_g = self.D(diff_augment(self.G(z), a.augment, self.aug_gen)), torch.zeros(())
-            out = out.float()
-            loss_g = (-out.mean() if a.loss == "hinge" else F.softplus(-out).mean()) + a.aux * aux_g
+            gen = self.G(z)
+            out = self.D(diff_augment(gen, a.augment, self.aug_gen)).float()
+            loss_g = -out.mean() if a.loss == "hinge" else F.softplus(-out).mean()
+            if k:  # ... and G must make images it reads as the attributes asked for
+                self.C.eval()
+                aux_g = F.binary_cross_entropy_with_logits(
+                    self.C(diff_augment(gen, a.augment, self.aug_gen)).float(), (c_fake > 0).float())
+                loss_g = loss_g + a.aux * aux_g
+                stats["cls_fake"] = aux_g.item()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
@@ -375,7 +383,7 @@ DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
   {len(tr.held)} held aside for the FID-like score)
 - **Command** (the last training session's; rerunning it resumes or reproduces the run): `{command}`
 - **Steps**: {a.steps} GAN + {a.encoder_steps} encoder, batch {a.batch}, {run.wall / 3600:.2f} h of training
-- **Architecture**: latent {tr.latent_size} ({a.nz} N(0, I){f" + {len(tr.cond_names)} attribute coordinates -1/+1: " + ", ".join(tr.cond_names) + f"; G conditioned on them through an auxiliary attribute classifier on D (AC-GAN), weight {a.aux}" if tr.cond_names else ""}),
+- **Architecture**: latent {tr.latent_size} ({a.nz} N(0, I){f" + {len(tr.cond_names)} attribute coordinates -1/+1: " + ", ".join(tr.cond_names) + f"; G made to obey them by an attribute classifier trained beside D on the labels, weight {a.aux}" if tr.cond_names else ""}),
   ngf {a.ngf}, ndf {a.ndf}, {'grayscale' if a.gray else 'RGB'}; {'hinge' if a.loss == 'hinge' else 'non-saturating'} loss,
   {'spectral norm' if a.d_norm == 'sn' else 'BatchNorm'} on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}
 - **FID-like score** (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is better; only

@@ -196,13 +196,3 @@ def test_conditional_run_puts_the_attributes_in_the_latent(glyph_set, tmp_path):
     assert m.model.generate(z[:3]).shape == (3, 3, 64, 64)
 
 
-def test_discriminator_reads_checkpoints_of_the_unconditional_layout():
-    d = Discriminator(8, 1)
-    old = {(f"net.{len(d.net)}." + k[5:] if k.startswith("last.") else k): v for k, v in d.state_dict().items()}
-    fresh = Discriminator(8, 1)
-    fresh.load_state_dict(old)
-    x = torch.rand(2, 3, 64, 64)
-    assert torch.equal(fresh.eval()(x), d.eval()(x))
-    c = Discriminator(8, 1, classes=3)
-    logit, aux = c(x, with_aux=True)
-    assert logit.shape == (2,) and aux.shape == (2, 3)
