@@ -3,7 +3,10 @@
 :class:`LoadedModel` wraps a plugin's :class:`~imgedit.api.ImageModel`: it validates options
 against the spec, resolves ``image`` options, moves tensors to the device, runs the call inside
 ``torch.inference_mode()`` and the chosen autocast, and returns float32 in [0,1]. It accepts
-tensors (B,3,H,W) / (3,H,W) or PIL images, and returns the same kind it was given.
+tensors (B,3,H,W) / (3,H,W) or PIL images, and returns the same kind it was given. PIL images
+are read and written back by the CLI's image rules (:func:`imgedit.io.images.image_from_pil`,
+:func:`~imgedit.io.images.image_to_pil`): 16-bit gray at full scale, alpha kept (the model sees
+RGB), gray stays gray, EXIF orientation applied.
 """
 from __future__ import annotations
 
@@ -38,14 +41,23 @@ def from_tensor(t: torch.Tensor) -> np.ndarray:
     return t.detach().to("cpu", torch.float32).clamp(0, 1).permute(1, 2, 0).numpy()
 
 
-def _pil_to_tensor(img) -> torch.Tensor:
-    return to_tensor(np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0)
+def _read_pil(img):
+    """A PIL image -> the CLI reader's :class:`~imgedit.io.images.Image` (16-bit scale, alpha,
+    gray, EXIF orientation): see :func:`imgedit.io.images.image_from_pil`."""
+    from imgedit.io.images import image_from_pil
+
+    return image_from_pil(img)
 
 
-def _tensor_to_pil(t: torch.Tensor):
-    from PIL import Image
+def _to_pil(t: torch.Tensor, source=None):
+    """A model output (1,3,H,W) -> PIL by the CLI writer's rules; ``source`` (the input's
+    :class:`~imgedit.io.images.Image`) supplies alpha (resized if the size changed), gray and
+    bit depth, ICC profile and EXIF."""
+    from imgedit.io.images import Image, image_to_pil
 
-    return Image.fromarray((from_tensor(t) * 255 + 0.5).astype(np.uint8))
+    if source is None:
+        source = Image(pixels=None, alpha=None, gray=False, bit_depth=8, format="PNG")
+    return image_to_pil(source.with_pixels(from_tensor(t)))
 
 
 def resolve_image_arg(raw: Any, max_pixels: int | None = None) -> ImageArg:
@@ -55,7 +67,7 @@ def resolve_image_arg(raw: Any, max_pixels: int | None = None) -> ImageArg:
     if isinstance(raw, torch.Tensor):
         return ImageArg("<tensor>", raw if raw.dim() == 4 else raw[None], 1.0)
     if hasattr(raw, "convert"):  # PIL image
-        return ImageArg("<image>", _pil_to_tensor(raw), 1.0)
+        return ImageArg("<image>", to_tensor(_read_pil(raw).pixels), 1.0)
     value, weight = parse_weighted(str(raw))
     path = Path(value).expanduser()
     if path.is_file():
@@ -129,26 +141,36 @@ class LoadedModel:
         stack.enter_context(self.ctx.autocast())
         return stack
 
-    def _prepare(self, images) -> tuple[torch.Tensor, str]:
+    def _prepare(self, images) -> tuple[torch.Tensor, str, list]:
+        """-> (batch on the device, kind of input, the decoded PIL inputs (empty for tensors)).
+        PIL images are read by the CLI's rules (:func:`imgedit.io.images.image_from_pil`)."""
         if isinstance(images, torch.Tensor):
             kind = "tensor3" if images.dim() == 3 else "tensor"
             t = images[None] if images.dim() == 3 else images
             if t.dim() != 4 or t.shape[1] != 3:
                 raise UsageError(f"expected images of shape (B,3,H,W), got {tuple(images.shape)}")
-            return t.to(self.ctx.device, torch.float32), kind
+            return t.to(self.ctx.device, torch.float32), kind, []
         if isinstance(images, (list, tuple)) and images and hasattr(images[0], "convert"):
-            return torch.cat([_pil_to_tensor(i) for i in images]).to(self.ctx.device), "pil_list"
-        if hasattr(images, "convert"):
-            return _pil_to_tensor(images).to(self.ctx.device), "pil"
-        raise UsageError(f"expected a tensor or PIL image, got {type(images).__name__}")
+            kind, read = "pil_list", [_read_pil(i) for i in images]
+        elif hasattr(images, "convert"):
+            kind, read = "pil", [_read_pil(images)]
+        else:
+            raise UsageError(f"expected a tensor or PIL image, got {type(images).__name__}")
+        sizes = {r.pixels.shape[:2] for r in read}
+        if len(sizes) > 1:
+            raise UsageError(f"images in one call must have one size, got {len(sizes)} sizes "
+                             "(H x W: " + ", ".join(f"{h}x{w}" for h, w in sorted(sizes)) + ")")
+        return torch.cat([to_tensor(r.pixels) for r in read]).to(self.ctx.device), kind, read
 
     @staticmethod
-    def _finish(out: torch.Tensor, kind: str):
+    def _finish(out: torch.Tensor, kind: str, sources: list | None = None):
+        """Model output -> what the caller gave: tensors, or PIL images written back by the CLI's
+        rules (alpha re-attached, gray stays gray, 16-bit gray stays I;16)."""
         out = out.float().clamp(0, 1)
-        if kind == "pil":
-            return _tensor_to_pil(out)
-        if kind == "pil_list":
-            return [_tensor_to_pil(o) for o in out]
+        if kind in ("pil", "pil_list"):
+            sources = list(sources or [])
+            outs = [_to_pil(o, sources[i] if i < len(sources) else None) for i, o in enumerate(out)]
+            return outs[0] if kind == "pil" else outs
         return out[0] if kind == "tensor3" else out
 
     # -- capabilities ------------------------------------------------------------------------
@@ -164,15 +186,15 @@ class LoadedModel:
         """Edit images: tensor (B,3,H,W)/(3,H,W), a PIL image or a list of them."""
         self._need(Capability.EDIT)
         opts = self.options({**(options or {}), **kw})
-        x, kind = self._prepare(images)
+        x, kind, sources = self._prepare(images)
         with self._contexts():
             out = self.model.edit(x, **opts)
-        return self._finish(out, kind)
+        return self._finish(out, kind, sources)
 
     def encode(self, images, options: Mapping[str, Any] | None = None, **kw) -> torch.Tensor:
         self._need(Capability.ENCODE)
         opts = self.options({**(options or {}), **kw})
-        x, _ = self._prepare(images)
+        x, _, _ = self._prepare(images)
         with self._contexts():
             return self.model.encode(x, **opts).float().cpu()
 
@@ -206,7 +228,7 @@ class LoadedModel:
         def wrap() -> Iterator[Frame]:
             for i, f in enumerate(frames):
                 if not isinstance(f, Frame):
-                    t, _ = self._prepare(f)
+                    t, _, _ = self._prepare(f)
                     f = Frame(t, Fraction(i) / fps, i, i == 0, fps)
                 else:
                     f.image = f.image.to(self.ctx.device, torch.float32)
@@ -232,8 +254,8 @@ class LoadedModel:
         float32 in pixels, ``b(p + flow[p]) ~ a(p)`` (see :meth:`ImageModel.flow`)."""
         self._need(Capability.FLOW)
         opts = self.options({**(options or {}), **kw})
-        x, _ = self._prepare(a)
-        y, _ = self._prepare(b)
+        x, _, _ = self._prepare(a)
+        y, _, _ = self._prepare(b)
         if x.shape != y.shape:
             raise UsageError(f"flow needs two images of one size, got {tuple(x.shape)} and {tuple(y.shape)}")
         with self._contexts():

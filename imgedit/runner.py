@@ -19,7 +19,6 @@ import shutil
 import sys
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +26,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 from imgedit.api import Capability, Frame
 from imgedit.errors import ImgeditError, InputError, OutputError, UsageError, debug_enabled
-from imgedit.io.discover import FRAMES_MARKER, Job, foreign_folder, kind_of, list_frames, made_mark, plan
+from imgedit.io.discover import (FRAMES_MARKER, Job, foreign_folder, kind_of, list_frames, made_mark, plan,
+                                 settings_of)
 
 DEFAULT_FRAMES_FPS = Fraction(25)
 
@@ -52,7 +52,7 @@ class RunConfig:
     frames_out: bool = False            #: write videos as PNG-sequence folders
     frames_fps: Fraction = DEFAULT_FRAMES_FPS  #: rate of a frames folder given as input
     scene_threshold: float | None = None
-    output_suffix: str = ""
+    output_suffix: str = ""             #: before the extension (``clip.2x.mp4``); interpolate: from its options
     progress: bool = True               #: rich progress bar on stderr (only when it is a TTY)
 
 
@@ -162,7 +162,9 @@ def _commit_dir(tmp: Path, final: Path, overwrite: bool) -> None:
             raise FileExistsError(final)
         if not final.is_dir() or foreign_folder(final):
             raise OutputError(final, "not replaced: it holds files imgedit did not write (choose another OUT)")
-        trash = final.with_name(f".{final.name}.imgedit-old-{uuid.uuid4().hex[:8]}")
+        from imgedit.io.atomic import temp_path_for
+
+        trash = temp_path_for(final, folder=True)  # a temp: a rerun removes it if this run is killed here
         os.replace(final, trash)
         os.replace(tmp, final)
         shutil.rmtree(trash, ignore_errors=True)
@@ -170,9 +172,24 @@ def _commit_dir(tmp: Path, final: Path, overwrite: bool) -> None:
         os.replace(tmp, final)
 
 
+def _print_traceback(exc: BaseException) -> None:
+    """In debug mode (``--debug``, ``IMGEDIT_DEBUG=1``) print ``exc``'s traceback on stderr, once
+    per exception (an exception shared by a batch's items is printed once)."""
+    if not debug_enabled() or getattr(exc, "_imgedit_traceback_shown", False):
+        return
+    try:
+        exc._imgedit_traceback_shown = True  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type with __slots__: may print twice, no harm
+        pass
+    traceback.print_exception(exc, file=sys.stderr)
+    sys.stderr.flush()
+
+
 def _fail_reason(exc: BaseException, source: os.PathLike | str | None = None) -> str:
-    """One line for a failed item. An input error about another file than the item's ``source``
-    (a frame inside a frames folder) names that file."""
+    """One line for a failed item (and, in debug mode, its traceback on stderr: every failed item
+    and warning made from an exception goes through here). An input error about another file than
+    the item's ``source`` (a frame inside a frames folder) names that file."""
+    _print_traceback(exc)
     if isinstance(exc, InputError):
         if source is not None and os.fspath(exc.path) != os.fspath(source):
             return f"{exc.path}: {exc.reason}"
@@ -194,6 +211,24 @@ class Runner:
         self.on_result = on_result
         self._model = None
         self._opts: dict[str, Any] | None = None
+        self._settings: dict[str, Any] | None = None
+
+    def settings(self, job: Job) -> dict[str, Any]:
+        """What makes this job's output what it is, as recorded in its mark and compared with an
+        existing output's: the model, the options that differ from its defaults and, for
+        sequences, an explicit ``--scene-threshold`` (and ``--frames-fps`` of a frames folder)."""
+        if self._settings is None:
+            resolved = self.spec.resolve_options(self.raw_options)
+            defaults = {o.name: o.default for o in self.spec.options}
+            self._settings = {"model": self.spec.name,
+                              "options": _canonical({k: v for k, v in resolved.items()
+                                                     if k not in defaults or v != defaults[k]})}
+        out = dict(self._settings)
+        if job.kind != "image" and self.cfg.scene_threshold is not None:
+            out["scene_threshold"] = float(self.cfg.scene_threshold)
+        if job.kind == "frames" and self.cfg.frames_fps != DEFAULT_FRAMES_FPS:
+            out["frames_fps"] = float(self.cfg.frames_fps)
+        return out
 
     # the model is built on first use, so a fully resumed run never loads it
     @property
@@ -276,7 +311,8 @@ class Runner:
                                     weights_sha256=weights_fingerprint(self.spec))
                     else:
                         result = img.with_pixels(from_tensor(out))
-                        write_image(job.output, result, format=None, quality=self.cfg.quality)
+                        write_image(job.output, result, format=None, quality=self.cfg.quality,
+                                    mark=made_mark(job.source, self.task, self.settings(job)))
                         notes = result.warnings  # the reader's notes and the writer's (alpha dropped...)
                 except KeyboardInterrupt:
                     raise
@@ -372,7 +408,8 @@ class Runner:
             same = self.spec.sequence_output == "same" and names is not None
             n_out, codec, audio_mode = write_sequence(
                 job.output, outputs, out_rate, source=job.source, task=self.task, overwrite=self.cfg.overwrite,
-                audio=job.source if job.kind == "video" else None, names=names if same else None)
+                audio=job.source if job.kind == "video" else None, names=names if same else None,
+                settings=self.settings(job))
             task.done()
         except Exception as exc:  # noqa: BLE001
             self._failed(summary, job, exc, t0)
@@ -387,8 +424,6 @@ class Runner:
                                       extra=extra))
 
     def _failed(self, summary: Summary, job: Job, exc: BaseException, t0: float) -> None:
-        if debug_enabled() and not isinstance(exc, InputError):
-            traceback.print_exception(exc)
         self.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "failed",
                                       reason=_fail_reason(exc, job.source), seconds=time.perf_counter() - t0))
 
@@ -417,11 +452,12 @@ def reconstruction_metrics(model, images, latents, opts) -> list[dict]:
 
 def write_sequence(output: Path, frames: Iterator[Frame], rate: Fraction, *, source: Path, task: str,
                    overwrite: bool = False, audio: Path | None = None,
-                   names: list[Path] | None = None) -> tuple[int, str | None, str | None]:
+                   names: list[Path] | None = None,
+                   settings: dict | None = None) -> tuple[int, str | None, str | None]:
     """Write ``frames`` to ``output``: a video (by its extension; audio copied from ``audio``)
     or a PNG frames folder (``names[i].stem`` for frame index i, else ``frame_000000.png``...),
-    atomically either way, marked as imgedit's (``task`` from ``source``). Returns (frames
-    written, codec, audio mode)."""
+    atomically either way, marked as imgedit's (``task`` from ``source``, and the ``settings``
+    that made it: :meth:`Runner.settings`). Returns (frames written, codec, audio mode)."""
     from imgedit.engine import from_tensor
     from imgedit.io.video import VIDEO_EXTENSIONS
 
@@ -430,14 +466,15 @@ def write_sequence(output: Path, frames: Iterator[Frame], rate: Fraction, *, sou
     if output.suffix.lower() in VIDEO_EXTENSIONS:
         from imgedit.io.video import VideoWriter
 
-        with VideoWriter(output, rate, audio_from=audio, comment=made_mark(source, task)) as writer:
+        with VideoWriter(output, rate, audio_from=audio, comment=made_mark(source, task, settings)) as writer:
             for fr in frames:
                 writer.write(_to_uint8(from_tensor(fr.image)), fr.time)
-                n_out += 1
-        return n_out, writer.codec_used, writer.audio_mode
+        return writer.frames_written, writer.codec_used, writer.audio_mode  # (AVI may drop a frame)
     from imgedit.io.images import Image, write_image
 
-    tmp_dir = output.with_name(f".{output.name}.imgedit-tmp-{uuid.uuid4().hex[:8]}")
+    from imgedit.io.atomic import temp_path_for
+
+    tmp_dir = temp_path_for(output, folder=True)  # named after this process: see cleanup_stale_temps
     tmp_dir.mkdir()
     try:
         for fr in frames:
@@ -446,7 +483,8 @@ def write_sequence(output: Path, frames: Iterator[Frame], rate: Fraction, *, sou
                         format="PNG", icc_profile=None, exif=None, warnings=[])
             write_image(tmp_dir / f"{name}.png", img)
             n_out += 1
-        (tmp_dir / FRAMES_MARKER).write_text(json.dumps({"source": str(source.resolve()), "frames": n_out}) + "\n")
+        record = {**(settings or {}), "source": str(source.resolve()), "frames": n_out}
+        (tmp_dir / FRAMES_MARKER).write_text(json.dumps(record, default=str) + "\n")
         _commit_dir(tmp_dir, output, overwrite)
     finally:  # an unfinished frames folder never stays behind (Ctrl-C included)
         if tmp_dir.exists():
@@ -456,12 +494,12 @@ def write_sequence(output: Path, frames: Iterator[Frame], rate: Fraction, *, sou
 
 def _check_out(out: Path, inputs: list[Path], n_jobs: int, fmt: str) -> None:
     """Usage errors an OUT can cause before any work starts."""
-    from imgedit.io.discover import output_ext
+    from imgedit.io.discover import output_ext, same_format
 
     kind = kind_of(out)
     if out.is_file() and (n_jobs > 1 or any(p.is_dir() for p in inputs)):
         raise UsageError(f"{out} is a file, but the inputs need an output folder")
-    if kind == "image" and fmt not in ("same", "latent") and output_ext(out, "same") != output_ext(out, fmt):
+    if kind == "image" and fmt not in ("same", "latent") and not same_format(out.suffix, output_ext(out, fmt)):
         raise UsageError(f"OUT {out.name} and --format {fmt} disagree: name the file "
                          f"{out.stem}{output_ext(out, fmt)} or drop --format")
     if out.is_file() and kind is None:
@@ -470,14 +508,96 @@ def _check_out(out: Path, inputs: list[Path], n_jobs: int, fmt: str) -> None:
         raise UsageError(f"OUT {out} is a file name, but there are {n_jobs} outputs: name a folder")
 
 
+def _canonical(value):
+    """``value`` as it reads back from a mark's JSON (tuples as lists; a tensor or PIL image from
+    the Python API as ``<Tensor>``), so recorded and current settings compare equal."""
+    from imgedit.io.discover import _unjsonable
+
+    return json.loads(json.dumps(value, sort_keys=True, default=_unjsonable))
+
+
+#: Why an existing output is skipped when nothing says it was made differently.
+SKIP_EXISTS = "output exists (use --overwrite to replace it)"
+_FLAGS = {"scene_threshold": "--scene-threshold", "frames_fps": "--frames-fps"}
+
+
+def _show(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(_show, value))
+    return str(value)
+
+
+def skip_reason(old: dict | None, now: dict, job: Job, spec) -> str:
+    """Why ``job`` is skipped: :data:`SKIP_EXISTS` when the existing output records the same
+    settings (or none: not imgedit's, or older than the record), else what made it and what this
+    run would use (``output exists, made by classic.blend with fps=60 (this run: interp.gru with
+    fps=60); use --overwrite to replace it``)."""
+    if not old:
+        return SKIP_EXISTS
+    tail = "; use --overwrite to replace it"
+    source, name = old.get("source"), job.source.resolve().name  # (`.` for a frames folder)
+    if isinstance(source, str) and source != name:
+        return f"output exists, made from {source} (this run: {name}){tail}"
+    old_opts, now_opts = old.get("options") or {}, now.get("options") or {}
+    if old.get("model") != now["model"]:
+        def by(model, opts):
+            shown = ", ".join(f"{k}={_show(v)}" for k, v in sorted(opts.items()))
+            return f"{model} with {shown}" if shown else str(model)
+        return f"output exists, made by {by(old.get('model'), old_opts)} (this run: {by(now['model'], now_opts)}){tail}"
+    defaults = {o.name: o.default for o in spec.options}
+    was, will = [], []
+    for k in sorted(set(old_opts) | set(now_opts)):
+        a, b = old_opts.get(k, defaults.get(k)), now_opts.get(k, defaults.get(k))
+        if _canonical(a) != _canonical(b):
+            was.append(f"{k}={_show(a) if a is not None else 'unset'}")
+            will.append(f"{k}={_show(b) if b is not None else 'unset'}")
+    for k, flag in _FLAGS.items():
+        a, b = old.get(k), now.get(k)
+        if a != b:
+            from imgedit.scenes import DEFAULT_THRESHOLD
+
+            default = DEFAULT_THRESHOLD if k == "scene_threshold" else float(DEFAULT_FRAMES_FPS)
+            was.append(f"{flag} {_show(default if a is None else a)}")
+            will.append(f"{flag} {_show(default if b is None else b)}")
+    if not was:
+        return SKIP_EXISTS
+    return f"output exists, made with {', '.join(was)} (this run: {', '.join(will)}){tail}"
+
+
+def rate_suffix(options: Mapping[str, Any]) -> str:
+    """The name suffix of an interpolated output, from the model's resolved options: ``.60fps``
+    (``fps``), else ``.3x`` (``factor``, however given: ``--factor 3`` or ``-o factor=3``)."""
+    fps, factor = options.get("fps"), options.get("factor")
+    if fps:
+        return f".{float(fps):g}fps"
+    if factor:
+        return f".{factor}x"
+    return ".interpolated"  # a model that picks its own rate
+
+
 def _to_uint8(pixels):
     import numpy as np
 
     return (np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-#: Age after which a leftover ``.*.imgedit-tmp-*`` file in an output folder is deleted by a run.
+#: Age after which a leftover ``.*.imgedit-tmp-*`` temp that does not name its process (an older
+#: imgedit's, another host's) in an output folder is deleted by a run; temps of a process that is
+#: gone are deleted at once, those of a live process never.
 STALE_TEMP_SECONDS = 86400.0
+
+
+def _remove_dead_temps(folders) -> None:
+    """Before writing into ``folders``: remove the temps a killed run left there (see
+    :data:`STALE_TEMP_SECONDS` and :func:`imgedit.io.atomic.cleanup_stale_temps`)."""
+    from imgedit.io.atomic import cleanup_stale_temps
+
+    for folder in folders:
+        cleanup_stale_temps(folder, min_age=STALE_TEMP_SECONDS)
 
 
 def process(inputs, output, *, model: str | None = None, task: str | None = None,
@@ -526,11 +646,16 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
         raise UsageError("--quality must be between 1 and 100")
     if cfg.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
+    if cfg.frames_out and output is not None and kind_of(Path(output)) == "video" and not Path(output).is_dir():
+        out_path = Path(output)
+        raise UsageError(f"--frames-out writes PNG frames into a folder, but OUT {out_path.name} is a video name",
+                         hint=f"name a folder ({out_path.with_suffix('').name}/) or drop --frames-out")
 
     encoding = capability == Capability.ENCODE
+    suffix = cfg.output_suffix or (rate_suffix(resolved) if task == "interpolate" else "")
     jobs = plan(inputs, None if output is None else Path(output), recursive=cfg.recursive, include=cfg.include, exclude=cfg.exclude,
                 fmt="latent" if encoding else cfg.fmt, frames_mode=cfg.frames_mode, frames_out=cfg.frames_out,
-                output_suffix=cfg.output_suffix)
+                output_suffix=suffix)
     if output is not None:
         _check_out(Path(output), inputs, len(jobs), cfg.fmt)
     sequence_only = capability == Capability.EDIT and not spec.can(Capability.EDIT)
@@ -554,8 +679,12 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
         if job.error:
             runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "failed", job.error))
         elif job.output.exists() and not cfg.overwrite and not _empty_dir(job.output):
-            runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "skipped",
-                                            "output exists (use --overwrite to replace it)"))
+            now = runner.settings(job)
+            old = None if encoding else settings_of(job.output)
+            reason = skip_reason(old, now, job, spec)
+            made_with = {k: v for k, v in old.items() if k != "source"} if reason != SKIP_EXISTS else None
+            runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "skipped", reason,
+                                            extra={"made_with": made_with} if made_with else {}))
         elif cfg.dry_run:
             runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "planned"))
         else:
@@ -565,10 +694,7 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
         return summary
 
     _ = runner.model  # build it now: a missing weight file or broken plugin stops the run here
-    from imgedit.io.atomic import cleanup_stale_temps
-
-    for folder in {j.output.parent for j in todo}:  # temp files a killed run left a day or more ago
-        cleanup_stale_temps(folder, min_age=STALE_TEMP_SECONDS)
+    _remove_dead_temps({j.output.parent for j in todo})
     images = [j for j in todo if j.kind == "image"]
     sequences = [j for j in todo if j.kind != "image"]
     try:
@@ -656,6 +782,7 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
         summary.seconds = time.perf_counter() - started
         return summary
     loaded = runner.model
+    _remove_dead_temps({dest.parent for _, dest, _, _ in todo})
     blank = Image(pixels=None, alpha=None, gray=False, bit_depth=8, format="PNG", icc_profile=None,
                   exif=None, warnings=[])
     try:
@@ -797,6 +924,7 @@ def morph(inputs, output, *, model: str, count: int = 8, lerp: bool = False, fps
         summary.seconds = time.perf_counter() - started
         return summary
     loaded = runner.model
+    _remove_dead_temps([output.parent])
     rate = Fraction(fps).limit_denominator(1001)
     try:
         with _Progress(cfg.progress) as progress:

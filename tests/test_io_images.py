@@ -71,7 +71,7 @@ def test_corpus_image_reasons_are_exact_and_inputs_untouched(corpus) -> None:
         ("text.png", "not an image (unrecognised format)"),
         ("truncated.jpg", "truncated or corrupt image data"),
         ("truncated.png", "truncated or corrupt image data"),
-        ("bomb.png", "image too large: 20000x20000 = 400.0 MP exceeds the limit of 100 MP (--max-pixels)"),
+        ("bomb.png", "image too large: 20000x20000 = 400,000,000 pixels exceeds the limit of 100,000,000 pixels (--max-pixels)"),
     ],
 )
 def test_exact_reason_strings(corpus, name: str, reason: str) -> None:
@@ -115,7 +115,7 @@ def test_pixel_limit_is_checked_before_decoding(tmp_path: Path, monkeypatch: pyt
     # 2000 px is between 1x and 2x the limit (Pillow would only warn) ...
     with pytest.raises(InputError) as info:
         read_image(path, max_pixels=1500)
-    assert info.value.reason == "image too large: 50x40 = 0.0 MP exceeds the limit of 0.0015 MP (--max-pixels)"
+    assert info.value.reason == "image too large: 50x40 = 2,000 pixels exceeds the limit of 1,500 pixels (--max-pixels)"
     # ... and over 2x (Pillow's own DecompressionBombError path)
     with pytest.raises(InputError) as info:
         read_image(path, max_pixels=500)

@@ -256,3 +256,83 @@ def test_real_sample_video_probe() -> None:
     assert info.has_audio and info.frame_count and info.frame_count > 100
     frame, t = next(read_frames(SHARED_VIDEO))
     assert frame.shape == (info.height, info.width, 3) and t == 0
+
+
+# -- variable frame rate (issue 13) ----------------------------------------------------------------
+VFR_TIMES = [Fraction(i, 30) for i in range(45)] + [Fraction(45, 30) + Fraction(i, 24) for i in range(45)]
+
+
+def _index_frame(i: int, size: tuple[int, int] = (64, 48)) -> np.ndarray:
+    """A frame whose brightness pattern spells ``i``: 8 column blocks, bright = bit set."""
+    width, height = size
+    frame = np.full((height, width, 3), 16, np.uint8)
+    for bit in range(8):
+        if i >> bit & 1:
+            frame[:, bit * width // 8 : (bit + 1) * width // 8] = 235
+    return frame
+
+
+def _frame_index(frame: np.ndarray) -> int:
+    width = frame.shape[1]
+    blocks = [frame[:, bit * width // 8 + 2 : (bit + 1) * width // 8 - 2].mean() for bit in range(8)]
+    return sum(1 << bit for bit, level in enumerate(blocks) if level > 125)
+
+
+def make_vfr_clip(path: Path, times: list[Fraction] = VFR_TIMES) -> Path:
+    """45 frames at 30 fps, then 45 at 24 fps (millisecond time base); frame i shows ``i``."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=Fraction(80, 3))
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.options = {"preset": "ultrafast", "crf": "10"}
+        video.codec_context.time_base = Fraction(1, 1000)
+        for i, t in enumerate(times):
+            vf = av.VideoFrame.from_ndarray(_index_frame(i), format="rgb24")
+            vf.pts, vf.time_base = round(t * 1000), Fraction(1, 1000)
+            out.mux(video.encode(vf))
+        out.mux(video.encode())
+    return path
+
+
+def _timing_errors(path: Path, times: list[Fraction] = VFR_TIMES) -> list[tuple[int, float]]:
+    """(source frame index, output time - that frame's time) for every frame of ``path``."""
+    return [(i, float(t - times[i])) for frame, t in read_frames(path) for i in [_frame_index(frame)]]
+
+
+def test_writer_keeps_variable_frame_rate_timing(tmp_path: Path) -> None:
+    """Frames given with their times land at those times (not pushed later one by one when they
+    come faster than the nominal rate), in MP4 and MKV; AVI has only the 1/fps grid: each frame in
+    its nearest slot, a frame whose slot is taken dropped."""
+    src = make_vfr_clip(tmp_path / "vfr.mp4")
+    decoded = list(read_frames(src))
+    assert [_frame_index(f) for f, _ in decoded] == list(range(90))
+    rate = probe_video(src).fps  # the average: 90 frames in 3.37 s
+    for name in ("out.mp4", "out.mkv", "out.avi"):
+        # (in AVI, H.264's B-frames read back with shifted times: MPEG-4 part 2 has none)
+        with VideoWriter(tmp_path / name, rate, preset="ultrafast", codec="mpeg4" if name == "out.avi" else "h264") as writer:
+            for frame, t in decoded:
+                writer.write(frame, t)
+        errors = _timing_errors(tmp_path / name)
+        indices = [i for i, _ in errors]
+        assert indices == sorted(set(indices)) and writer.frames_written == len(errors), name
+        if name == "out.avi":
+            assert 80 <= len(errors) < 90 and max(abs(e) for _, e in errors) <= 0.5 / rate + 1e-3, errors  # (ms time base)
+        else:
+            assert indices == list(range(90)) and max(abs(e) for _, e in errors) <= 0.0011, (name, errors)
+
+
+def test_edit_keeps_a_variable_frame_rate_video_in_time(tmp_path: Path) -> None:
+    """`edit` of 45 frames at 30 fps then 45 at 24 fps: every output frame at the time of the
+    input frame it shows (it used to drift by up to 0.19 s; half a frame is 0.019 s)."""
+    from imgedit.runner import process
+
+    src = make_vfr_clip(tmp_path / "vfr.mp4")
+    out = tmp_path / "out.mp4"
+    s = process([src], out, model="classic.adjust", progress=False)
+    assert s.exit_code == 0, [r.reason for r in s.results]
+    errors = _timing_errors(out)
+    half_frame = 0.5 / probe_video(src).fps
+    assert [i for i, _ in errors] == list(range(90))
+    assert max(abs(e) for _, e in errors) <= min(half_frame, 0.0011), errors
+    assert s.results[0].frames == 90

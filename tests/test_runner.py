@@ -340,7 +340,8 @@ def test_a_forgotten_out_never_replaces_a_users_photo(tmp_path):
     assert res.returncode == 2 and "b.jpg" in res.stderr and sha256(b) == before, res.stderr
     out = tmp_path / "styled.jpg"
     assert run_cli("edit", "-m", "classic.adjust", a, out).returncode == 0
-    assert Image.open(out).getexif().get(0x0131) == "imgedit"
+    assert Image.open(out).getexif().get(0x0131) == ('imgedit classic.adjust from a.jpg '
+                                                     '{"model": "classic.adjust", "options": {}, "source": "a.jpg"}')
     res = run_cli("edit", "-m", "classic.adjust", a, out, "--overwrite", "-o", "contrast=1.5")
     assert res.returncode == 0, res.stderr
 
@@ -372,3 +373,185 @@ def test_out_mistakes_are_usage_errors_before_any_work(tmp_path):
     assert res.returncode == 1 and "a video name for an image output" in res.stderr
     res = run_cli("edit", "-m", "classic.adjust", a, tmp_path / "y.png", "--format", "jpg")
     assert res.returncode == 2 and "y.jpg" in res.stderr and not (tmp_path / "y.png").exists()
+
+
+def test_format_same_keeps_the_input_extension_exactly(tmp_path):
+    """`--format same` (the default) keeps the format *and* the extension as spelled: camera
+    files stay COFFEE.JPG, a.jpeg stays a.jpeg, x.tiff stays x.tiff (BMP, which cannot carry
+    imgedit's mark, is written as PNG)."""
+    src = tmp_path / "in"
+    names = ["COFFEE.JPG", "a.jpeg", "p.PNG", "x.tiff", "y.TIF"]
+    for name in names:
+        _photo(src / name)
+    out = tmp_path / "out"
+    s = process([src], out, model="classic.adjust", progress=False)
+    assert s.exit_code == 0 and s.count("done") == 5
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert Image.open(out / "COFFEE.JPG").format == "JPEG" and Image.open(out / "x.tiff").format == "TIFF"
+    assert process([src], out, model="classic.adjust", progress=False).count("skipped") == 5  # a rerun resumes
+    # an OUT file spelled like the input's format agrees with --format
+    s = process([src / "COFFEE.JPG"], tmp_path / "c.JPG", model="classic.adjust", fmt="jpg", progress=False)
+    assert s.count("done") == 1 and Image.open(tmp_path / "c.JPG").format == "JPEG"
+    s = process([src / "x.tiff"], tmp_path / "t.tiff", model="classic.adjust", fmt="tiff", progress=False)
+    assert s.count("done") == 1
+
+
+def test_max_pixels_message_gives_pixel_counts(tmp_path):
+    big = _photo(tmp_path / "big.png", size=(384, 384))
+    s = process([big], tmp_path / "out", model="classic.adjust", max_pixels=100_000, progress=False)
+    assert s.results[0].status == "failed"
+    assert s.results[0].reason == ("image too large: 384x384 = 147,456 pixels exceeds the limit of "
+                                   "100,000 pixels (--max-pixels)")
+
+
+def test_skip_says_when_the_existing_output_was_made_with_other_settings(photos, tmp_path):
+    """The output mark records the model and the options that made it: a rerun with the same
+    settings resumes quietly, one with other settings says what made the existing output."""
+    out = tmp_path / "out"
+    assert process([photos], out, model="classic.adjust", options={"saturation": "0"}, progress=False).exit_code == 0
+    mark = Image.open(out / "b.jpg").getexif().get(0x0131)
+    assert mark.startswith("imgedit classic.adjust from b.jpg ") and '"saturation": 0.0' in mark
+    s = process([photos], out, model="classic.adjust", options={"saturation": "0.0"}, progress=False)
+    assert {r.reason for r in s.results} == {"output exists (use --overwrite to replace it)"}
+    s = process([photos], out, model="classic.adjust", options={"saturation": "2"}, progress=False)
+    assert s.exit_code == 0 and s.count("skipped") == 2
+    assert {r.reason for r in s.results} == {
+        "output exists, made with saturation=0 (this run: saturation=2); use --overwrite to replace it"}
+    assert s.results[0].as_dict()["made_with"] == {"model": "classic.adjust", "options": {"saturation": 0.0}}
+    s = process([photos], out, model="classic.adjust", progress=False)  # defaults
+    assert {r.reason for r in s.results} == {
+        "output exists, made with saturation=0 (this run: saturation=1); use --overwrite to replace it"}
+    s = process([photos], out, model="classic.sharpen", progress=False)
+    assert {r.reason for r in s.results} == {
+        "output exists, made by classic.adjust with saturation=0 (this run: classic.sharpen); "
+        "use --overwrite to replace it"}
+    res = run_cli("edit", "-m", "classic.adjust", photos, out, "-o", "saturation=2")
+    assert res.returncode == 0
+    assert f"skipped: {out / 'a.png'} (output exists, made with saturation=0 (this run: saturation=2); " \
+           "use --overwrite to replace it)" in res.stderr, res.stderr
+
+
+# -- temps a killed run left (issue 13) -------------------------------------------------------------
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+def test_rerun_removes_temps_of_dead_processes_never_of_live_ones(photos, tmp_path):
+    """Temps are named after the process writing them: a run removes those of a process that is
+    gone (files and frames folders, whatever their age) and keeps a live process's."""
+    from imgedit.io.atomic import temp_path_for
+
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = _dead_pid()
+    made = {"dead": [], "live": []}
+    for final in (out / "styled.mp4", out / "clip"):  # a video being written, a frames folder
+        live = temp_path_for(final)  # what this (live) process would name it
+        assert f"-{os.getpid()}-" in live.name
+        for who, path in (("live", live), ("dead", live.with_name(live.name.replace(f"-{os.getpid()}-", f"-{dead}-")))):
+            if final.suffix:
+                path.write_bytes(b"half a video")
+            else:
+                path.mkdir()
+                (path / "frame_000000.png").write_bytes(b"png")
+            made[who].append(path)
+    name = made["dead"][0].name  # .styled.mp4.imgedit-tmp-PID-HOST-RANDOM.mp4
+    host = name.split(f"-{dead}-", 1)[1].split("-", 1)[0]
+    other_host = out / name.replace(f"-{dead}-{host}-", f"-{dead}-{'0' if host[0] != '0' else '1'}{host[1:]}-")
+    other_host.write_bytes(b"x")  # another machine's process (a shared folder): only by age
+    s = process([photos], out, model="classic.adjust", progress=False)
+    assert s.exit_code == 0
+    assert not any(p.exists() for p in made["dead"]), sorted(p.name for p in out.iterdir())
+    assert all(p.exists() for p in made["live"]) and other_host.exists()
+
+
+def test_a_reused_pid_does_not_keep_a_dead_runs_temp(tmp_path):
+    """A rerun in a fresh container can get the killed run's pid: a temp last written before the
+    process with that pid started is not that process's, and goes."""
+    import time
+
+    from imgedit.io.atomic import cleanup_stale_temps, temp_path_for
+
+    mine, old = temp_path_for(tmp_path / "a.mp4"), temp_path_for(tmp_path / "b.mp4")
+    mine.write_bytes(b"x"), old.write_bytes(b"x")
+    an_hour_ago = time.time() - 3600  # (this test process started later)
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    if not Path(f"/proc/{os.getpid()}/stat").exists():
+        pytest.skip("process start times are read from /proc")
+    assert cleanup_stale_temps(tmp_path, min_age=86400) == [old] and mine.exists()
+
+
+SLOW_SEQ = '''
+from imgedit.api import Capability, ModelSpec, hookimpl
+
+@hookimpl
+def imgedit_register_models(register):
+    register(ModelSpec(name="test.slowseq", summary="sleeps per frame", factory="fakeplug_slowseq_impl:SlowSeq",
+                       capabilities=(Capability.EDIT_SEQUENCE,)))
+'''
+SLOW_SEQ_IMPL = '''
+import time
+from imgedit.api import ImageModel
+
+class SlowSeq(ImageModel):
+    def edit_sequence(self, frames):
+        for fr in frames:
+            time.sleep(0.25)
+            yield fr
+'''
+
+
+def test_sigkill_leaves_temps_that_a_rerun_removes(tmp_path):
+    """SIGKILL while a video and while a frames folder is being written leaves their temps (named
+    after the killed process); the rerun removes them and writes the outputs."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from imgedit.io.atomic import TEMP_MARKER
+    from io_corpus import make_test_video
+
+    site = tmp_path / "site"
+    make_plugin_dist(site, "fake-slowseq", "slowseq", "fakeplug_slowseq", SLOW_SEQ)
+    (site / "fakeplug_slowseq_impl.py").write_text(SLOW_SEQ_IMPL)
+    clip = make_test_video(tmp_path / "clip.mp4", 24, 24, (64, 48), with_audio=False)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    exe = os.path.join(os.path.dirname(sys.executable), "imgedit")
+    for target, extra in ((out / "styled.mp4", []), (out / "clip", ["--frames-out"])):
+        proc = subprocess.Popen([exe, "edit", "-m", "test.slowseq", str(clip), str(target), *extra], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        temp = None
+        deadline = time.time() + 120
+        while temp is None and time.time() < deadline and proc.poll() is None:
+            temps = [p for p in out.iterdir() if p.name.startswith(f".{target.name}{TEMP_MARKER}")] if out.exists() else []
+            temp = temps[0] if temps else None
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        assert temp is not None and temp.exists() and f"{TEMP_MARKER}{proc.pid}-" in temp.name
+        assert temp.is_dir() == (target.name == "clip") and not target.exists()
+    s = process([clip], out / "styled.mp4", model="classic.adjust", progress=False)
+    s2 = process([clip], out / "clip", model="classic.adjust", frames_out=True, progress=False)
+    assert s.exit_code == 0 and s2.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["clip", "styled.mp4"]
+
+
+def test_debug_shows_a_failed_items_traceback(tmp_path):
+    """`--debug` / IMGEDIT_DEBUG=1: a failed item's traceback on stderr (a bad input file too:
+    it used to show only for usage errors), besides its one line; without them only the line."""
+    src = tmp_path / "in"
+    _photo(src / "good.png")
+    (src / "bad.png").write_bytes(b"not a png at all")
+    line = f"failed: {src / 'bad.png'}: not an image"
+    for args, env in ((["--debug"], {}), ([], {"IMGEDIT_DEBUG": "1"}), ([], {"IMGEDIT_DEBUG": "0"})):
+        res = run_cli(*args, "edit", "-m", "classic.adjust", src, tmp_path / "out", "--overwrite", env=env)
+        assert res.returncode == 1 and line in res.stderr, res.stderr
+        shown = "Traceback (most recent call last)" in res.stderr and "InputError" in res.stderr
+        assert shown == (env.get("IMGEDIT_DEBUG") != "0"), (args, env, res.stderr)
+        assert res.stderr.count("Traceback (most recent call last)") <= 1  # only the failed item's

@@ -95,7 +95,7 @@ def test_interpolate_video_x2_x4_fps_and_audio(tmp_path):
     o = probe_video(tmp_path / "clip.60fps.mp4")
     assert o.frame_count == 30 and o.fps == 60 and o.has_audio
     res = run_cli("interpolate", src, "--model", "classic.blend", "--factor", "3")
-    assert res.returncode == 2
+    assert res.returncode == 0 and probe_video(tmp_path / "clip.3x.mp4").frame_count == 36, res.stderr
 
 
 def test_edit_video_keeps_frames_fps_and_audio(tmp_path):
@@ -361,3 +361,56 @@ def test_editing_a_variable_frame_rate_video_keeps_its_timing(tmp_path):
     step = 1 / Fraction(20, 3)  # the clip's average rate: 8 frames in 1.2 s
     assert len(got) == 8 and all(abs(g - t) <= step for g, t in zip(got, times)), [float(g) for g in got]
     assert abs(got[4] - Fraction(8, 10)) <= step / 2  # after the gap (even spacing would put it at 0.6)
+
+
+def test_interpolate_names_follow_the_settings_and_factor_takes_the_models_range(tmp_path):
+    """`-o factor=3` is named .3x like `--factor 3` (was .2x at 75 fps); `--factor` takes what the
+    model declares (classic.blend: 1..16); an output made with other settings is not skipped
+    quietly: the reason says what made it."""
+    from imgedit.io.video import probe_video
+
+    src = _video(tmp_path / "clip.mp4", n=10, fps=25, audio=False)
+    blend = ("--model", "classic.blend")
+    res = run_cli("interpolate", src, *blend, "-o", "factor=3")
+    assert res.returncode == 0, res.stderr
+    assert not (tmp_path / "clip.2x.mp4").exists()
+    o = probe_video(tmp_path / "clip.3x.mp4")
+    assert o.fps == 75 and o.frame_count == 30
+    res = run_cli("interpolate", src, *blend, "--factor", "3", "--json")  # the same settings: resumed
+    assert res.returncode == 0 and json.loads(res.stdout.splitlines()[-1])["skipped"] == 1, res.stderr
+    res = run_cli("interpolate", src, *blend, "--factor", "17")
+    assert res.returncode == 2 and "--factor 17" in res.stderr and "1..16" in res.stderr, res.stderr
+    res = run_cli("interpolate", src, *blend, "-o", "fps=50")
+    assert res.returncode == 0 and probe_video(tmp_path / "clip.50fps.mp4").fps == 50
+    # an explicit OUT made at another factor: skipped, saying so (the mark records the options)
+    out = tmp_path / "slow.mp4"
+    assert run_cli("interpolate", src, out, *blend).returncode == 0
+    res = run_cli("interpolate", src, out, *blend, "--factor", "4")
+    assert res.returncode == 0 and probe_video(out).fps == 50, res.stderr
+    assert f"skipped: {out} (output exists, made with factor=2 (this run: factor=4); use --overwrite" in res.stderr
+    res = run_cli("interpolate", src, out, *blend, "--factor", "4", "--overwrite")
+    assert res.returncode == 0 and probe_video(out).fps == 100
+
+
+def test_frames_out_names_a_folder(tmp_path):
+    """--frames-out with a video name as OUT is a usage error (it used to write an MP4); one
+    input into a new OUT folder gets its frames straight in OUT (no OUT/clip/ sub-folder)."""
+    src = _video(tmp_path / "clip.mp4", n=4, audio=False)
+    for verb in (("edit", "-m", "classic.adjust"), ("interpolate", "--model", "classic.blend")):
+        res = run_cli(*verb, src, tmp_path / "x.mp4", "--frames-out")
+        assert res.returncode == 2 and "--frames-out" in res.stderr, res.stderr
+        assert not (tmp_path / "x.mp4").exists()
+    res = run_cli("edit", "-m", "classic.adjust", src, tmp_path / "fr", "--frames-out")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in (tmp_path / "fr").glob("*.png")) == [f"frame_{i:06d}.png" for i in range(4)]
+    res = run_cli("edit", "-m", "classic.adjust", src, tmp_path / "fr", "--frames-out", "--json")
+    assert res.returncode == 0 and json.loads(res.stdout.splitlines()[-1])["skipped"] == 1, res.stdout
+    res = run_cli("interpolate", src, tmp_path / "slow", "--model", "classic.blend", "--frames-out",
+                  "--scene-threshold", "0")
+    assert res.returncode == 0 and len(list((tmp_path / "slow").glob("*.png"))) == 8, res.stderr
+    # a folder of the user's keeps its files: the frames go into a sub-folder named after the input
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    res = run_cli("edit", "-m", "classic.adjust", src, mine, "--frames-out")
+    assert res.returncode == 0 and len(list((mine / "clip").glob("*.png"))) == 4, res.stderr

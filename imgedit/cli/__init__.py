@@ -280,7 +280,8 @@ def interpolate(paths: Annotated[List[Path], typer.Argument(
                     help="Videos, frame folders or folders of videos; then optionally OUT (a video name, or a folder).")],
                 out: Annotated[Optional[Path], typer.Option("--out", help="Output video or folder "
                                "(default: beside each input, e.g. clip.2x.mp4); every argument is then an input.")] = None,
-                factor: Annotated[Optional[int], typer.Option("--factor", "-x", help="2, 4 or 8 times the frame rate.")] = None,
+                factor: Annotated[Optional[int], typer.Option("--factor", "-x", help="Multiply the frame rate by this "
+                                  "(default 2; the range the model allows, see `imgedit models NAME`).")] = None,
                 fps: Annotated[Optional[float], typer.Option("--fps", help="Target frame rate (instead of --factor).")] = None,
                 scale: Annotated[Optional[float], typer.Option("--scale", help="Estimate motion at this scale (0.5 for 4K).")] = None,
                 model: Model = None, option: Opt = None, overwrite: Overwrite = False, dry_run: DryRun = False,
@@ -295,21 +296,44 @@ def interpolate(paths: Annotated[List[Path], typer.Argument(
     opts = parse_kv(option)
     if factor is not None and fps is not None:
         raise UsageError("give --factor or --fps, not both")
-    if factor is not None:
-        if factor not in (2, 4, 8):
-            raise UsageError("--factor must be 2, 4 or 8 (use --fps for other rates)")
-        opts["factor"] = factor
-    if fps is not None:
-        opts["fps"] = fps
-    if scale is not None:
-        opts["scale"] = scale
+    flags = {"factor": factor, "fps": fps, "scale": scale}
+    given = {k: v for k, v in flags.items() if v is not None}
+    if given:
+        _check_flag_ranges(given, model)
+    opts.update(given)
     inputs, output = _split_optional_out(paths, out)
     inputs = _without_earlier_outputs(inputs)
-    suffix = f".{fps:g}fps" if fps else f".{factor or 2}x"
+    # the output name (clip.3x.mp4, clip.60fps.mp4) follows the model's resolved options: runner.rate_suffix
     _run(inputs, output, model=model, task="interpolate", capability="edit", options=opts, as_json=json_,
          verbose=verbose, overwrite=overwrite, dry_run=dry_run, device=device, precision=precision,
          max_pixels=max_pixels, tile_pixels=tile_pixels, frames_mode=True, frames_out=frames_out,
-         frames_fps=frames_fps, scene_threshold=scene_threshold, output_suffix=suffix)
+         frames_fps=frames_fps, scene_threshold=scene_threshold)
+
+
+def _check_flag_ranges(given: dict, model: Optional[str]) -> None:
+    """`--factor`, `--fps`, `--scale` are the interpolator's options: the model's declared range
+    decides (interp.gru and classic.blend: factor 1..16), and the error names the flag."""
+    from imgedit.api import Capability
+    from imgedit.errors import OptionError
+    from imgedit.registry import get_registry
+
+    spec = get_registry().resolve("interpolate", model, Capability.EDIT)
+    for key, value in given.items():
+        flag = f"--{key}"
+        try:
+            opt = spec.option(key)
+        except OptionError:
+            raise UsageError(f"{flag}: model {spec.name} has no {key} option") from None
+        try:
+            opt.parse(value)
+        except OptionError as exc:
+            lo, hi = opt.min, opt.max
+            if lo is None and hi is None:
+                raise UsageError(f"{flag}: {exc}") from None
+            allowed = (f"{lo:g}..{hi:g}" if lo is not None and hi is not None else
+                       f">= {lo:g}" if lo is not None else f"<= {hi:g}")
+            raise UsageError(f"{flag} {value:g}: model {spec.name} allows {key} {allowed}"
+                             + (" (use --fps for other rates)" if key == "factor" else "")) from None
 
 
 def _without_earlier_outputs(inputs: list[Path]) -> list[Path]:

@@ -6,15 +6,23 @@ over the final path only when writing finished without an exception. On any exce
 including :class:`KeyboardInterrupt` — the temporary file is removed and the final path is left
 as it was.
 
-Temporary names look like ``.{final.name}.imgedit-tmp-{random}{final.suffix}``: they keep the
+Temporary names look like ``.{final.name}.imgedit-tmp-{pid}-{host}-{random}{final.suffix}``
+(``pid``: the writing process, ``host``: 6 hex digits of a hash of its host name): they keep the
 final extension so that encoders that choose the format from the file name (FFmpeg, OpenCV,
-Pillow) still work. :func:`cleanup_stale_temps` removes leftovers of a killed run.
+Pillow) still work. Temporary folders (frames folders being written) are named the same way,
+without the extension. :func:`cleanup_stale_temps` removes leftovers of a killed run: those whose
+process is gone (never those of a live process), and untagged or other hosts' ones by age.
 """
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
+import re
 import secrets
+import shutil
+import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,10 +33,20 @@ from imgedit.errors import OutputError
 TEMP_MARKER = ".imgedit-tmp-"
 
 
-def temp_path_for(final: os.PathLike | str) -> Path:
-    """Return a fresh temporary path in the same folder as ``final`` (the file is not created)."""
+#: ``{pid}-{host}-`` right after TEMP_MARKER: who is writing that temp.
+_OWNER = re.compile(re.escape(TEMP_MARKER) + r"(\d+)-([0-9a-f]{6})-")
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+
+
+def temp_path_for(final: os.PathLike | str, *, folder: bool = False) -> Path:
+    """Return a fresh temporary path in the same folder as ``final`` (nothing is created), named
+    after the writing process (``folder=True``: without ``final``'s extension, for a folder)."""
     final = Path(final)
-    return final.with_name(f".{final.name}{TEMP_MARKER}{secrets.token_hex(4)}{final.suffix}")
+    suffix = "" if folder else final.suffix
+    return final.with_name(f".{final.name}{TEMP_MARKER}{os.getpid()}-{_host_tag()}-{secrets.token_hex(4)}{suffix}")
 
 
 def describe_os_error(err: OSError) -> str:
@@ -108,13 +126,51 @@ def atomic_write_bytes(final: os.PathLike | str, data: bytes) -> Path:
     return final
 
 
+def _owner_gone(name: str, mtime: float) -> bool | None:
+    """Whether the process that wrote temp ``name`` has exited: True / False, or None when the
+    name does not say (written by an older imgedit, or on another host) or this system cannot
+    tell (Windows). A pid now used by a process that started after the temp was last written
+    (pid reuse, a rerun in a fresh container) counts as gone."""
+    match = _OWNER.search(name)
+    if match is None or match.group(2) != _host_tag() or sys.platform == "win32":
+        return None
+    pid = int(match.group(1))
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        pass
+    except OSError:
+        return None
+    started = _process_start_time(pid)
+    return started is not None and started > mtime + 2.0  # (boot time has a 1 s resolution)
+
+
+def _process_start_time(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), on Linux; else None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        with open("/proc/stat", "rb") as fh:
+            boot = next(float(line.split()[1]) for line in fh if line.startswith(b"btime"))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time in ticks
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+
+
 def cleanup_stale_temps(folder: os.PathLike | str, *, recursive: bool = False,
                         min_age: float = 0.0) -> list[Path]:
-    """Delete leftover ``*.imgedit-tmp-*`` files in ``folder`` (e.g. from a killed run).
+    """Delete leftover ``*.imgedit-tmp-*`` files and folders in ``folder`` (e.g. from a killed
+    run).
 
-    With ``min_age=0`` call this only when no other imgedit process is writing into ``folder``;
-    the runner passes a day (``min_age=86400``): no live write keeps a temp file untouched that
-    long, so another imgedit writing into the same folder is never disturbed. Missing folders
+    A temp named after its process (see :func:`temp_path_for`) is removed when that process is
+    gone, whatever its age, and never while it runs. Any other temp (an older imgedit's, another
+    host's) is removed when it is older than ``min_age`` seconds: with ``min_age=0`` call this
+    only when no other imgedit process is writing into ``folder``; the runner passes a day
+    (``min_age=86400``): no live write keeps a temp file untouched that long. Missing folders
     are ignored. Returns the paths that were removed.
     """
     import time
@@ -131,12 +187,20 @@ def cleanup_stale_temps(folder: os.PathLike | str, *, recursive: bool = False,
             continue
         for entry in entries:
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    if recursive:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if TEMP_MARKER not in entry.name:
+                    if is_dir and recursive:
                         pending.append(Path(entry.path))
-                elif TEMP_MARKER in entry.name and (min_age <= 0 or entry.stat(follow_symlinks=False).st_mtime < cutoff):
+                    continue
+                mtime = entry.stat(follow_symlinks=False).st_mtime
+                gone = _owner_gone(entry.name, mtime)
+                if gone is False or (gone is None and min_age > 0 and mtime >= cutoff):
+                    continue
+                if is_dir:
+                    shutil.rmtree(entry.path)
+                else:
                     os.unlink(entry.path)
-                    removed.append(Path(entry.path))
+                removed.append(Path(entry.path))
             except OSError:
                 continue
     return removed

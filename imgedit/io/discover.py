@@ -10,7 +10,10 @@ Rules (the README repeats them for users):
   contributes its videos);
 - outputs mirror each input's relative path under ``OUT`` (with several inputs, a folder's tree
   goes under ``OUT/<folder name>``; no ``OUT``: beside each input, which
-  needs an output suffix such as ``.2x``); the extension follows ``--format``;
+  needs an output suffix such as ``.2x``); the extension follows ``--format`` (``same`` keeps
+  the input's extension as spelled: ``COFFEE.JPG``, ``a.jpeg``; BMP becomes ``.png``);
+- with ``frames_out`` one video into a new, empty or imgedit-written OUT folder writes its
+  frames straight into OUT (a folder of the user's gets a sub-folder named after the input);
 - two inputs that would write the same output are disambiguated deterministically: each gets
   ``_<srcext>`` (then ``_2``...), whichever other files are present;
 - an output that would land on an input is refused, and ``OUT`` itself is never scanned;
@@ -19,9 +22,10 @@ Rules (the README repeats them for users):
 from __future__ import annotations
 
 import fnmatch
-from collections import Counter
+import json
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,10 +79,36 @@ def is_frames_folder(folder: Path, recursive: bool = False) -> bool:
 UNMARKED_EXTENSIONS = {".bmp", ".mpg", ".mpeg", ".ts"}
 
 
-def made_mark(source: Path, task: str) -> str:
-    """The mark a video output carries in its container comment: ``imgedit <task or model> from
-    <source name>`` (``imgedit interpolate from clip.mp4``)."""
-    return f"{MADE_BY} {task} from {source.name}"
+def made_mark(source: Path, task: str, settings: dict | None = None) -> str:
+    """The mark an output carries (video container comment, image EXIF Software tag):
+    ``imgedit <task or model> from <source name>`` (``imgedit interpolate from clip.mp4``),
+    followed, when given, by the ``settings`` that made it as a JSON object (``{"model":
+    "interp.gru", "options": {"factor": 3}, "source": "clip.mp4"}``: the model, the options that
+    differ from its defaults; see :func:`settings_of`)."""
+    head = f"{MADE_BY} {task} from {source.name}"
+    if settings is None:
+        return head
+    return f"{head} {json.dumps({**settings, 'source': source.name}, sort_keys=True, default=_unjsonable)}"
+
+
+def _unjsonable(value) -> str:  # an option value from the Python API (a tensor, a PIL image)
+    return f"<{type(value).__name__}>"
+
+
+def _split_mark(mark: str) -> tuple[str, dict | None]:
+    """``(head, settings)`` of a mark: the text before its JSON tail and the tail parsed (None for
+    a mark without one, as imgedit wrote before it recorded settings)."""
+    start = 0
+    while (i := mark.find(" {", start)) >= 0:
+        try:
+            data = json.loads(mark[i + 1:])
+        except ValueError:
+            start = i + 1
+            continue
+        if isinstance(data, dict) and "model" in data:
+            return mark[:i], data
+        start = i + 1
+    return mark, None
 
 
 def _mark_of(path: Path) -> str | None:
@@ -110,10 +140,33 @@ def made_by_imgedit(path: Path) -> bool:
 def made_from(path: Path) -> tuple[str, str] | None:
     """``(task or model, source file name)`` recorded in an imgedit video output's mark."""
     mark = _mark_of(path)
-    if not mark or " from " not in mark:
+    if not mark:
+        return None
+    mark, settings = _split_mark(mark)
+    if " from " not in mark:
         return None
     head, name = mark.split(" from ", 1)
+    if settings is not None and isinstance(settings.get("source"), str):
+        name = settings["source"]  # exact (an image's EXIF keeps only ASCII)
     return head.split(" ", 1)[-1], name
+
+
+def settings_of(path: Path) -> dict | None:
+    """The settings recorded in an existing output (``{"model", "options", "source", ...}``):
+    from an image's or video's mark, or a frames folder's :data:`FRAMES_MARKER`. None when there
+    is no record (not imgedit's, written before imgedit recorded settings, or unreadable)."""
+    if path.is_dir():
+        try:
+            data = json.loads((path / FRAMES_MARKER).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or "model" not in data:
+            return None
+        if isinstance(data.get("source"), str):
+            data["source"] = Path(data["source"]).name
+        return {k: v for k, v in data.items() if k != "frames"}
+    mark = _mark_of(path)
+    return _split_mark(mark)[1] if mark else None
 
 
 def foreign_folder(path: Path) -> bool:
@@ -147,10 +200,15 @@ def output_ext(source: Path, fmt: str) -> str:
         from imgedit.latent import LATENT_SUFFIX
 
         return LATENT_SUFFIX
-    if fmt == "same":
-        ext = source.suffix.lower()
-        return ".jpg" if ext == ".jpeg" else ".tif" if ext == ".tiff" else ext if ext != ".bmp" else ".png"
+    if fmt == "same":  # the input's extension as spelled (COFFEE.JPG, a.jpeg); BMP cannot carry the mark
+        return ".png" if source.suffix.lower() == ".bmp" else source.suffix
     return _EXT_FOR_FORMAT[fmt]
+
+
+def same_format(a: str, b: str) -> bool:
+    """Whether two extensions name one format (``.JPG`` and ``.jpeg``, ``.tif`` and ``.TIFF``)."""
+    norm = {".jpeg": ".jpg", ".tiff": ".tif"}
+    return norm.get(a.lower(), a.lower()) == norm.get(b.lower(), b.lower())
 
 
 def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, include: tuple[str, ...] = (),
@@ -161,14 +219,17 @@ def plan(inputs: list[Path], output: Path | None, *, recursive: bool = False, in
     ``output_suffix`` is inserted before the extension (``clip.2x.mp4``). ``frames_out`` writes
     videos as PNG-sequence folders. With a single input, an ``output`` with an image or video
     extension is the output file itself (a frames folder may be encoded straight to a video),
-    and a single frames folder (frames mode, no suffix) is written to the folder ``output``.
+    and a single frames folder (frames mode), or with ``frames_out`` a single video, is written to
+    the folder ``output`` itself when that is new, empty or a frames folder imgedit wrote.
     ``output=None`` writes each output beside its input (a folder's files beside them).
     """
     single = len(inputs) == 1 and (inputs[0].is_file() or (frames_mode and is_frames_folder(inputs[0])))
-    # one file -> OUT with an extension is the file itself; one frames folder -> OUT is the folder,
-    # unless OUT is an existing folder of the user's (then the output goes inside it)
+    # one file -> OUT with an extension is the file itself; one frames folder (or, with
+    # frames_out, one video) -> OUT is the frames folder, unless OUT is an existing folder of the
+    # user's (then the output goes inside it, named after the input)
+    to_frames = single and ((frames_mode and inputs[0].is_dir()) or (frames_out and kind_of(inputs[0]) == "video"))
     out_is_file = output is not None and single and (
-        kind_of(output) is not None or (frames_mode and inputs[0].is_dir() and not foreign_folder(output)))
+        kind_of(output) is not None or (to_frames and not foreign_folder(output)))
     skip = output.resolve() if output is not None else None
     jobs: list[Job] = []
     out_root = output

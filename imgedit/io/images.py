@@ -4,6 +4,8 @@
 ``[0, 1]`` plus everything needed to write the result back faithfully (alpha in its original
 dtype, gray/colour, 8 or 16 bit, ICC profile, EXIF). :func:`write_image` does the reverse,
 atomically. Reading then writing unchanged pixels is lossless for 8- and 16-bit PNG.
+:func:`image_from_pil` and :func:`image_to_pil` apply the same rules to pictures in memory
+(the Python API's PIL in -> PIL out), so files and PIL images are treated alike.
 
 Decoding rules
 --------------
@@ -153,11 +155,10 @@ def check_input_file(path: os.PathLike | str) -> int:
 
 
 def _too_large_reason(width: int | None, height: int | None, pixels: int, max_pixels: int) -> str:
+    """Exact pixel counts (``384x384 = 147,456 pixels exceeds the limit of 100,000 pixels``):
+    rounded megapixels would say "0.1 MP exceeds the limit of 0.1 MP"."""
     size = f"{width}x{height} = " if width is not None and height is not None else ""
-    return (
-        f"{REASON_TOO_LARGE}: {size}{pixels / 1e6:.1f} MP exceeds the limit of "
-        f"{max_pixels / 1e6:g} MP (--max-pixels)"
-    )
+    return f"{REASON_TOO_LARGE}: {size}{pixels:,} pixels exceeds the limit of {max_pixels:,} pixels (--max-pixels)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def _open_with_pillow(path: Path, max_pixels: int | None) -> PIL.ImageFile.Image
             raise InputError(path, f"{REASON_TOO_LARGE} (Pillow's MAX_IMAGE_PIXELS)") from None
         size = _size_without_bomb_check(path)
         if size is None:
-            raise InputError(path, f"{REASON_TOO_LARGE}: exceeds the limit of {max_pixels / 1e6:g} MP (--max-pixels)") from None
+            raise InputError(path, f"{REASON_TOO_LARGE}: exceeds the limit of {max_pixels:,} pixels (--max-pixels)") from None
         width, height = size
         raise InputError(path, _too_large_reason(width, height, width * height, max_pixels)) from None
     except PIL.UnidentifiedImageError:
@@ -239,7 +240,17 @@ def _size_without_bomb_check(path: Path) -> tuple[int, int] | None:
     return None
 
 
-def _decode(path: Path, pil: PIL.ImageFile.ImageFile) -> Image:
+def image_from_pil(pil: PIL.Image.Image) -> Image:
+    """The :class:`Image` of a picture already decoded by Pillow, by :func:`read_image`'s rules
+    (what the Python API does with PIL images): 16-bit gray (``I;16``, ``I``) scaled to [0, 1],
+    alpha kept, gray marked gray, palette and CMYK converted (with a note), EXIF orientation
+    applied. ``pil`` is not modified. (Pillow holds 16-bit colour PNG as 8-bit RGB; only a file
+    read with :func:`read_image` keeps its 16 bits.)"""
+    return _decode(None, pil)
+
+
+def _decode(path: Path | None, pil: PIL.Image.Image) -> Image:
+    """The shared decoding rules; ``path`` is None for a picture that is only in memory."""
     fmt = pil.format or "UNKNOWN"
     notes: list[str] = []
     if fmt == "MPO":  # camera JPEG with extra (preview/depth) pictures: the first is the photo
@@ -248,7 +259,7 @@ def _decode(path: Path, pil: PIL.ImageFile.ImageFile) -> Image:
         notes.append("multi-frame image: only the first frame is used")
     icc = pil.info.get("icc_profile") or None
 
-    sixteen = _sixteen_bit_layout(path, pil)
+    sixteen = None if path is None else _sixteen_bit_layout(path, pil)
     if sixteen is not None:
         pixels, alpha, gray = _decode_16bit_with_cv2(path, gray_source=sixteen)
         bit_depth = 16
@@ -579,6 +590,7 @@ def write_image(
     *,
     format: str | None = None,
     quality: int = 95,
+    mark: str = MADE_BY,
 ) -> Path:
     """Write ``image`` to ``path`` atomically and return the path.
 
@@ -586,30 +598,24 @@ def write_image(
     the extension. Gray images stay gray (3-channel pixels are reduced by Rec.601 luma), 16-bit
     images stay 16-bit in PNG/TIFF, alpha is re-attached for PNG/WEBP/TIFF and dropped for
     JPEG/BMP (a note is appended to ``image.warnings``), ICC and EXIF are kept where the format
-    allows. Raises :class:`OutputError` when the file cannot be written.
+    allows. ``mark`` goes into the EXIF Software tag (imgedit's output mark, which the runner
+    extends with what made the file: :func:`imgedit.io.discover.made_mark`). Raises
+    :class:`OutputError` when the file cannot be written.
     """
     path = Path(path)
     fmt = _resolve_format(path, format)
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"quality must be 1..100, got {quality}")
-    image = dataclasses.replace(image, exif=_signed_exif(image.exif))  # same warnings list
-    pixels = _as_float_rgb(image.pixels)
-    height, width = pixels.shape[:2]
+    image = dataclasses.replace(image, exif=_signed_exif(image.exif, mark))  # same warnings list
     sixteen = image.bit_depth == 16 and fmt in ("PNG", "TIFF")
-    top, dtype = (65535, np.uint16) if sixteen else (255, np.uint8)
-
-    colour = pixels @ _REC601 if image.gray else pixels  # H x W for gray
-    samples = _quantise(colour, top, dtype)
-    alpha: np.ndarray | None = None
-    if image.alpha is not None:
-        if fmt in _ALPHA_FORMATS:
-            alpha = _fit_alpha(image.alpha, height, width, dtype)
-        else:
-            image.warnings.append(f"alpha channel dropped ({fmt} has no transparency)")
+    keep_alpha = fmt in _ALPHA_FORMATS
+    if image.alpha is not None and not keep_alpha:
+        image.warnings.append(f"alpha channel dropped ({fmt} has no transparency)")
+    samples, alpha = _samples(image, sixteen=sixteen, alpha=keep_alpha)
 
     try:
         if sixteen:
-            data = _encode_16bit(fmt, samples, alpha, image)
+            data = _encode_16bit(fmt, samples, alpha, image, mark)
             atomic_write_bytes(path, data)
         else:
             _write_with_pillow(path, fmt, samples, alpha, image, int(quality))
@@ -622,30 +628,67 @@ def write_image(
     return path
 
 
-def _signed_exif(raw: bytes | None) -> bytes:
-    """The EXIF block with its Software tag set to imgedit (as every photo editor does): what
-    marks the file as an imgedit output (:func:`made_by_imgedit`)."""
+def _samples(image: Image, *, sixteen: bool, alpha: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The integer samples to store: H x W (gray, Rec.601 luma of 3-channel pixels) or H x W x 3,
+    uint16 when ``sixteen`` else uint8, and the alpha channel in the same dtype, resized to the
+    pixels' size (None when there is none or ``alpha`` is False)."""
+    pixels = _as_float_rgb(image.pixels)
+    height, width = pixels.shape[:2]
+    top, dtype = (65535, np.uint16) if sixteen else (255, np.uint8)
+    colour = pixels @ _REC601 if image.gray else pixels  # H x W for gray
+    samples = _quantise(colour, top, dtype)
+    fitted = _fit_alpha(image.alpha, height, width, dtype) if alpha and image.alpha is not None else None
+    return samples, fitted
+
+
+def _pil_from_samples(samples: np.ndarray, alpha: np.ndarray | None) -> PIL.Image.Image:
+    """8-bit samples (+ alpha) as a Pillow image: L, LA, RGB or RGBA; 16-bit gray as I;16."""
+    if samples.dtype == np.uint16:
+        if samples.ndim != 2 or alpha is not None:
+            raise ValueError("Pillow holds 16-bit samples only as gray without alpha (I;16)")
+        return PIL.Image.fromarray(np.ascontiguousarray(samples))
+    if samples.ndim == 2:
+        mode = "L" if alpha is None else "LA"
+    else:
+        mode = "RGB" if alpha is None else "RGBA"
+    arr = samples if alpha is None else np.dstack([samples, alpha])
+    return PIL.Image.fromarray(np.ascontiguousarray(arr), mode=mode)
+
+
+def image_to_pil(image: Image) -> PIL.Image.Image:
+    """``image`` as a Pillow image by :func:`write_image`'s rules (what the Python API returns
+    for PIL input): gray stays gray (L, LA), alpha is re-attached (resized if the pixels changed
+    size), 16-bit gray stays 16-bit (I;16); 16-bit colour or gray+alpha become 8-bit, as Pillow
+    has no such mode. The ICC profile and the EXIF block (orientation 1: the pixels are upright)
+    are put in ``info``, where Pillow's encoders find the profile."""
+    sixteen = image.bit_depth == 16 and image.gray and image.alpha is None
+    pil = _pil_from_samples(*_samples(image, sixteen=sixteen, alpha=True))
+    if image.icc_profile:
+        pil.info["icc_profile"] = image.icc_profile
+    if image.exif:
+        pil.info["exif"] = image.exif
+    return pil
+
+
+def _signed_exif(raw: bytes | None, mark: str = MADE_BY) -> bytes:
+    """The EXIF block with its Software tag set to ``mark`` (``imgedit ...``, as every photo
+    editor signs its files): what marks the file as an imgedit output (:func:`made_by_imgedit`)."""
     exif = PIL.Image.Exif()
     if raw:
         try:
             exif.load(raw)
         except Exception:  # noqa: BLE001 - unreadable EXIF: start a new block
             exif = PIL.Image.Exif()
-    exif[_EXIF_SOFTWARE] = MADE_BY
+    exif[_EXIF_SOFTWARE] = mark
     return exif.tobytes()
 
 
 def _write_with_pillow(
     path: Path, fmt: str, samples: np.ndarray, alpha: np.ndarray | None, image: Image, quality: int
 ) -> None:
-    if samples.ndim == 2:
-        mode = "L" if alpha is None else "LA"
-    else:
-        mode = "RGB" if alpha is None else "RGBA"
-    arr = samples if alpha is None else np.dstack([samples, alpha])
-    pil = PIL.Image.fromarray(np.ascontiguousarray(arr), mode=mode)
-    if fmt == "WEBP" and mode in ("L", "LA"):  # WebP has no gray layout
-        pil = pil.convert("RGB" if mode == "L" else "RGBA")
+    pil = _pil_from_samples(samples, alpha)
+    if fmt == "WEBP" and pil.mode in ("L", "LA"):  # WebP has no gray layout
+        pil = pil.convert("RGB" if pil.mode == "L" else "RGBA")
 
     options: dict[str, object] = {}
     if fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
@@ -668,7 +711,8 @@ def _write_with_pillow(
         pil.save(tmp, format=fmt, **options)
 
 
-def _encode_16bit(fmt: str, samples: np.ndarray, alpha: np.ndarray | None, image: Image) -> bytes:
+def _encode_16bit(fmt: str, samples: np.ndarray, alpha: np.ndarray | None, image: Image,
+                  mark: str = MADE_BY) -> bytes:
     """Encode uint16 samples (H x W gray or H x W x 3 RGB) plus optional uint16 alpha."""
     cv2 = _cv2()
 
@@ -692,10 +736,12 @@ def _encode_16bit(fmt: str, samples: np.ndarray, alpha: np.ndarray | None, image
     ok, buf = cv2.imencode(".tiff", bgr)
     if not ok:
         raise ValueError("OpenCV could not encode the TIFF")
-    return _tiff_with_tags(buf.tobytes(), alpha=alpha is not None, icc=image.icc_profile, notes=image.warnings)
+    return _tiff_with_tags(buf.tobytes(), alpha=alpha is not None, icc=image.icc_profile, notes=image.warnings,
+                           software=mark)
 
 
-def _tiff_with_tags(data: bytes, *, alpha: bool, icc: bytes | None, notes: list[str]) -> bytes:
+def _tiff_with_tags(data: bytes, *, alpha: bool, icc: bytes | None, notes: list[str],
+                    software: str = MADE_BY) -> bytes:
     """Add ExtraSamples=unassociated alpha (OpenCV omits it), the ICC profile and the Software tag
     (imgedit's output mark) to a classic TIFF: a new first IFD (old entries plus ours) is
     appended; the image data is not moved."""
@@ -719,9 +765,9 @@ def _tiff_with_tags(data: bytes, *, alpha: bool, icc: bytes | None, notes: list[
         out += icc + b"\x00" * (len(icc) % 2)
     if alpha:
         entries[_TIFF_EXTRA_SAMPLES] = struct.pack(order + "HHIHH", _TIFF_EXTRA_SAMPLES, 3, 1, 2, 0)
-    software = MADE_BY.encode() + b"\x00"
-    entries[_EXIF_SOFTWARE] = struct.pack(order + "HHII", _EXIF_SOFTWARE, 2, len(software), len(out))
-    out += software + b"\x00" * (len(software) % 2)
+    text = software.encode("ascii", "replace") + b"\x00"
+    entries[_EXIF_SOFTWARE] = struct.pack(order + "HHII", _EXIF_SOFTWARE, 2, len(text), len(out))
+    out += text + b"\x00" * (len(text) % 2)
     new_ifd = len(out)
     out += struct.pack(order + "H", len(entries)) + b"".join(entries[tag] for tag in sorted(entries)) + next_ifd
     out[4:8] = struct.pack(order + "I", new_ifd)

@@ -13,9 +13,14 @@ Writing
 -------
 :class:`VideoWriter` encodes frames with the first encoder that opens (for ``h264``: libx264 →
 libopenh264 → whatever FFmpeg's default H.264 encoder is → mpeg4; then the container's default
-video codec as a last resort), pixel format yuv420p, time base ``1/fps`` and frame *i* at pts
-*i*, so the video lasts exactly ``n_frames / fps``. Odd frame sizes are padded by one
-replicated edge pixel to even sizes (yuv420p needs even sizes).
+video codec as a last resort), pixel format yuv420p, at the nominal rate ``fps``. Frame *i*
+lasts ``1/fps`` (so a constant-rate video lasts exactly ``n_frames / fps``), or sits at the time
+it is given: containers with timestamps (MP4, MOV, MKV, WebM, MPEG-TS, FLV...) get a fine time
+base (``1/N``, N a multiple of the rate's numerator, at least 10 000: a tenth of a millisecond), so a
+variable-frame-rate video keeps every frame at its own time; AVI, which has no timestamps, keeps
+the ``1/fps`` grid, each frame in the slot nearest its time, and a frame that would land in the
+slot of the frame before it is dropped (a section faster than ``fps``). Odd frame sizes are
+padded by one replicated edge pixel to even sizes (yuv420p needs even sizes).
 
 Audio from ``audio_from`` is copied packet for packet (no re-encode, timestamps unchanged so
 sync is kept, every packet copied — including the encoder-priming packet with a negative
@@ -59,6 +64,20 @@ _ENCODER_CHAINS = {
 }
 #: How far ahead of the video (seconds) audio packets are muxed.
 _AUDIO_LEAD_S = 0.5
+#: Muxers without per-frame timestamps: frames stay on the 1/fps grid.
+_CONSTANT_RATE_MUXERS = {"avi"}
+#: Smallest time-base denominator for muxers with timestamps (a tenth of a millisecond).
+_FINE_TICKS_PER_SECOND = 10_000
+
+
+def _time_base(fps: Fraction, muxer: str) -> Fraction:
+    """The video stream's time base: ``1/fps`` for constant-rate containers, else ``1/N`` with
+    N the smallest multiple of the rate's numerator >= 10 000 (so ``1/fps`` is a whole number of
+    ticks and any other time is within half a tick)."""
+    if muxer in _CONSTANT_RATE_MUXERS:
+        return 1 / fps
+    num = fps.numerator
+    return Fraction(1, num * -(-_FINE_TICKS_PER_SECOND // num))
 
 
 @dataclass
@@ -316,7 +335,8 @@ class VideoWriter:
         self._audio_packets: Iterator[Any] | None = None
         self._audio_pending: Any = None
         self._audio_map: dict[int, tuple[Any, bool]] = {}  # in index -> (out stream, reencode)
-        self._last_pts = -1  # the previous frame's position on the 1/fps grid
+        self._time_base = 1 / fps  # the stream's time base (fine for most containers: see _start)
+        self._last_pts: int | None = None  # the previous frame's pts (in _time_base units)
         self._closed = False
         if self.audio_from is not None:
             check_input_file(self.audio_from)
@@ -338,10 +358,11 @@ class VideoWriter:
 
     def write(self, frame: np.ndarray, time: Fraction | float | None = None) -> None:
         """Encode one RGB frame (uint8, or float in [0, 1]). The first frame fixes the size.
-        Frames sit on the ``1 / fps`` grid: at ``round(time * fps)`` when ``time`` (seconds, as in
-        the input) is given, so a picture that starts after the sound keeps that offset and a
-        variable-frame-rate video keeps its timing (to half a frame); never before the previous
-        frame; without ``time``, right after it."""
+        With ``time`` (seconds, as in the input) the frame is shown at that time, so a picture
+        that starts after the sound keeps that offset and a variable-frame-rate video keeps its
+        timing: to a tenth of a millisecond, or in AVI to the nearest ``1/fps`` slot (a frame whose
+        slot the previous frame holds is dropped: ``frames_written`` does not count it); never
+        before the previous frame. Without ``time``, ``1/fps`` after the previous frame."""
         import av
 
         if self._closed:
@@ -357,12 +378,19 @@ class VideoWriter:
         height, width = self._size  # type: ignore[misc]
         if height & 1 or width & 1:
             rgb = np.pad(rgb, ((0, height & 1), (0, width & 1), (0, 0)), mode="edge")
+        step = int(1 / (self.fps * self._time_base))  # ticks per frame at the nominal rate
+        if time is None:
+            pts = 0 if self._last_pts is None else self._last_pts + step
+        else:
+            pts = max(0, round(Fraction(time) / self._time_base))  # (a negative start time: at 0)
+            if self._last_pts is not None and pts <= self._last_pts:
+                if self._time_base != 1 / self.fps:  # fine time base: a tick after the previous frame
+                    pts = self._last_pts + 1
+                else:  # the 1/fps grid (AVI): that slot is taken, drop the frame
+                    return
         video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        pts = self._last_pts + 1
-        if time is not None:
-            pts = max(pts, round(Fraction(time) * self.fps))
         video_frame.pts = self._last_pts = pts
-        video_frame.time_base = 1 / self.fps
+        video_frame.time_base = self._time_base
         try:
             self._mux_video(self._video.encode(video_frame))
         except (av.error.FFmpegError, OSError) as err:
@@ -432,6 +460,7 @@ class VideoWriter:
             with av.open(str(self._tmp), mode="w") as scratch:
                 muxer = scratch.format.name
                 defaults = (scratch.default_video_codec, scratch.default_audio_codec)
+            self._time_base = _time_base(self.fps, muxer)
         except (av.error.FFmpegError, ValueError) as err:
             raise OutputError(self.path, f"cannot write videos with extension {self.path.suffix!r}") from err
         try:
@@ -525,7 +554,7 @@ class VideoWriter:
         re-encoded to AAC or the default audio codec), else re-encoded to ``audio_codec``.
         Returns (video stream, {input audio stream index: (output stream, re-encoded?)})."""
         options, attributes = self._encoder_settings(encoder, width, height)
-        video = container.add_stream(encoder, rate=self.fps, options=dict(options), time_base=1 / self.fps)
+        video = container.add_stream(encoder, rate=self.fps, options=dict(options), time_base=self._time_base)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         for key, value in attributes.items():
             setattr(video.codec_context, key, value)

@@ -29,3 +29,26 @@ def test_cli_interpolate_doubles_frames_and_keeps_audio(tmp_path):
         a = c.streams.audio[0]
         dur = float(a.duration * a.time_base) if a.duration else float(c.duration) / 1e6
     assert abs(dur - 0.5) < 0.06
+
+
+def test_a_blended_output_is_not_taken_for_interp_grus(tmp_path):
+    """After `--model classic.blend --fps 60`, `interpolate clip.mp4 --fps 60` (default model
+    interp.gru) does not quietly keep the blended video: the skip says what made it."""
+    from _imgedit_helpers import sha256
+
+    src = io_corpus.make_test_video(tmp_path / "clip.mp4", n_frames=6, fps=24, size=(64, 48), with_audio=False)
+    exe = Path(sys.executable).with_name("imgedit")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def run(*args):
+        return subprocess.run([str(exe), "interpolate", str(src), *args], capture_output=True, text=True,
+                              env=env, timeout=300)
+
+    assert run("--model", "classic.blend", "--fps", "60").returncode == 0
+    out = tmp_path / "clip.60fps.mp4"
+    before = sha256(out)
+    res = run("--fps", "60")
+    assert res.returncode == 0, res.stderr
+    assert (f"skipped: {out} (output exists, made by classic.blend with fps=60 (this run: interp.gru with "
+            "fps=60); use --overwrite to replace it)") in res.stderr, res.stderr
+    assert sha256(out) == before
