@@ -427,6 +427,12 @@ class ImageModel:
         """(B,3,H,W) images -> (B, *latent_shape) latents."""
         raise CapabilityError(f"model {self.spec.name} cannot encode")
 
+    def encode_with_extras(self, images: "torch.Tensor", **options: Any) -> "tuple[torch.Tensor, dict[str, torch.Tensor]]":
+        """:meth:`encode` plus extra tensors per image, ``{name: (B, ...)}``, that ``imgedit encode``
+        saves beside each latent in its file (``extra.<name>``: a VAE's log-variance). Override it
+        when there are extras (and let :meth:`encode` return its first part); default: none."""
+        return self.encode(images, **options), {}
+
     def generate(self, latents: "torch.Tensor", **options: Any) -> "torch.Tensor":
         """(B, *latent_shape) latents -> (B,3,H,W) images. Seeds are turned into latents by
         :meth:`sample_latents`, so a generate model only maps latents to images."""

@@ -192,11 +192,18 @@ class LoadedModel:
         return self._finish(out, kind, sources)
 
     def encode(self, images, options: Mapping[str, Any] | None = None, **kw) -> torch.Tensor:
+        return self.encode_with_extras(images, options, **kw)[0]
+
+    def encode_with_extras(self, images, options: Mapping[str, Any] | None = None,
+                           **kw) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """:meth:`encode` plus the model's extra tensors per image (``{name: (B, ...)}``, e.g. a
+        VAE's log-variance), which latent files keep as ``extra.<name>``."""
         self._need(Capability.ENCODE)
         opts = self.options({**(options or {}), **kw})
         x, _, _ = self._prepare(images)
         with self._contexts():
-            return self.model.encode(x, **opts).float().cpu()
+            z, extras = self.model.encode_with_extras(x, **opts)
+            return z.float().cpu(), {k: v.float().cpu() for k, v in extras.items()}
 
     def sample_latents(self, n: int, seed: int = 0, options: Mapping[str, Any] | None = None) -> torch.Tensor:
         """``n`` latents; latent i depends only on ``seed + i`` (stable across batch sizes)."""

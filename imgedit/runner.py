@@ -273,9 +273,11 @@ class Runner:
             batch = torch.cat([to_tensor(img.pixels) for _, img, _ in pending])
             try:
                 metrics: list[dict] = [{} for _ in pending]
+                extras: list[dict] = [{} for _ in pending]  # per item: extra tensors of its latent file
                 if self.capability == Capability.ENCODE:
-                    latents = self.model.encode(batch, self.opts)
+                    latents, more = self.model.encode_with_extras(batch, self.opts)
                     outs = list(latents)
+                    extras = [{k: v[i] for k, v in more.items()} for i in range(len(outs))]
                     if self.spec.can(Capability.GENERATE):  # inversion: how well does it reconstruct?
                         try:
                             metrics = reconstruction_metrics(self.model, batch, latents, self.opts)
@@ -300,7 +302,7 @@ class Runner:
                 pending.clear()
                 task.advance()
                 return
-            for (job, img, t0), out, metric in zip(pending, outs, metrics):
+            for (job, img, t0), out, metric, extra in zip(pending, outs, metrics, extras):
                 notes = img.warnings + ([metric.pop("warning")] if "warning" in metric else [])
                 try:
                     if self.capability == Capability.ENCODE:
@@ -308,7 +310,7 @@ class Runner:
 
                         job.output.parent.mkdir(parents=True, exist_ok=True)
                         save_latent(job.output, out, model=self.spec.name, source=str(job.source),
-                                    weights_sha256=weights_fingerprint(self.spec))
+                                    weights_sha256=weights_fingerprint(self.spec), extras=extra)
                     else:
                         result = img.with_pixels(from_tensor(out))
                         write_image(job.output, result, format=None, quality=self.cfg.quality,

@@ -15,7 +15,8 @@ business, but every trainer needs the same chores done the same way, so they liv
 * :func:`export_weights` - fp16 safetensors + a model card with the file's sha256 and size, and
   :func:`set_constant` / :func:`set_dict_entry` to record that sha256 in the plugin's source, so
   the registration names exactly the file that was exported.
-* small helpers for model cards: :func:`command_line`, :func:`loss_table`, :func:`utc_now`.
+* small helpers for model cards: :func:`command_line`, :func:`loss_table`, :func:`utc_now`,
+  :func:`tilde`.
 
 Run folders default to ``~/.cache/imgedit/train/<run>`` (``IMGEDIT_TRAIN_DIR`` moves them).
 """
@@ -381,6 +382,15 @@ def set_dict_entry(py_file: Path, dict_name: str, key: str, value: str) -> bool:
 def command_line(trainer: str, argv: list[str]) -> str:
     """The command that reproduces a run, for model cards: ``imgedit train NAME ARGS``."""
     return " ".join(["imgedit", "train", trainer, *map(shlex.quote, argv)])
+
+
+def tilde(text) -> str:
+    """``text`` with the home folder written ``~`` (only as a whole leading path component), so a
+    model card shows the command and the data without the trainer's user name."""
+    home = str(Path.home()).rstrip(os.sep)
+    if not home:
+        return str(text)
+    return re.sub(rf"(?<![\w/]){re.escape(home)}(?=/|$|\s)", "~", str(text))
 
 
 def utc_now() -> str:

@@ -8,8 +8,10 @@ Usage, in your plugin's ``tests/test_contract.py``::
         plugin = "sharpen"               # your entry point name (or distribution name)
         example_options = {"sharpen.unsharp": {"amount": "2"}}   # optional, per model
         image_size = 48                  # optional: H = W of the tiny test images
+        trained_models = ("sharpen.mine",)  # optional: user models on your base_only specs,
+                                            # trained by a fixture of the class
 
-pytest then checks, for each model the plugin registers:
+pytest then checks, for each model the plugin registers (and each of ``trained_models``):
 
 - registration is valid: the plugin loads without error, registers at least one model, the
   factory imports and is an :class:`~imgedit.api.ImageModel` subclass overriding the methods
@@ -96,6 +98,10 @@ class PluginContract:
     image_size: ClassVar[int] = 32
     #: frames in the sequence check
     sequence_length: ClassVar[int] = 4
+    #: models built on this plugin's bases (its ``base_only`` specs) to check like its own: user
+    #: models that a fixture of the test class trained (``("vae.tiny",)``), so a plugin that ships
+    #: no weights yet is checked beyond its registration
+    trained_models: ClassVar[tuple[str, ...]] = ()
 
     # -- helpers ----------------------------------------------------------------------------
     @classmethod
@@ -119,7 +125,15 @@ class PluginContract:
     def _specs(cls) -> list[ModelSpec]:
         rec = cls._record()
         reg = cls._registry()
-        return [reg.models[n] for n in rec.models if n in reg.models and not reg.models[n].base_only]
+        own = [reg.models[n] for n in rec.models if n in reg.models and not reg.models[n].base_only]
+        bases = {n: reg.models[n] for n in rec.models if n in reg.models and reg.models[n].base_only}
+        for name in cls.trained_models:
+            spec = reg.get(name)
+            base = bases.get(name.partition(".")[0])
+            assert base is not None and spec.factory == base.factory, \
+                f"{name} is not built on a base model of plugin {rec.package} (bases: {', '.join(sorted(bases)) or 'none'})"
+            own.append(spec)
+        return own
 
     def _build(self, spec: ModelSpec):
         """Build on the CPU in fp32 with weights pre-loaded, so the model itself does no IO."""

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from imgedit.training import (LabelledSet, TrainRun, command_line, ema_update, export_user_model, export_weights,
-                              loss_table, set_dict_entry, train_root, utc_now, write_sheet)
+                              loss_table, set_dict_entry, tilde, train_root, utc_now, write_sheet)
 
 from imgedit_gan.net import Discriminator, Encoder, Generator, diff_augment
 
@@ -369,20 +369,9 @@ def export_metrics(tr: GanTrainer, n: int = 32, steps: int = 100) -> dict:
     return out
 
 
-def _home(text) -> str:
-    """``text`` with the home folder written ``~`` (only as a whole leading path component)."""
-    import os
-    import re
-
-    home = str(Path.home()).rstrip(os.sep)
-    if not home:
-        return str(text)
-    return re.sub(rf"(?<![\w/]){re.escape(home)}(?=/|$|\s)", "~", str(text))
-
-
 def card_text(tr: GanTrainer, argv: list[str], name: str, metrics: dict | None = None, directions: str = "") -> str:
     a, run = tr.args, tr.run
-    command = _home(run.config.get("command") or command_line("gan", argv))
+    command = tilde(run.config.get("command") or command_line("gan", argv))
     metrics = metrics or {}
     inv = "\n".join(f"| {k} | {v[0]:.2f} | {v[1]:.4f} |" for k, v in metrics.items() if isinstance(v, tuple))
     fids = [h for h in run.history if "fid" in h]
@@ -392,7 +381,7 @@ def card_text(tr: GanTrainer, argv: list[str], name: str, metrics: dict | None =
 
 DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
 
-- **Data**: `{_home(a.data)}` ({len(tr.data)} images{', labels `' + _home(a.labels) + '`' if a.labels else ''};
+- **Data**: `{tilde(a.data)}` ({len(tr.data)} images{', labels `' + tilde(a.labels) + '`' if a.labels else ''};
   {len(tr.held)} held aside for the FID-like score)
 - **Command** (the last training session's; rerunning it resumes or reproduces the run): `{command}`
 - **Steps**: {a.steps} GAN + {a.encoder_steps} encoder, batch {a.batch}, {run.wall / 3600:.2f} h of training

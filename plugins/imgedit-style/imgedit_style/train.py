@@ -31,15 +31,14 @@ import torch
 
 from imgedit.training import (Checkpoint, PhotoSet, TrainRun, bf16_autocast_default, command_line, export_user_model,
                               export_weights, loss_table, preview_photos, read_rgb, set_constant, set_dict_entry,
-                              train_root, utc_now, write_sheet)
+                              tilde, train_root, utc_now, write_sheet)
 
 PLUGIN_FILE = Path(__file__).resolve().parent / "plugin.py"
 
 
 def describe_data(dirs: list[str]) -> str:
     """Training folders for a model card: home shortened to ``~``, and where the photos come from."""
-    home = str(Path.home())
-    shown = ", ".join("~" + d[len(home):] if d.startswith(home) else d for d in dirs)
+    shown = ", ".join(tilde(d) for d in dirs)
     if any(d.rstrip("/").endswith("media/photos") for d in dirs):
         shown += (" (~500 real photos from Debian wallpaper/photo packages, scikit-image, OpenCV and "
                   "imageio samples, installed by `bash tools/fetch_media.sh`; sources and licences in "
@@ -251,7 +250,7 @@ Johnson-style feed-forward network ({state['config']['arch']}) for `imgedit styl
 | sha256 | `{{SHA256}}` |
 | style | {source} |
 | training data | photos only: {describe_data(state['config']['data'])} |
-| command | `{state['config'].get('command', '?').replace(str(Path.home()), '~')}` |
+| command | `{tilde(state['config'].get('command', '?'))}` |
 | steps | {state['step']} (batch {state['config']['batch']}, crops {state['config']['size']} px, first {state['config']['curriculum']:.0%} at half size) |
 | wall time | {state['wall_seconds'] / 60:.1f} min |
 | trained | started {state.get('started', '?')}, {state['config'].get('threads', '?')} torch CPU thread(s) |
@@ -350,7 +349,7 @@ photos only (reconstruction), never on paintings.
 | sha256 | `{{SHA256}}` |
 | architecture | {state['config']['arch']} |
 | training data | photos only: {describe_data(state['config']['data'])} |
-| command | `{state['config'].get('command', '?').replace(str(Path.home()), '~')}` |
+| command | `{tilde(state['config'].get('command', '?'))}` |
 | steps | {state['step']} (batch {state['config']['batch']}, crops {state['config']['size']} px) |
 | wall time | {state['wall_seconds'] / 60:.1f} min |
 | losses | L1 pixel x{state['config']['pixel_weight']} + normalised feature MSE x{state['config']['feature_weight']} |

@@ -1,0 +1,114 @@
+"""The convolutional VAE at 64x64 and its loss terms.
+
+* :class:`Encoder` - strided 4x4 convolutions 64 -> 32 -> 16 -> 8 -> 4 (LeakyReLU 0.2, BatchNorm
+  after the first), then two linear heads: the mean and the log-variance of the posterior
+  q(z|x) = N(mu, diag(exp(logvar))) over a latent of size ``nz``.
+* :class:`Decoder` - the DCGAN generator's layout: z -> 4x4 (transposed conv) -> 8 -> 16 -> 32
+  -> 64, BatchNorm + ReLU, a sigmoid output in [0,1]. Both take ``channels=1`` for grayscale
+  data; :func:`to_rgb` shows one channel as RGB.
+* :func:`kl_divergence`, :func:`reconstruction_terms`, :func:`vae_loss` - the loss, written out
+  so the tests can check it by hand (see :func:`vae_loss` for how the terms are scaled).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+SIZE = 64
+LOGVAR_RANGE = (-30.0, 20.0)  #: numerical safety only: exp() of it stays finite in fp32
+
+
+class Encoder(nn.Module):
+    def __init__(self, nz: int = 64, nef: int = 32, channels: int = 3):
+        super().__init__()
+        self.nz, self.channels = nz, channels
+        layers: list[nn.Module] = [nn.Conv2d(channels, nef, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        c = nef
+        for _ in range(3):  # 32 -> 16 -> 8 -> 4
+            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
+            c *= 2
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.mu = nn.Linear(c * 16, nz)
+        self.logvar = nn.Linear(c * 16, nz)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 3, 64, 64) in [0,1] -> mean, log-variance, each (B, nz)."""
+        if self.channels == 1:
+            x = x.mean(1, keepdim=True)
+        h = self.net(x * 2 - 1)
+        return self.mu(h), self.logvar(h).clamp(*LOGVAR_RANGE)
+
+
+class Decoder(nn.Module):
+    def __init__(self, nz: int = 64, ngf: int = 32, channels: int = 3):
+        super().__init__()
+        self.nz, self.ngf, self.channels = nz, ngf, channels
+
+        def up(cin, cout):
+            return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+            *up(ngf * 8, ngf * 4), *up(ngf * 4, ngf * 2), *up(ngf * 2, ngf),
+            nn.ConvTranspose2d(ngf, channels, 4, 2, 1), nn.Sigmoid())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, nz) -> (B, channels, 64, 64) in [0,1] (the data's own channels: see :func:`to_rgb`)."""
+        return self.net(z.reshape(z.shape[0], self.nz, 1, 1))
+
+
+def to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """(B, 1 or 3, H, W) -> (B, 3, H, W): one channel is shown as gray RGB."""
+    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+
+def native(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """(B, 3, H, W) images -> the model's own channels (gray: the mean of R, G, B, as the encoder reads it)."""
+    return x.mean(1, keepdim=True) if channels == 1 else x
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """z = mu + sigma * eps, eps ~ N(0, I) drawn from ``generator`` (reproducible runs)."""
+    eps = torch.randn(mu.shape, generator=generator).to(mu.device, mu.dtype)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) in nats: summed over the latent's dimensions, averaged
+    over the batch: mean_b sum_j (mu^2 + exp(logvar) - 1 - logvar) / 2."""
+    mu, logvar = mu.float(), logvar.float()
+    return (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).sum(1).mean()
+
+
+def reconstruction_terms(rec: torch.Tensor, target: torch.Tensor, perceptual: float = 0.0) -> dict[str, torch.Tensor]:
+    """Per-pixel mean squared error and (when ``perceptual`` > 0) the mean perceptual distance
+    (:func:`imgedit.perceptual.perceptual_distance`, on RGB) of reconstructions ``rec`` against
+    ``target``, both (B, C, H, W) in the model's own channels. Batch means, unscaled."""
+    out = {"mse": (rec.float() - target.float()).pow(2).mean()}
+    if perceptual > 0:
+        from imgedit.perceptual import perceptual_distance
+
+        out["perceptual"] = perceptual_distance(to_rgb(rec.float()), to_rgb(target.float())).mean()
+    return out
+
+
+def vae_loss(rec: torch.Tensor, target: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, *,
+             beta: float = 1.0, perceptual: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """The training loss and its terms (for the log).
+
+    ``loss = P * (mse + perceptual * d) + beta * KL``, where ``mse`` is the per-pixel mean squared
+    error, ``d`` the mean perceptual distance (in [0, 4]; only computed when ``perceptual`` > 0),
+    ``KL`` :func:`kl_divergence` (nats per image) and ``P`` the number of pixel values of one
+    image (64 x 64 x channels). ``P * mse`` is the image's summed squared error, the negative
+    log-likelihood of a Gaussian decoder with variance 1/2 (up to a constant), so with
+    ``perceptual=0`` and ``beta=1`` the loss is the negative ELBO per image, and ``beta`` keeps its
+    beta-VAE meaning whatever the image size; ``perceptual`` weighs the perceptual distance against
+    the per-pixel error on that same scale.
+    """
+    terms = reconstruction_terms(rec, target, perceptual)
+    kl = kl_divergence(mu, logvar)
+    p = target[0].numel()
+    rec_term = terms["mse"] + (perceptual * terms["perceptual"] if "perceptual" in terms else 0.0)
+    loss = p * rec_term + beta * kl
+    stats = {"loss": loss, **terms, "kl": kl}
+    return loss, {k: float(v.detach()) for k, v in stats.items()}

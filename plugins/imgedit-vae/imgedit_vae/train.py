@@ -1,0 +1,341 @@
+"""``imgedit train vae``: a convolutional (beta-)VAE on any folder of images.
+
+    imgedit train vae --data ~/photos/faces --name myfaces --steps 6000 --export
+
+The loss per image is ``P * (mse + W * perceptual) + beta * KL`` (:func:`imgedit_vae.net.vae_loss`):
+the summed squared pixel error (``P`` = 64 x 64 x channels pixel values: a Gaussian decoder's
+log-likelihood, so ``--beta 1`` with ``--perceptual 0`` is the plain ELBO), the perceptual
+distance (:mod:`imgedit.perceptual`) weighted ``--perceptual W`` on the per-pixel scale, and the KL
+divergence of the posterior from N(0, I) in nats, with ``beta`` (``--beta``) ramped up linearly
+from 0 over ``--beta-warmup`` steps. Held-aside images give the reconstruction PSNR and
+perceptual distance and (``--fid-samples``) a FID-like score of prior samples every
+``--eval-every`` steps.
+
+Runs are resumable (rerun the same command; Ctrl-C checkpoints), a preview sheet ``preview.jpg``
+(held-aside images, their reconstructions, prior samples of fixed seeds) is written as it trains.
+``--export`` writes the model to the user models folder as ``vae.NAME`` (``imgedit models``
+lists it; ``-m vae.NAME`` uses it); ``--labels labels.csv`` (a ``file`` column and 0/1 attribute
+columns) ships one direction per attribute in it (mean difference of the posterior means);
+``--pca K`` ships K unsupervised directions. ``--ship`` writes ``pretrained/vae-NAME.safetensors``
+instead and declares it in the plugin (for the first-party models).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from imgedit.training import (LabelledSet, TrainRun, command_line, export_user_model, export_weights, loss_table,
+                              set_dict_entry, tilde, train_root, utc_now, write_sheet)
+
+from imgedit_vae.net import Decoder, Encoder, native, reparameterize, to_rgb, vae_loss
+
+PLUGIN_FILE = Path(__file__).with_name("plugin.py")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="imgedit train vae", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, required=True, help="folder of images (any size: resized to 64x64)")
+    ap.add_argument("--labels", type=Path, default=None,
+                    help="CSV with a `file` column (relative to --data) and 0/1 attribute columns: one "
+                         "direction per attribute")
+    ap.add_argument("--name", required=True, help="model name: exported as vae.NAME")
+    ap.add_argument("--out", type=Path, default=None, help="run folder (default ~/.cache/imgedit/train/vae-NAME)")
+    ap.add_argument("--steps", type=int, default=10000, help="training steps")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--nz", type=int, default=64, help="latent size")
+    ap.add_argument("--nef", type=int, default=32, help="encoder width")
+    ap.add_argument("--ngf", type=int, default=32, help="decoder width (as the DCGAN generator's)")
+    ap.add_argument("--gray", action="store_true", help="grayscale data (one channel, shown as RGB)")
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    ap.add_argument("--beta", type=float, default=1.0,
+                    help="weight of the KL term (1 = the ELBO; < 1 sharper reconstructions, a less regular "
+                         "latent; > 1 a beta-VAE)")
+    ap.add_argument("--beta-warmup", type=int, default=1000, metavar="STEPS",
+                    help="ramp beta linearly from 0 over this many steps (0 = full beta from the start)")
+    ap.add_argument("--perceptual", type=float, default=0.0, metavar="W",
+                    help="weight of the perceptual distance against the per-pixel squared error (0 = off; "
+                         "costs an EfficientNet-Lite0 pass per step)")
+    ap.add_argument("--holdout", type=float, default=0.1,
+                    help="fraction held aside for the reconstruction numbers and the FID-like score")
+    ap.add_argument("--eval-every", type=int, default=1000,
+                    help="held-aside reconstruction PSNR / perceptual distance (and FID-like score) every N steps")
+    ap.add_argument("--fid-samples", type=int, default=500,
+                    help="prior samples for the FID-like score during training (0 = no FID-like score, "
+                         "during training nor at export)")
+    ap.add_argument("--preview-every", type=int, default=500)
+    ap.add_argument("--pca", type=int, default=0, help="unsupervised (PCA) directions to ship")
+    ap.add_argument("--pca-samples", type=int, default=4000, help="prior samples the PCA directions are found from")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                    help="bf16 autocast (default: on CPUs with native bf16)")
+    ap.add_argument("--export", action="store_true", help="export to the user models folder when done")
+    ap.add_argument("--export-only", action="store_true", help="export the last checkpoint, do not train")
+    ap.add_argument("--ship", action="store_true", help="export to pretrained/ and declare it in the plugin")
+    ap.add_argument("--models-dir", type=Path, default=None, help="user models folder (default: platform data dir)")
+    ap.add_argument("--summary", default="", help="one line for `imgedit models`")
+    ap.add_argument("--licence", default="", help="licence line for the model card")
+    return ap.parse_args(argv)
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(B,) PSNR in dB of images in [0,1]."""
+    mse = (a.float() - b.float()).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+    return 10 * torch.log10(1 / mse)
+
+
+class VaeTrainer:
+    """The networks, data and step function of one run (also used by the tests)."""
+
+    def __init__(self, args: argparse.Namespace, log=print):
+        from imgedit.training import bf16_autocast_default
+
+        self.args, self.log = args, log
+        torch.manual_seed(args.seed)
+        self.rng = random.Random(args.seed)
+        self.data = LabelledSet(args.data, 64, args.labels, gray=args.gray, log=log)
+        n = len(self.data)
+        order = list(range(n))
+        random.Random(1234).shuffle(order)
+        k = int(n * args.holdout) if n >= 20 else 0
+        self.held, self.train_idx = sorted(order[:k]), sorted(order[k:])
+        self.channels = 1 if args.gray else 3
+        self.enc = Encoder(args.nz, args.nef, self.channels)
+        self.dec = Decoder(args.nz, args.ngf, self.channels)
+        self.opt = torch.optim.Adam([*self.enc.parameters(), *self.dec.parameters()], args.lr, betas=(0.9, 0.999))
+        self.bf16 = bf16_autocast_default() if args.bf16 is None else args.bf16
+        self.noise = torch.Generator().manual_seed(args.seed + 1)   # the reparameterisation's eps
+        self.fixed_z = torch.randn(16, args.nz, generator=torch.Generator().manual_seed(7))
+        config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                  if k not in ("export", "export_only", "ship", "models_dir", "summary", "licence", "out")}
+        self.run = TrainRun(args.out, {"enc": self.enc, "dec": self.dec}, {"opt": self.opt}, config, rng=self.rng,
+                            must_match=("nz", "nef", "ngf", "gray", "data", "labels"), log=log,
+                            name=f"vae {args.name}", generators={"noise": self.noise})
+        self._real_stats = None
+
+    def autocast(self):
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
+
+    def beta_at(self, step: int) -> float:
+        """beta at ``step`` (0-based): linear from 0 over ``--beta-warmup`` steps, then ``--beta``."""
+        a = self.args
+        return a.beta if a.beta_warmup <= 0 else a.beta * min(1.0, step / a.beta_warmup)
+
+    def real_batch(self, n: int) -> torch.Tensor:
+        idx = [self.train_idx[self.rng.randrange(len(self.train_idx))] for _ in range(n)]
+        return self.data.take(idx)
+
+    def step(self, step: int) -> dict:
+        a = self.args
+        self.enc.train()
+        self.dec.train()
+        x = self.real_batch(a.batch)
+        beta = self.beta_at(step)
+        with self.autocast():
+            mu, logvar = self.enc(x)
+            z = reparameterize(mu.float(), logvar.float(), self.noise)
+            rec = self.dec(z)
+        loss, stats = vae_loss(rec.float(), native(x, self.channels), mu, logvar, beta=beta, perceptual=a.perceptual)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {**stats, "beta": beta}
+
+    # -- evaluation -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Posterior mean -> decoder, (B,3,64,64): what ``imgedit encode`` + ``generate`` give."""
+        self.enc.eval()
+        self.dec.eval()
+        return to_rgb(self.dec(self.enc(x)[0]))
+
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor) -> torch.Tensor:
+        self.dec.eval()
+        return torch.cat([to_rgb(self.dec(z[i:i + 200])) for i in range(0, len(z), 200)])
+
+    @torch.no_grad()
+    def held_metrics(self, n: int = 64) -> dict:
+        """Reconstruction PSNR (dB) and perceptual distance of up to ``n`` held-aside images."""
+        from imgedit.perceptual import perceptual_distance
+
+        if not self.held:
+            return {}
+        x = self.data.take(self.held[:n])
+        rec = self.reconstruct(x)
+        return {"psnr_held": round(float(psnr(rec, x).mean()), 3),
+                "perceptual_held": round(float(perceptual_distance(rec, x).mean()), 4)}
+
+    @torch.no_grad()
+    def fid(self, samples: int) -> dict:
+        from imgedit.perceptual.fid import feature_stats, frechet_distance
+
+        if not self.held or samples <= 0:
+            return {}
+        if self._real_stats is None:
+            self._real_stats = feature_stats(self.data.take(self.held))
+        z = torch.randn(samples, self.args.nz, generator=torch.Generator().manual_seed(99))
+        return {"fid": round(frechet_distance(feature_stats(self.sample(z)), self._real_stats), 3)}
+
+    def evaluate(self, step: int | None = None) -> dict:
+        return {**self.held_metrics(), **self.fid(self.args.fid_samples)}
+
+    @torch.no_grad()
+    def preview(self, step: int | None = None) -> None:
+        real = self.data.take(self.held[:8] if len(self.held) >= 8 else list(range(min(8, len(self.data)))))
+        rec = self.reconstruct(real)
+        samples = self.sample(self.fixed_z)
+        rows = [[r[None] for r in real], [r[None] for r in rec],
+                [s[None] for s in samples[:8]], [s[None] for s in samples[8:16]]]
+        write_sheet(self.run.folder / "preview.jpg", rows)
+
+    def fit(self) -> None:
+        a = self.args
+        self.run.run(a.steps, self.step, log_every=50,
+                     hooks=[(a.eval_every, self.evaluate), (a.preview_every, self.preview)])
+        self.preview()
+
+
+# ------------------------------------------------------------------------------------------------
+@torch.no_grad()
+def latent_means(tr: VaeTrainer, idx: list[int]) -> torch.Tensor:
+    tr.enc.eval()
+    return torch.cat([tr.enc(tr.data.take(idx[i:i + 500]))[0].float() for i in range(0, len(idx), 500)])
+
+
+def export_tensors(tr: VaeTrainer) -> tuple[dict, dict]:
+    """Tensors and metadata of an exported model: encoder, decoder and the directions."""
+    from imgedit.directions import directions_from_labels, pca_directions
+
+    a = tr.args
+    tensors = {f"enc.{k}": v for k, v in tr.enc.state_dict().items()}
+    tensors.update({f"dec.{k}": v for k, v in tr.dec.state_dict().items()})
+    names = []
+    if tr.data.attributes:
+        mu = latent_means(tr, list(range(len(tr.data))))
+        for attr, d in directions_from_labels(mu, tr.data.rows, tr.data.attributes).items():
+            tensors[f"direction.{attr}"] = d
+            names.append(attr)
+    if a.pca:
+        z = torch.randn(a.pca_samples, a.nz, generator=torch.Generator().manual_seed(5))
+        for i, d in enumerate(pca_directions(tr.sample, z, a.pca)):
+            tensors[f"direction.pc{i}"] = d
+            names.append(f"pc{i}")
+    meta = {"arch": "vae64", "nz": str(a.nz), "nef": str(a.nef), "ngf": str(a.ngf),
+            "channels": str(tr.channels), "beta": str(a.beta), "perceptual": str(a.perceptual),
+            "steps": str(tr.run.step), "directions": ",".join(names)}
+    return tensors, meta
+
+
+def export_metrics(tr: VaeTrainer, n: int = 64) -> dict:
+    """Numbers for the model card, on held-aside images the model never saw: reconstruction PSNR
+    and perceptual distance (posterior mean -> decoder: what ``imgedit encode`` + ``generate``
+    give), the same for the mean training image (the baseline), and the FID-like score of 2,000
+    prior samples."""
+    from imgedit.perceptual import perceptual_distance
+    from imgedit.perceptual.fid import feature_stats, frechet_distance
+
+    out: dict = {}
+    if not tr.held:
+        return out
+    x = tr.data.take(tr.held[:n])
+    with torch.no_grad():
+        mean = sum(tr.data.take(tr.train_idx[i:i + 500]).sum(0, keepdim=True)
+                   for i in range(0, len(tr.train_idx), 500)) / len(tr.train_idx)
+        for label, rec in (("VAE (posterior mean)", tr.reconstruct(x)), ("mean training image", mean.expand_as(x))):
+            out[label] = (round(float(psnr(rec, x).mean()), 2), round(float(perceptual_distance(rec, x).mean()), 4))
+        if tr.args.fid_samples > 0:
+            z = torch.randn(2000, tr.args.nz, generator=torch.Generator().manual_seed(2024))
+            out["fid_2000"] = round(frechet_distance(feature_stats(tr.sample(z)), feature_stats(tr.data.take(tr.held))), 2)
+    out["held"] = len(x)
+    return out
+
+
+def card_text(tr: VaeTrainer, argv: list[str], name: str, metrics: dict | None = None, directions: str = "") -> str:
+    a, run = tr.args, tr.run
+    command = tilde(run.config.get("command") or command_line("vae", argv))
+    metrics = metrics or {}
+    rec = "\n".join(f"| {k} | {v[0]:.2f} | {v[1]:.4f} |" for k, v in metrics.items() if isinstance(v, tuple))
+    evals = [h for h in run.history if "psnr_held" in h]
+    fids = [h for h in evals if "fid" in h]
+    rows = [h for h in run.history if "loss" in h]
+    return f"""# {name}
+
+Convolutional VAE 64x64 (encoder + decoder), trained by imgedit.
+
+- **Data**: `{tilde(a.data)}` ({len(tr.data)} images{', labels `' + tilde(a.labels) + '`' if a.labels else ''};
+  {len(tr.held)} held aside for the reconstruction numbers and the FID-like score)
+- **Command** (the last training session's; rerunning it resumes or reproduces the run): `{command}`
+- **Steps**: {run.step}, batch {a.batch}, Adam {a.lr:g}, {run.wall / 3600:.2f} h of training
+- **Architecture**: latent {a.nz}, encoder width {a.nef}, decoder width {a.ngf}, {'grayscale' if a.gray else 'RGB'}
+- **Loss** per image: P x (per-pixel MSE + {a.perceptual:g} x perceptual distance) + beta x KL (nats),
+  P = {64 * 64 * tr.channels} pixel values; beta {a.beta:g}, ramped up from 0 over {a.beta_warmup} steps
+- **FID-like score** of prior samples (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is
+  better; only comparable with itself): {metrics.get('fid_2000', 'n/a')} with 2,000 samples at export; during
+  training ({a.fid_samples} samples): {', '.join(f"{h['fid']:.1f} @ {h['step']}" for h in fids) or 'n/a'}
+- **Held-aside reconstruction PSNR during training**: {', '.join(f"{h['psnr_held']:.2f} dB @ {h['step']}" for h in evals) or 'n/a'}
+- **Directions** (`--direction NAME:S`): {directions.replace(',', ', ') or 'none'}{"; attributes: mean difference of the labelled images' posterior means, strength 1 = the class gap" if tr.data.attributes else ''}{f"; pc0..pc{a.pca - 1}: PCA of prior samples' pooled perceptual features regressed onto z, strength 1 = one standard deviation" if a.pca else ''}
+- **Exported**: {utc_now()}, sha256 `{{SHA256}}`, {{SIZE}}
+- **Licence**: {a.licence or 'as the training data'}
+
+## Reconstruction of {metrics.get('held', 0)} held-aside images (never trained on)
+
+| method | PSNR dB | perceptual distance |
+|---|---|---|
+{rec or '| n/a | | |'}
+
+## Losses
+{loss_table(rows[::max(1, len(rows) // 12)] or [{'step': 0}])}
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse(argv)
+    import re
+
+    from imgedit.usermodels import NAME_RE
+
+    from imgedit_vae.plugin import SHIPPED
+
+    if not re.fullmatch(NAME_RE, args.name):
+        raise SystemExit(f"--name {args.name!r}: use lowercase letters, digits, _ and - (the model is vae.NAME)")
+    if args.name in SHIPPED and not args.ship and (args.export or args.export_only):
+        raise SystemExit(f"--name {args.name}: vae.{args.name} is a shipped model; choose another name")
+    for every in ("eval_every", "preview_every"):
+        if getattr(args, every) < 1:
+            raise SystemExit(f"--{every.replace('_', '-')} must be at least 1")
+    if args.beta < 0 or args.perceptual < 0:
+        raise SystemExit("--beta and --perceptual must be >= 0")
+    args.out = args.out or train_root() / f"vae-{args.name}"
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    tr = VaeTrainer(args, log)
+    if not tr.run.resume() and args.export_only:
+        raise SystemExit(f"no checkpoint in {args.out}: train first (the same command without --export-only)")
+    if not args.export_only:
+        tr.run.config["command"] = command_line("vae", [x for x in argv if x not in ("--export", "--ship")])
+        t0 = time.perf_counter()
+        tr.fit()
+        log(f"trained to step {tr.run.step} in {(time.perf_counter() - t0) / 60:.1f} min this session")
+    if args.export or args.export_only or args.ship:
+        tensors, meta = export_tensors(tr)
+        name = f"vae.{args.name}"
+        metrics = export_metrics(tr)
+        log(f"export metrics: {metrics}")
+        card = card_text(tr, argv, name, metrics, meta["directions"])
+        if args.ship:
+            out = Path(__file__).resolve().parents[3] / "pretrained" / f"vae-{args.name}.safetensors"
+            sha = export_weights(tensors, out, card, {"weight": "vae", **meta})
+            for table, value in (("SHIPPED", sha), ("SHIPPED_LATENT", str(args.nz))):
+                if not set_dict_entry(PLUGIN_FILE, table, args.name, value):
+                    log(f"add \"{args.name}\": \"{value}\" to {table} in {PLUGIN_FILE}")
+        else:
+            out = export_user_model(tensors, name=name, base="vae", weight="vae", card=card, metadata=meta,
+                                    folder=args.models_dir, summary=args.summary or f"VAE trained on {args.data.name}",
+                                    latent_shape=(args.nz,))
+        log(f"exported {out}")
+    return 0
