@@ -47,9 +47,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                          "the real images' labels; each attribute's direction is its coordinate axis")
     ap.add_argument("--aux", type=float, default=1.0, help="--conditional: weight of G's attribute "
                     "loss (the classifier's cross-entropy on the attributes G was asked for)")
-    ap.add_argument("--aux-after", type=int, default=None,
+    ap.add_argument("--aux-after", type=int, default=1500,
                     help="--conditional: G's attribute loss is off for this many steps, then ramps up "
-                         "linearly over as many again (default: a quarter of --steps): G first learns "
+                         "linearly over as many again: G first learns "
                          "the images as an unconditional GAN (with it on from step 0, G collapsed to a "
                          "few shapes on glyphs)")
     ap.add_argument("--name", required=True, help="model name: exported as gan.NAME")
@@ -217,7 +217,7 @@ class GanTrainer:
     def aux_weight(self, step: int) -> float:
         """Weight of G's attribute loss at ``step``: 0, then a linear ramp to ``--aux``."""
         a = self.args
-        after = a.steps // 4 if a.aux_after is None else a.aux_after
+        after = a.aux_after
         if after <= 0:
             return a.aux
         return a.aux * min(1.0, max(0.0, (step - after) / after))
@@ -385,7 +385,7 @@ DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
   {len(tr.held)} held aside for the FID-like score)
 - **Command** (the last training session's; rerunning it resumes or reproduces the run): `{command}`
 - **Steps**: {a.steps} GAN + {a.encoder_steps} encoder, batch {a.batch}, {run.wall / 3600:.2f} h of training
-- **Architecture**: latent {tr.latent_size} ({a.nz} N(0, I){f" + {len(tr.cond_names)} attribute coordinates -1/+1: " + ", ".join(tr.cond_names) + f"; G made to obey them by an attribute classifier trained beside D on the labels, weight {a.aux} (off for {a.steps // 4 if a.aux_after is None else a.aux_after} steps, then ramped up as long)" if tr.cond_names else ""}),
+- **Architecture**: latent {tr.latent_size} ({a.nz} N(0, I){f" + {len(tr.cond_names)} attribute coordinates -1/+1: " + ", ".join(tr.cond_names) + f"; G made to obey them by an attribute classifier trained beside D on the labels, weight {a.aux} (off for {a.aux_after} steps, then ramped up as long)" if tr.cond_names else ""}),
   ngf {a.ngf}, ndf {a.ndf}, {'grayscale' if a.gray else 'RGB'}; {'hinge' if a.loss == 'hinge' else 'non-saturating'} loss,
   {'spectral norm' if a.d_norm == 'sn' else 'BatchNorm'} on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}
 - **FID-like score** (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is better; only

@@ -175,9 +175,9 @@ def test_conditional_run_puts_the_attributes_in_the_latent(glyph_set, tmp_path):
     direction of an attribute is its axis; sampling draws the coordinates from the data's
     combinations; the record carries the latent shape; a resumed run continues exactly."""
     models = Path(os.environ["IMGEDIT_MODELS_DIR"])
-    args = tiny_args(glyph_set, tmp_path / "c", 8, 4, "--conditional", "--name", "tinyc")
-    assert train.main(tiny_args(glyph_set, tmp_path / "h", 4, 0, "--conditional", "--name", "tinyc")) == 0
-    assert train.main(tiny_args(glyph_set, tmp_path / "h", 8, 4, "--conditional", "--name", "tinyc")) == 0
+    args = tiny_args(glyph_set, tmp_path / "c", 8, 4, "--conditional", "--aux-after", "2", "--name", "tinyc")
+    assert train.main(tiny_args(glyph_set, tmp_path / "h", 4, 0, "--conditional", "--aux-after", "2", "--name", "tinyc")) == 0
+    assert train.main(tiny_args(glyph_set, tmp_path / "h", 8, 4, "--conditional", "--aux-after", "2", "--name", "tinyc")) == 0
     assert train.main([*args, "--export"]) == 0
     from safetensors.torch import load_file
 
