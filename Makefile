@@ -34,6 +34,9 @@ demo: $(STAMP)
 	$(VENV)/bin/imgedit edit -m gan.glyphs samples/glyphs $(DEMO_OUT)/gan/italic --direction italic:1.5 -v
 	$(VENV)/bin/imgedit morph -m gan.glyphs samples/glyphs/A.png samples/glyphs/R.png samples/glyphs/5.png \
 		$(DEMO_OUT)/gan/glyph-morph.mp4 -c 12 --size 256
+	$(VENV)/bin/imgedit encode -m vae.glyphs samples/glyphs $(DEMO_OUT)/vae/glyph-latents -v
+	$(VENV)/bin/imgedit edit -m vae.glyphs samples/glyphs $(DEMO_OUT)/vae/bold --direction bold:1.5 -v
+	$(VENV)/bin/imgedit generate -m vae.glyphs $(DEMO_OUT)/vae/samples -c 8 --seed 1
 	$(VENV)/bin/imgedit generate -m gan.faces $(DEMO_OUT)/gan/faces -c 8 -o truncation=0.8
 	$(VENV)/bin/imgedit edit -m gan.faces $(DEMO_OUT)/gan/faces $(DEMO_OUT)/gan/faces-pc0 --direction pc0:2 -v
 	@echo

@@ -148,7 +148,7 @@ def main() -> None:
         log(f"| {label} | {steps} | {p:.2f} | {d:.4f} | {secs * 1000:.0f} ms |")
         return p, d
 
-    if not args.edits_only:
+    if not args.edits_only and hasattr(gm, "refine"):
         log("\n## Inversion of held-out glyphs\n")
         log("| method | optimisation steps | PSNR dB | perceptual | time / image |")
         log("|---|---|---|---|---|")
@@ -175,9 +175,13 @@ def main() -> None:
         + ", ".join(f"{a} {(pa[:, k] == torch.tensor([r[a] == '1' for r in held.rows])).float().mean():.1%}"
                     for k, a in enumerate(attrs)))
     shipped = gm.directions()
+
+    def first_guess(x):  # the GAN's encoder (refined below), or a VAE's posterior mean (final)
+        return gm.E(x) if hasattr(gm, "E") else gm.encode(x)
+
     # classifier-normal directions from the training set's encoded latents (same latents as shipped)
     with torch.inference_mode():
-        lat = torch.cat([gm.E(train_set.take(list(range(i, min(i + 500, len(train_set))))))
+        lat = torch.cat([first_guess(train_set.take(list(range(i, min(i + 500, len(train_set))))))
                          for i in range(0, len(train_set), 500)])
     conditional = getattr(gm, "_combos", None) is not None
     candidates: dict[str, dict] = {("shipped (attribute axis)" if conditional else "shipped (mean difference)"): shipped}
@@ -205,15 +209,15 @@ def main() -> None:
             continue
         xs = held.take(pick)
         with torch.inference_mode():
-            z0 = gm.E(xs)
-        z = gm.refine(z0, xs, args.edit_steps)
+            z0 = first_guess(xs)
+        z = gm.refine(z0, xs, args.edit_steps) if hasattr(gm, "refine") else z0
         sign = torch.tensor([-1.0 if truth[i] else 1.0 for i in pick])[:, None]
         with torch.inference_mode():
-            rec = gm.G(z)
+            rec = gm.generate(z)
             for label, vec in ((label, c.get(a)) for label, c in candidates.items()):
                 if vec is None:
                     continue
-                edited = apply_change(xs, rec, gm.G(z + args.strength * sign * vec))
+                edited = apply_change(xs, rec, gm.generate(z + args.strength * sign * vec))
                 new_attr = attr_net(edited)[:, k] > 0
                 flipped = new_attr != truth[pick]
                 kept = letter_net(edited).argmax(1) == truth_l[pick]

@@ -14,9 +14,11 @@ from imgedit.api import Capability, ModelSpec, Option, TrainerSpec, WeightFile, 
 # BEGIN TRAINED WEIGHTS (rewritten by `imgedit train vae ... --ship`; do not edit the markers)
 #: Shipped models: name -> sha256 of pretrained/vae-<name>.safetensors.
 SHIPPED: dict[str, str] = {
+    "glyphs": "30a5ada70ab65464b8ab687dd413bcd4be70533cfc01523f39514568980e8fad",
 }
 #: Their latent sizes.
 SHIPPED_LATENT: dict[str, str] = {
+    "glyphs": "64",
 }
 # END TRAINED WEIGHTS
 
