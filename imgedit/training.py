@@ -661,6 +661,37 @@ def user_models_dir() -> Path:
     return models_dir()
 
 
+def check_model_name(base: str, name: str, shipped: Mapping[str, str], *, ship: bool, exporting: bool) -> None:
+    """Refuse (SystemExit) a ``--name`` that cannot be the user model ``BASE.NAME``, or that is a
+    shipped model's name when exporting to the user models folder."""
+    from imgedit.usermodels import NAME_RE
+
+    if not re.fullmatch(NAME_RE, name):
+        raise SystemExit(f"--name {name!r}: use lowercase letters, digits, _ and - (the model is {base}.NAME)")
+    if name in shipped and not ship and exporting:
+        raise SystemExit(f"--name {name}: {base}.{name} is a shipped model; choose another name")
+
+
+def ship_or_export(tensors: Mapping[str, "torch.Tensor"], *, base: str, name: str, weight: str, card: str,
+                   metadata: Mapping[str, str], latent_size: int, ship: bool, plugin_file: Path,
+                   folder: Path | None = None, summary: str = "",
+                   log: Callable[[str], None] = print) -> Path:
+    """The last step of a latent-model trainer: ``--ship`` writes
+    ``pretrained/BASE-NAME.safetensors`` beside the plugin's distribution and records its sha256
+    and latent size in the plugin's ``SHIPPED`` / ``SHIPPED_LATENT`` tables; otherwise the model
+    goes to the user models folder as ``BASE.NAME`` (:func:`export_user_model`)."""
+    if ship:
+        repo = Path(plugin_file).resolve().parents[3]  # REPO/plugins/DIST/PKG/plugin.py
+        out = repo / "pretrained" / f"{base}-{name}.safetensors"
+        sha = export_weights(tensors, out, card, {"weight": weight, **metadata})
+        for table, value in (("SHIPPED", sha), ("SHIPPED_LATENT", str(latent_size))):
+            if not set_dict_entry(plugin_file, table, name, value):
+                log(f"add \"{name}\": \"{value}\" to {table} in {plugin_file}")
+        return out
+    return export_user_model(tensors, name=f"{base}.{name}", base=base, weight=weight, card=card, metadata=metadata,
+                             folder=folder, summary=summary, latent_shape=(latent_size,))
+
+
 def export_user_model(tensors: Mapping[str, "torch.Tensor"], *, name: str, base: str, weight: str,
                       card: str, metadata: Mapping[str, str] | None = None, folder: Path | None = None,
                       summary: str = "", latent_shape: tuple[int, ...] | None = None) -> Path:

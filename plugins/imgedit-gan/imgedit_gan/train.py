@@ -28,8 +28,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from imgedit.training import (LabelledSet, TrainRun, command_line, ema_update, export_user_model, export_weights,
-                              loss_table, set_dict_entry, tilde, train_root, utc_now, write_sheet)
+from imgedit.training import (LabelledSet, TrainRun, check_model_name, command_line, ema_update, loss_table,
+                              ship_or_export, tilde, train_root, utc_now, write_sheet)
 
 from imgedit_gan.net import Discriminator, Encoder, Generator, diff_augment
 
@@ -412,16 +412,9 @@ DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
-    import re
-
-    from imgedit.usermodels import NAME_RE
-
     from imgedit_gan.plugin import SHIPPED
 
-    if not re.fullmatch(NAME_RE, args.name):
-        raise SystemExit(f"--name {args.name!r}: use lowercase letters, digits, _ and - (the model is gan.NAME)")
-    if args.name in SHIPPED and not args.ship and (args.export or args.export_only):
-        raise SystemExit(f"--name {args.name}: gan.{args.name} is a shipped model; choose another name")
+    check_model_name("gan", args.name, SHIPPED, ship=args.ship, exporting=args.export or args.export_only)
     for every in ("fid_every", "preview_every"):
         if getattr(args, every) < 1:
             raise SystemExit(f"--{every.replace('_', '-')} must be at least 1")
@@ -440,16 +433,10 @@ def main(argv: list[str] | None = None) -> int:
         name = f"gan.{args.name}"
         metrics = export_metrics(tr)
         log(f"export metrics: {metrics}")
-        if args.ship:
-            out = Path(__file__).resolve().parents[3] / "pretrained" / f"gan-{args.name}.safetensors"
-            sha = export_weights(tensors, out, card_text(tr, argv, name, metrics, meta["directions"]), {"weight": "generator", **meta})
-            for table, value in (("SHIPPED", sha), ("SHIPPED_LATENT", str(tr.latent_size))):
-                if not set_dict_entry(PLUGIN_FILE, table, args.name, value):
-                    log(f"add \"{args.name}\": \"{value}\" to {table} in {PLUGIN_FILE}")
-        else:
-            out = export_user_model(tensors, name=name, base="gan", weight="generator",
-                                    card=card_text(tr, argv, name, metrics, meta["directions"]), metadata=meta, folder=args.models_dir,
-                                    summary=args.summary or f"DCGAN trained on {args.data.name}",
-                                    latent_shape=(tr.latent_size,))
+        out = ship_or_export(tensors, base="gan", name=args.name, weight="generator",
+                             card=card_text(tr, argv, name, metrics, meta["directions"]), metadata=meta,
+                             latent_size=tr.latent_size, ship=args.ship, plugin_file=PLUGIN_FILE,
+                             folder=args.models_dir, summary=args.summary or f"DCGAN trained on {args.data.name}",
+                             log=log)
         log(f"exported {out}")
     return 0

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import torch
 
-from imgedit.training import (LabelledSet, TrainRun, command_line, export_user_model, export_weights, loss_table,
-                              set_dict_entry, tilde, train_root, utc_now, write_sheet)
+from imgedit.training import (LabelledSet, TrainRun, check_model_name, command_line, loss_table, ship_or_export,
+                              tilde, train_root, utc_now, write_sheet)
 
 from imgedit_vae.net import Decoder, Encoder, native, reparameterize, to_rgb, vae_loss
 
@@ -296,16 +296,9 @@ Convolutional VAE 64x64 (encoder + decoder), trained by imgedit.
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
-    import re
-
-    from imgedit.usermodels import NAME_RE
-
     from imgedit_vae.plugin import SHIPPED
 
-    if not re.fullmatch(NAME_RE, args.name):
-        raise SystemExit(f"--name {args.name!r}: use lowercase letters, digits, _ and - (the model is vae.NAME)")
-    if args.name in SHIPPED and not args.ship and (args.export or args.export_only):
-        raise SystemExit(f"--name {args.name}: vae.{args.name} is a shipped model; choose another name")
+    check_model_name("vae", args.name, SHIPPED, ship=args.ship, exporting=args.export or args.export_only)
     for every in ("eval_every", "preview_every"):
         if getattr(args, every) < 1:
             raise SystemExit(f"--{every.replace('_', '-')} must be at least 1")
@@ -327,15 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         metrics = export_metrics(tr)
         log(f"export metrics: {metrics}")
         card = card_text(tr, argv, name, metrics, meta["directions"])
-        if args.ship:
-            out = Path(__file__).resolve().parents[3] / "pretrained" / f"vae-{args.name}.safetensors"
-            sha = export_weights(tensors, out, card, {"weight": "vae", **meta})
-            for table, value in (("SHIPPED", sha), ("SHIPPED_LATENT", str(args.nz))):
-                if not set_dict_entry(PLUGIN_FILE, table, args.name, value):
-                    log(f"add \"{args.name}\": \"{value}\" to {table} in {PLUGIN_FILE}")
-        else:
-            out = export_user_model(tensors, name=name, base="vae", weight="vae", card=card, metadata=meta,
-                                    folder=args.models_dir, summary=args.summary or f"VAE trained on {args.data.name}",
-                                    latent_shape=(args.nz,))
+        out = ship_or_export(tensors, base="vae", name=args.name, weight="vae", card=card, metadata=meta,
+                             latent_size=args.nz, ship=args.ship, plugin_file=PLUGIN_FILE, folder=args.models_dir,
+                             summary=args.summary or f"VAE trained on {args.data.name}", log=log)
         log(f"exported {out}")
     return 0
