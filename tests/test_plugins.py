@@ -39,7 +39,7 @@ def test_builtin_plugin_found_through_entry_point():
 
 
 def test_good_plugin_is_discovered(plugin_site):
-    make_plugin_dist(plugin_site, "fake-good", "good", "fakeplug_good", GOOD.format(name="fake.invert"))
+    make_plugin_dist(plugin_site, "fake-good", "fake", "fakeplug_good", GOOD.format(name="fake.invert"))
     (plugin_site / "fakeplug_impl.py").write_text(IMPL)
     reg = _reg()
     assert reg.get("fake.invert").plugin == "fake-good"
@@ -48,7 +48,7 @@ def test_good_plugin_is_discovered(plugin_site):
 
 def test_import_error_isolated(plugin_site):
     make_plugin_dist(plugin_site, "fake-broken", "broken", "fakeplug_broken", "import does_not_exist_xyz\n")
-    make_plugin_dist(plugin_site, "fake-good", "good", "fakeplug_good", GOOD.format(name="fake.invert"))
+    make_plugin_dist(plugin_site, "fake-good", "fake", "fakeplug_good", GOOD.format(name="fake.invert"))
     reg = _reg()
     rec = next(p for p in reg.plugins if p.name == "broken")
     assert rec.status == "broken" and "does_not_exist_xyz" in rec.error
@@ -56,7 +56,7 @@ def test_import_error_isolated(plugin_site):
 
 
 def test_raising_hook_isolated_and_half_registration_removed(plugin_site):
-    code = GOOD.format(name="fake.first") + '''
+    code = GOOD.format(name="raiser.first") + '''
 @hookimpl
 def imgedit_register_trainers(register):
     raise RuntimeError("boom in trainers")
@@ -65,7 +65,7 @@ def imgedit_register_trainers(register):
     reg = _reg()
     rec = next(p for p in reg.plugins if p.name == "raiser")
     assert rec.status == "broken" and "boom in trainers" in rec.error
-    assert "fake.first" not in reg.models
+    assert "raiser.first" not in reg.models
 
 
 def test_bad_hook_signature_isolated(plugin_site):
@@ -95,9 +95,26 @@ def imgedit_register_models(register):
     assert rec.status == "broken" and "lowercase" in rec.error
 
 
+def test_model_names_start_with_the_plugin_name(plugin_site):
+    """A model is named PLUGIN or PLUGIN.MODEL (its entry point's name): anything else breaks the
+    plugin with a message that shows the right form; everything else still loads."""
+    make_plugin_dist(plugin_site, "fake-bare", "posterise", "fakeplug_bare", GOOD.format(name="invert"))
+    make_plugin_dist(plugin_site, "fake-other", "mine", "fakeplug_other", GOOD.format(name="theirs.invert"))
+    make_plugin_dist(plugin_site, "fake-ok", "okplug", "fakeplug_ok", GOOD.format(name="okplug"))
+    reg = _reg()
+    bare = next(p for p in reg.plugins if p.name == "posterise")
+    assert bare.status == "broken"
+    assert "model name 'invert': the models of plugin 'posterise' are named 'posterise' or posterise.MODEL " \
+           "(e.g. posterise.invert)" in bare.error
+    other = next(p for p in reg.plugins if p.name == "mine")
+    assert other.status == "broken" and "e.g. mine.invert" in other.error
+    assert "invert" not in reg.models and "theirs.invert" not in reg.models
+    assert "okplug" in reg.models and "classic.adjust" in reg.models
+
+
 def test_name_clash_names_both_packages(plugin_site):
-    make_plugin_dist(plugin_site, "fake-one", "one", "fakeplug_one", GOOD.format(name="dup.model"))
-    make_plugin_dist(plugin_site, "fake-two", "two", "fakeplug_two", GOOD.format(name="dup.model"))
+    make_plugin_dist(plugin_site, "fake-one", "dup", "fakeplug_one", GOOD.format(name="dup.model"))
+    make_plugin_dist(plugin_site, "fake-two", "dup", "fakeplug_two", GOOD.format(name="dup.model"))
     reg = _reg()
     with pytest.raises(PluginError) as info:
         reg.get("dup.model")
@@ -106,8 +123,8 @@ def test_name_clash_names_both_packages(plugin_site):
 
 
 def test_restrict_with_env(plugin_site, monkeypatch):
-    make_plugin_dist(plugin_site, "fake-good", "good", "fakeplug_good", GOOD.format(name="fake.invert"))
-    monkeypatch.setenv("IMGEDIT_PLUGINS", "good")
+    make_plugin_dist(plugin_site, "fake-good", "fake", "fakeplug_good", GOOD.format(name="fake.invert"))
+    monkeypatch.setenv("IMGEDIT_PLUGINS", "fake")
     reg = _reg()
     assert set(reg.models) == {"fake.invert"}
     assert next(p for p in reg.plugins if p.name == "classic").status == "disabled"

@@ -153,7 +153,7 @@ class Interrupt(ImageModel):
 
 
 def test_ctrl_c_leaves_no_partial_files_and_rerun_resumes(plugin_site, tmp_path, monkeypatch):
-    make_plugin_dist(plugin_site, "fake-intr", "intr", "fakeplug_intr", INTERRUPTER)
+    make_plugin_dist(plugin_site, "fake-intr", "test", "fakeplug_intr", INTERRUPTER)
     (plugin_site / "fakeplug_intr_impl.py").write_text(INTERRUPTER_IMPL)
     src = tmp_path / "in"
     for i in range(5):
@@ -189,7 +189,7 @@ class Fail(ImageModel):
 
 
 def test_model_failure_in_a_batch_fails_only_that_item(plugin_site, tmp_path):
-    make_plugin_dist(plugin_site, "fake-fail", "fail", "fakeplug_fail", FAILER)
+    make_plugin_dist(plugin_site, "fake-fail", "test", "fakeplug_fail", FAILER)
     (plugin_site / "fakeplug_fail_impl.py").write_text(FAILER_IMPL)
     src = tmp_path / "in"
     _photo(src / "1.png", size=(30, 30))
@@ -287,7 +287,7 @@ def test_real_sigint_exits_130_without_partial_files_then_resumes(tmp_path):
     import time
 
     site = tmp_path / "site"
-    make_plugin_dist(site, "fake-slow", "slow", "fakeplug_slow", SLOW)
+    make_plugin_dist(site, "fake-slow", "test", "fakeplug_slow", SLOW)
     (site / "fakeplug_slow_impl.py").write_text(SLOW_IMPL)
     src, out = tmp_path / "in", tmp_path / "out"
     for i in range(12):
@@ -517,7 +517,7 @@ def test_sigkill_leaves_temps_that_a_rerun_removes(tmp_path):
     from io_corpus import make_test_video
 
     site = tmp_path / "site"
-    make_plugin_dist(site, "fake-slowseq", "slowseq", "fakeplug_slowseq", SLOW_SEQ)
+    make_plugin_dist(site, "fake-slowseq", "test", "fakeplug_slowseq", SLOW_SEQ)
     (site / "fakeplug_slowseq_impl.py").write_text(SLOW_SEQ_IMPL)
     clip = make_test_video(tmp_path / "clip.mp4", 24, 24, (64, 48), with_audio=False)
     out = tmp_path / "out"
@@ -555,3 +555,69 @@ def test_debug_shows_a_failed_items_traceback(tmp_path):
         shown = "Traceback (most recent call last)" in res.stderr and "InputError" in res.stderr
         assert shown == (env.get("IMGEDIT_DEBUG") != "0"), (args, env, res.stderr)
         assert res.stderr.count("Traceback (most recent call last)") <= 1  # only the failed item's
+
+
+TINTER = '''
+from imgedit.api import Capability, ModelSpec, Option, hookimpl
+
+@hookimpl
+def imgedit_register_models(register):
+    register(ModelSpec(name="test.tint", summary="adds colour; needs 32 px", factory="fakeplug_tint_impl:Tint",
+                       capabilities=(Capability.EDIT,), min_size=32, color_output=True,
+                       options=(Option("preserve_color", "bool", False),)))
+'''
+TINTER_IMPL = '''
+from imgedit.api import ImageModel
+
+calls = []
+
+class Tint(ImageModel):
+    def edit(self, images, preserve_color=False):
+        calls.append(tuple(images.shape))
+        out = images.clone()
+        if not preserve_color:
+            out[:, 0] = 1.0   # red: a colour result
+        return out
+'''
+
+
+def test_min_size_and_colour_output(plugin_site, tmp_path):
+    """min_size: a small image fails in one line without reaching the model; color_output: a gray
+    photo gets a colour result, unless preserve_color; a plain colour model keeps gray gray."""
+    make_plugin_dist(plugin_site, "fake-tint", "test", "fakeplug_tint", TINTER)
+    (plugin_site / "fakeplug_tint_impl.py").write_text(TINTER_IMPL)
+    src = tmp_path / "in"
+    _photo(src / "gray.png", size=(40, 40), mode="L")
+    _photo(src / "tiny.png", size=(20, 24))
+    s = process([src], tmp_path / "out", model="test.tint", progress=False)
+    assert _statuses(s) == {"gray.png": "done", "tiny.png": "failed"}
+    assert next(r.reason for r in s.results if r.status == "failed").endswith("image too small (20x24, needs 32)")
+    import fakeplug_tint_impl
+
+    assert fakeplug_tint_impl.calls == [(1, 3, 40, 40)]              # the small one never reached it
+    assert Image.open(tmp_path / "out" / "gray.png").mode == "RGB"
+    s = process([src / "gray.png"], tmp_path / "kept", model="test.tint", options={"preserve_color": "true"},
+                progress=False)
+    assert s.exit_code == 0 and Image.open(tmp_path / "kept" / "gray.png").mode == "L"
+    s = process([src / "gray.png"], tmp_path / "adj", model="classic.adjust", options={"contrast": "1.2"}, progress=False)
+    assert s.exit_code == 0 and Image.open(tmp_path / "adj" / "gray.png").mode == "L"
+    res = run_cli("edit", "-m", "test.tint", src / "tiny.png", tmp_path / "cli",
+                  env={"PYTHONPATH": os.pathsep.join([str(plugin_site), os.environ.get("PYTHONPATH", "")])})
+    assert res.returncode == 1 and "tiny.png: image too small (20x24, needs 32)" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_outputs_get_the_umask_mode(tmp_path):
+    """Every output gets the mode a plain open() gives (safetensors writes its files 0600)."""
+    from imgedit.runner import generate
+
+    old = os.umask(0o022)
+    try:
+        s = generate(tmp_path / "gen", model="classic.colorgrid", count=1, save_latents=True, progress=False)
+        assert s.exit_code == 0
+        files = sorted(p for p in (tmp_path / "gen").iterdir() if not p.name.startswith("."))
+        assert {p.suffix for p in files} >= {".png", ".safetensors"}
+        for p in files:
+            assert p.stat().st_mode & 0o777 == 0o644, (p.name, oct(p.stat().st_mode))
+    finally:
+        os.umask(old)

@@ -12,17 +12,86 @@ import {extra}
 def imgedit_register_models(register):
     register(ModelSpec(name="bad.model", summary="misbehaves", factory="fakeplug_bad_impl:Bad",
                        capabilities=(Capability.{cap},), options=(Option("k", "int", 1, min=0, max=3),),
-                       latent_shape={latent}))
+                       latent_shape={latent}, min_size={min_size}))
 '''
 
 
-def _contract(plugin_site, impl, cap="EDIT", extra="os", latent=None):
-    make_plugin_dist(plugin_site, "fake-bad", "bad", "fakeplug_bad", REG.format(extra=extra, cap=cap, latent=latent))
+def _contract(plugin_site, impl, cap="EDIT", extra="os", latent=None, min_size=0, example_options=None):
+    make_plugin_dist(plugin_site, "fake-bad", "bad", "fakeplug_bad",
+                     REG.format(extra=extra, cap=cap, latent=latent, min_size=min_size))
     (plugin_site / "fakeplug_bad_impl.py").write_text(impl)
 
     class T(PluginContract):
         plugin = "bad"
+    T.example_options = example_options or {}
     return T()
+
+
+def test_0_255_output_is_caught_before_the_clamp(plugin_site):
+    """The engine clamps to [0,1], so the suite must look at what the model itself returns."""
+    t = _contract(plugin_site, '''
+from imgedit.api import ImageModel
+class Bad(ImageModel):
+    def edit(self, images, k=1):
+        return images * 255
+''')
+    with pytest.raises(AssertionError, match=r"bad.model.edit: returned values in \[.*\]; images must be in \[0,1\] \(a 0-255 result"):
+        t.test_capabilities_run_without_file_io()
+
+
+def test_wrong_dtype_fails(plugin_site):
+    t = _contract(plugin_site, '''
+import torch
+from imgedit.api import ImageModel
+class Bad(ImageModel):
+    def edit(self, images, k=1):
+        return (images * 1.01).double()
+''')
+    with pytest.raises(AssertionError, match="returned dtype torch.float64, the input's is torch.float32"):
+        t.test_capabilities_run_without_file_io()
+
+
+def test_small_overshoot_passes(plugin_site):
+    t = _contract(plugin_site, '''
+from imgedit.api import ImageModel
+class Bad(ImageModel):
+    def edit(self, images, k=1):
+        return images * 1.01 - 0.005   # resampling-like overshoot: within the tolerance
+''')
+    t.test_capabilities_run_without_file_io()
+
+
+def test_example_options_for_an_unknown_model_fail(plugin_site):
+    t = _contract(plugin_site, '''
+from imgedit.api import ImageModel
+class Bad(ImageModel):
+    def edit(self, images, k=1):
+        return images
+''', example_options={"bad.modle": {"k": "2"}})
+    with pytest.raises(AssertionError, match=r"example_options names 'bad.modle', not a model of plugin 'bad' \(its models: bad.model\)"):
+        t.test_options_validate()
+
+
+_NEEDS_48 = '''
+from imgedit.api import ImageModel
+class Bad(ImageModel):
+    def edit(self, images, k=1):
+        assert min(images.shape[-2:]) >= 48, images.shape   # would crash below its minimum
+        return images
+'''
+
+
+def test_min_size_is_used_and_enforced(plugin_site):
+    """A model declaring min_size gets test images of that size, and a smaller one never reaches it."""
+    t = _contract(plugin_site, _NEEDS_48, min_size=48)
+    t.test_capabilities_run_without_file_io()
+    t.test_min_size_is_enforced()
+
+
+def test_without_min_size_the_small_images_reach_the_model(plugin_site):
+    t = _contract(plugin_site, _NEEDS_48)   # the suite's 32 px images crash it
+    with pytest.raises(AssertionError, match="32"):
+        t.test_capabilities_run_without_file_io()
 
 
 def test_file_io_is_caught(plugin_site, tmp_path):

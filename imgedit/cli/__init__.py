@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any, List, Optional
 
+import click
 import typer
 from typing_extensions import Annotated
 
@@ -506,6 +507,28 @@ def plugins(json_: Json = False) -> None:
             typer.echo(f"    error:    {p.error.splitlines()[0]}")
     if any(p.status == "broken" for p in reg.plugins):
         raise typer.Exit(1)
+
+
+plugin_app = typer.Typer(name="plugin", no_args_is_help=True, help="Write plugins: `imgedit plugin new NAME`.")
+app.add_typer(plugin_app, name="plugin")
+
+
+@plugin_app.command("new")
+@_guard
+def plugin_new(name: Annotated[str, typer.Argument(help="Plugin name: lowercase letters, digits, - or _ (its models are NAME.MODEL).")],
+               kind: Annotated[str, typer.Option("--kind", "-k", click_type=click.Choice(["edit", "encode-generate", "sequence"]),
+                               help="edit: per-image edit; encode-generate: a latent model; sequence: memory across video frames.")] = "edit",
+               parent: Annotated[Path, typer.Option("--dir", metavar="PARENT", help="Where to create imgedit-NAME/ (never overwritten).")] = Path(".")) -> None:
+    """Write a complete, working plugin distribution imgedit-NAME/ (with its contract tests) to start from.
+
+    NAME: lowercase letters and digits with - or _ between words (package imgedit_NAME, models NAME.MODEL)."""
+    from imgedit.scaffold import new_plugin
+
+    made = new_plugin(name, kind=kind, parent=parent)
+    typer.echo(f"wrote {made.folder}/ ({made.kind} plugin {made.name}: {', '.join(made.models)})")
+    for rel in made.files:
+        typer.echo(f"  {rel.as_posix()}")
+    typer.echo("next:\n" + "\n".join(f"  {c}" for c in made.commands))
 
 
 def _spec_dict(spec, with_weights: bool) -> dict:

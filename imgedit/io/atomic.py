@@ -86,11 +86,26 @@ def commit_temp(tmp: os.PathLike | str, final: os.PathLike | str) -> Path:
     :class:`OutputError` is raised."""
     final = Path(final)
     try:
+        _plain_mode(tmp)
         os.replace(tmp, final)
     except OSError as err:
         discard_temp(tmp)
         raise OutputError(final, describe_os_error(err)) from err
     return final
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _plain_mode(tmp: os.PathLike | str) -> None:
+    """Give a finished temp file the mode a plain ``open(path, "w")`` would have given it
+    (0666 minus the umask): writers such as safetensors create theirs 0600, which the rename
+    would otherwise carry onto the output."""
+    if os.path.isfile(tmp) and not os.path.islink(tmp):
+        os.chmod(tmp, 0o666 & ~_umask())
 
 
 @contextmanager

@@ -16,9 +16,14 @@ pytest then checks, for each model the plugin registers (and each of ``trained_m
 - registration is valid: the plugin loads without error, registers at least one model, the
   factory imports and is an :class:`~imgedit.api.ImageModel` subclass overriding the methods
   its capabilities declare, and registration alone imports neither torch nor the factory module;
-- each declared capability runs on a tiny tensor and returns the right shape, dtype (float32)
-  and range ([0,1], finite); sequence models keep one output per frame (or the rate they claim);
+- each declared capability runs on tiny random images (``image_size`` x ``image_size``, default
+  32, or the spec's ``min_size`` when larger) and returns the right shape, the input's dtype
+  (float32) and range: what the model itself returns, before the runner's clamp, must be finite
+  and within [0,1] give or take ``RANGE_TOLERANCE`` (a model returning 0-255 fails here);
+  sequence models keep one output per frame (or the rate they claim); a spec's ``min_size`` is
+  enforced (a smaller image is refused before the model runs);
 - options validate: defaults parse, wrong types and out-of-range values raise ``OptionError``;
+  ``example_options`` names only models of the plugin;
 - weights load and match their sha256;
 - no file IO: while models are built and run, ``open``, ``os.open``, ``Path.open``,
   ``torch.load`` and ``PIL.Image.open`` raise, so a model that reads files fails here.
@@ -40,7 +45,11 @@ import pytest
 from imgedit.api import Capability, Frame, ImageModel, ModelSpec
 from imgedit.errors import OptionError
 
-__all__ = ["PluginContract", "no_file_io", "FileIOForbidden"]
+__all__ = ["PluginContract", "no_file_io", "FileIOForbidden", "RANGE_TOLERANCE"]
+
+#: how far outside [0,1] a model's own output may stray (resampling overshoot) before the contract
+#: fails it; the runner clamps whatever is left
+RANGE_TOLERANCE = 0.02
 
 
 class FileIOForbidden(AssertionError):
@@ -141,16 +150,64 @@ class PluginContract:
         from imgedit.engine import build
 
         loaded = build(spec, device="cpu", precision="fp32")
+        try:  # the core's shared perceptual encoder reads the core's files, not the model's: build it here
+            from imgedit.perceptual.backbone import get_encoder
+
+            get_encoder("cpu")
+        except Exception:  # noqa: BLE001 - not installed: a model that needs it fails on its own
+            pass
         cache = {w.name: weights_mod.load(spec, w.name) for w in spec.weights}
         ctx = loaded.ctx
         ctx._load_weights = lambda name: cache[name] if name in cache else weights_mod.load(spec, name)
         return loaded, cache
 
-    def _images(self, n: int = 2, seed: int = 0):
+    def _images(self, n: int = 2, seed: int = 0, size: int | None = None):
         import torch
 
         g = torch.Generator().manual_seed(seed)
-        return torch.rand((n, 3, self.image_size, self.image_size), generator=g)
+        size = size or self.image_size
+        return torch.rand((n, 3, size, size), generator=g)
+
+    def _size(self, spec: ModelSpec) -> int:
+        return max(self.image_size, spec.min_size)
+
+    @staticmethod
+    def _check_raw(out, name: str, dtype) -> None:
+        """What the model returned itself (the engine clamps after this)."""
+        import torch
+
+        if not isinstance(out, torch.Tensor):
+            return  # reported by the engine-level checks
+        assert out.dim() == 4 and out.shape[1] == 3, f"{name}: shape {tuple(out.shape)} is not (B,3,H,W)"
+        assert out.dtype == dtype, f"{name}: returned dtype {out.dtype}, the input's is {dtype}"
+        assert torch.isfinite(out).all(), f"{name}: output has NaN/inf"
+        lo, hi = float(out.min()), float(out.max())
+        assert lo >= -RANGE_TOLERANCE and hi <= 1 + RANGE_TOLERANCE, \
+            f"{name}: returned values in [{lo:.3g}, {hi:.3g}]; images must be in [0,1]" + \
+            (" (a 0-255 result? divide by 255)" if hi > 2 else "")
+
+    def _watch(self, model, spec: ModelSpec) -> None:
+        """Check every image the model's own methods return (internal calls included)."""
+        import torch
+
+        def wrap(method: str):
+            orig = getattr(model, method)
+
+            def checked(*args, **kwargs):
+                out = orig(*args, **kwargs)
+                self._check_raw(out, f"{spec.name}.{method}", torch.float32)
+                return out
+            setattr(model, method, checked)
+
+        for method in ("edit", "generate"):
+            wrap(method)
+        orig_seq = model.edit_sequence
+
+        def seq(*args, **kwargs):
+            for fr in orig_seq(*args, **kwargs):
+                self._check_raw(getattr(fr, "image", None), f"{spec.name}.edit_sequence", torch.float32)
+                yield fr
+        model.edit_sequence = seq
 
     @staticmethod
     def _check_images(out, name: str, batch: int | None = None) -> None:
@@ -226,6 +283,10 @@ class PluginContract:
                         with pytest.raises(OptionError):
                             spec.resolve_options({o.name: str(o.max + 1)})
             spec.resolve_options(self.example_options.get(spec.name, {}))
+        names = {spec.name for spec in self._specs()}
+        unknown = sorted(set(self.example_options) - names)
+        assert not unknown, (f"example_options names {', '.join(map(repr, unknown))}, not a model of plugin "
+                             f"{self.plugin!r} (its models: {', '.join(sorted(names))})")
 
     # -- weights ---------------------------------------------------------------------------
     def test_weights_load_and_match(self):
@@ -252,14 +313,17 @@ class PluginContract:
                 loaded.model = cls(loaded.ctx)
                 if isinstance(loaded.model, torch.nn.Module):
                     loaded.model.to(loaded.ctx.device)
+                self._watch(loaded.model, spec)
+                size = self._size(spec)
                 if spec.can(Capability.EDIT):
-                    x = self._images(2)
+                    x = self._images(2, size=size)
                     before = x.clone()
                     out = loaded.edit(x, opts)
                     self._check_images(out, f"{spec.name}.edit", batch=2)
                     assert torch.equal(x, before), f"{spec.name}.edit modified its input tensor"
                 if spec.can(Capability.ENCODE):
-                    z = loaded.encode(self._images(2), opts)
+                    z = loaded.encode(self._images(2, size=size), opts)
+                    assert z.dtype == torch.float32, f"{spec.name}.encode: dtype {z.dtype} is not float32"
                     assert tuple(z.shape) == (2, *spec.latent_shape), \
                         f"{spec.name}.encode: shape {tuple(z.shape)} != (2, *{spec.latent_shape})"
                     assert torch.isfinite(z).all(), f"{spec.name}.encode: NaN/inf in latents"
@@ -275,10 +339,30 @@ class PluginContract:
                 if spec.can(Capability.FLOW):
                     self._check_flow(loaded, spec, opts)
 
+    def test_min_size_is_enforced(self):
+        """A spec's ``min_size`` is checked before the model runs: a smaller image is an
+        InputError "image too small (WxH, needs N)" and the model is never called."""
+        from imgedit.errors import InputError
+
+        for spec in self._specs():
+            if not spec.min_size or not (spec.can(Capability.EDIT) or spec.can(Capability.ENCODE)):
+                continue
+            loaded, _ = self._build(spec)
+            opts = loaded.prepare(self.example_options.get(spec.name, {}))
+            called = []
+            for method in ("edit", "encode", "encode_with_extras"):
+                orig = getattr(loaded.model, method)
+                setattr(loaded.model, method, lambda *a, _o=orig, **k: called.append(1) or _o(*a, **k))
+            small = self._images(1, size=spec.min_size - 1)
+            run = loaded.edit if spec.can(Capability.EDIT) else loaded.encode
+            with pytest.raises(InputError, match=f"image too small .* needs {spec.min_size}"):
+                run(small, opts)
+            assert not called, f"{spec.name}: the model was called with an image below its min_size"
+
     def _check_flow(self, loaded, spec: ModelSpec, opts: dict) -> None:
         import torch
 
-        a = self._images(2, seed=2)
+        a = self._images(2, seed=2, size=self._size(spec))
         f = loaded.flow(a, a.clone(), opts)
         assert tuple(f.shape) == (2, 2, *a.shape[-2:]), \
             f"{spec.name}.flow: shape {tuple(f.shape)} != (2, 2, {a.shape[-2]}, {a.shape[-1]})"
@@ -288,7 +372,7 @@ class PluginContract:
 
     def _check_sequence(self, loaded, spec: ModelSpec, opts: dict) -> None:
         n, rate = self.sequence_length, Fraction(24)
-        imgs = self._images(n, seed=1)
+        imgs = self._images(n, seed=1, size=self._size(spec))
         frames = [Frame(imgs[i:i + 1], Fraction(i) / rate, i, i in (0, n // 2), rate) for i in range(n)]
         outs = list(loaded.edit_sequence(iter(frames), opts))
         for fr in outs:

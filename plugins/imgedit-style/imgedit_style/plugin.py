@@ -84,6 +84,7 @@ def spec() -> ModelSpec:
         factory="imgedit_style.model:StyleModel",
         capabilities=(Capability.EDIT, Capability.EDIT_SEQUENCE),
         tasks={"stylize": 100},
+        color_output=True,  # a painting's colours on a gray photo (unless preserve_color)
         licence="MIT",
         weights=_weights(),
         options=(
