@@ -52,6 +52,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
                          "linearly over as many again: G first learns "
                          "the images as an unconditional GAN (with it on from step 0, G collapsed to a "
                          "few shapes on glyphs)")
+    ap.add_argument("--keep", default=None, metavar="COLUMN",
+                    help="--conditional: a label column edits must not change (e.g. `char` for glyphs): "
+                         "half of each batch is the other half with one attribute flipped, and a "
+                         "classifier of COLUMN trained on the real images must read both the same")
+    ap.add_argument("--keep-weight", type=float, default=1.0, help="weight of the --keep loss")
+    ap.add_argument("--init-from", default=None, metavar="MODEL",
+                    help="start G and E from a trained gan model (name or .safetensors) of the same "
+                         "--nz/--ngf/--ndf; a conditional run's attribute inputs start as the model's "
+                         "shipped direction of that name (from -1 to +1 = one step along it), or at "
+                         "zero without one (D starts fresh: see --d-warmup)")
+    ap.add_argument("--tune", choices=("all", "attributes"), default="all",
+                    help="with --init-from and --conditional: train all of G, or only its attribute "
+                         "inputs (G's images stay the model's; the attributes learn where to move them)")
+    ap.add_argument("--d-warmup", type=int, default=0,
+                    help="G is frozen for the first N steps while D (and the classifiers) learn")
     ap.add_argument("--name", required=True, help="model name: exported as gan.NAME")
     ap.add_argument("--out", type=Path, default=None, help="run folder (default ~/.cache/imgedit/train/gan-NAME)")
     ap.add_argument("--steps", type=int, default=8000, help="GAN steps")
@@ -122,6 +137,23 @@ class GanTrainer:
         # conditional runs: an attribute classifier of its own (sharing D's trunk, AC-GAN style,
         # made D win outright on glyphs: G stayed noise), trained on the real images' labels
         self.C = Encoder(k, max(8, args.ndf // 2), ch) if k else None
+        self.keep_classes: list[str] = []
+        if args.keep:
+            if not k:
+                raise SystemExit("--keep needs --conditional")
+            if args.keep not in self.data.rows[0]:
+                raise SystemExit(f"--keep {args.keep}: no such column in {args.labels}")
+            self.keep_classes = sorted({r[args.keep] for r in self.data.rows})
+        #: (N,) class index of every image in the --keep column
+        self.keep_y = torch.tensor([self.keep_classes.index(r[args.keep]) for r in self.data.rows]
+                                   ) if args.keep else None
+        self.K = Encoder(len(self.keep_classes), max(8, args.ndf // 2), ch) if args.keep else None
+        if args.init_from:
+            self.init_from(args.init_from)
+        if args.tune == "attributes":
+            if not (args.init_from and k):
+                raise SystemExit("--tune attributes needs --init-from and --conditional")
+            self.freeze_all_but_attribute_inputs()
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
             p.requires_grad_(False)
@@ -130,17 +162,81 @@ class GanTrainer:
         self.opt_d = torch.optim.Adam(self.D.parameters(), args.lr_d or args.lr, betas=betas)
         self.opt_e = torch.optim.Adam(self.E.parameters(), 1e-3, betas=(0.9, 0.999))
         self.opt_c = torch.optim.Adam(self.C.parameters(), 2e-4, betas=betas) if k else None
+        self.opt_k = torch.optim.Adam(self.K.parameters(), 1e-3, betas=(0.9, 0.999)) if self.K else None
         self.bf16 = bf16_autocast_default() if args.bf16 is None else args.bf16
         self.aug_gen = torch.Generator().manual_seed(args.seed + 1)
         self.fixed_z = self.sample_latents(16, torch.Generator().manual_seed(7))
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                   if k not in ("export", "export_only", "ship", "models_dir", "summary", "licence", "out")}
-        modules = {"G": self.G, "D": self.D, "G_ema": self.G_ema, "E": self.E, **({"C": self.C} if k else {})}
-        opts = {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e, **({"opt_c": self.opt_c} if k else {})}
+        modules = {"G": self.G, "D": self.D, "G_ema": self.G_ema, "E": self.E, **({"C": self.C} if k else {}),
+                   **({"K": self.K} if self.K else {})}
+        opts = {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e, **({"opt_c": self.opt_c} if k else {}),
+                **({"opt_k": self.opt_k} if self.K else {})}
         self.run = TrainRun(args.out, modules, opts, config, rng=self.rng,
-                            must_match=("nz", "ngf", "ndf", "gray", "data", "labels", "d_norm", "conditional"), log=log, name=f"gan {args.name}",
+                            must_match=("nz", "ngf", "ndf", "gray", "data", "labels", "d_norm", "conditional", "keep", "init_from", "tune"), log=log, name=f"gan {args.name}",
                             generators={"augment": self.aug_gen})
         self._real_stats = None
+
+    def init_from(self, model: str) -> None:
+        """G and E from a trained gan model; G's extra latent inputs (attribute coordinates) start
+        as the model's directions of those names (else zero), E's extra outputs at zero."""
+        from imgedit import load_model
+
+        m = load_model(model, precision="fp32").model
+        if not (hasattr(m, "G") and hasattr(m, "E")):
+            raise SystemExit(f"--init-from {model}: not a gan model")
+        for mine, theirs, what in ((self.G, m.G, "G"), (self.E, m.E, "E")):
+            state = {k: v.detach().clone() for k, v in theirs.state_dict().items()}
+            own = mine.state_dict()
+            for key, v in state.items():
+                if key not in own:
+                    raise SystemExit(f"--init-from {model}: its {what} has {key}, this run's does not")
+                w = own[key]
+                if w.shape == v.shape:
+                    continue
+                grown = torch.zeros_like(w)
+                if w.dim() >= 1 and w.shape[1:] == v.shape[1:] and w.shape[0] > v.shape[0]:
+                    grown[:v.shape[0]] = v            # G's first layer rows / E's output rows
+                else:
+                    raise SystemExit(f"--init-from {model}: {what}.{key} is {tuple(v.shape)}, this run's "
+                                     f"{tuple(w.shape)} (use the same --nz, --ngf, --ndf, --gray)")
+                state[key] = grown
+            mine.load_state_dict(state)
+        # an attribute input starts as the model's direction of that name: G(z, a) = base
+        # G(z + sum_k a_k d_k / 2), so -1 -> +1 is one step along d_k (strength 1, the class gap)
+        nz, known = self.args.nz, m.directions() if hasattr(m, "directions") else {}
+        with torch.no_grad():
+            w = self.G.net[0].weight                     # (nz + k, C, 4, 4)
+            for j, attr in enumerate(self.cond_names):
+                d = known.get(attr)
+                if d is not None and d.numel() == nz:
+                    w[nz + j] = 0.5 * torch.einsum("i,ichw->chw", d.float(), w[:nz])
+        used = [a for a in self.cond_names if a in known]
+        self.log(f"started G and E from {model}" + (f"; attribute inputs from its directions {', '.join(used)}" if used else ""))
+
+    def freeze_all_but_attribute_inputs(self) -> None:
+        """Only the rows of G's first layer that read the attribute coordinates learn (the rest
+        of G is the trained model's, frozen; BatchNorm statistics stay its own too)."""
+        nz = self.args.nz
+        for p in self.G.parameters():
+            p.requires_grad_(False)
+        first = self.G.net[0].weight                  # (nz + k, 8 ngf, 4, 4)
+        first.requires_grad_(True)
+        mask = torch.zeros_like(first)
+        mask[nz:] = 1.0
+        first.register_hook(lambda g: g * mask)
+        self._frozen_bn = [m for m in self.G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+
+    def flip_pairs(self, z: torch.Tensor) -> torch.Tensor:
+        """The second half of ``z`` becomes the first half with one attribute coordinate each
+        flipped, to between 1 and 2.5 times its size (edits go past the data's -1/+1)."""
+        a, k = self.args, len(self.cond_names)
+        h = z.shape[0] // 2
+        z2 = z[:h].clone()
+        j = a.nz + torch.randint(k, (h,))
+        rows = torch.arange(h)
+        z2[rows, j] = -z[rows, j] * (1 + 1.5 * torch.rand(h))
+        return torch.cat([z[:h], z2, z[2 * h:]])
 
     def autocast(self):
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
@@ -166,9 +262,14 @@ class GanTrainer:
     def gan_step(self, step: int) -> dict:
         a = self.args
         self.G.train()
-        real, c_real = self.real_labelled(a.batch)
+        for m in getattr(self, "_frozen_bn", ()):  # --tune attributes: the model's own statistics
+            m.eval()
+        idx = [self.train_idx[self.rng.randrange(len(self.train_idx))] for _ in range(a.batch)]
+        real, c_real = self.data.take(idx), self.cond[idx]
         z = self.sample_latents(a.batch)
         k = len(self.cond_names)
+        if self.K is not None:
+            z = self.flip_pairs(z)
         c_fake = z[:, a.nz:]
         stats = {}
         with self.autocast():
@@ -197,6 +298,17 @@ class GanTrainer:
             loss_c.backward()
             self.opt_c.step()
             stats["cls_real"] = loss_c.item()
+        if self.K is not None:  # ... and the --keep classifier the real images' classes
+            self.K.train()
+            with self.autocast():
+                loss_k = F.cross_entropy(self.K(diff_augment(real, a.augment, self.aug_gen)).float(), self.keep_y[idx])
+            self.opt_k.zero_grad(set_to_none=True)
+            loss_k.backward()
+            self.opt_k.step()
+            stats["keep_real"] = loss_k.item()
+        if step < a.d_warmup:  # G frozen while the fresh D and classifiers catch up with it
+            return {"d": loss_d.item(), "d_real": d_real.float().mean().item(),
+                    "d_fake": d_fake.float().mean().item(), **stats}
         with self.autocast():
             gen = self.G(z)
             out = self.D(diff_augment(gen, a.augment, self.aug_gen)).float()
@@ -207,10 +319,18 @@ class GanTrainer:
                     self.C(diff_augment(gen, a.augment, self.aug_gen)).float(), (c_fake > 0).float())
                 loss_g = loss_g + self.aux_weight(step) * aux_g
                 stats["cls_fake"] = aux_g.item()
+            if self.K is not None:  # a flipped attribute must leave the --keep class alone
+                self.K.eval()
+                h = a.batch // 2
+                logits = self.K(gen[:2 * h]).float()
+                target = logits[:h].argmax(1).detach()
+                keep = F.cross_entropy(logits[h:], target) + F.cross_entropy(logits[:h], target)
+                loss_g = loss_g + a.keep_weight * keep
+                stats["keep_fake"] = keep.item()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        ema_update(self.G_ema, self.G, a.ema if step > 200 else 0.0)
+        ema_update(self.G_ema, self.G, a.ema if step > 200 + a.d_warmup else 0.0)
         return {"d": loss_d.item(), "g": loss_g.item(), "d_real": d_real.float().mean().item(),
                 "d_fake": d_fake.float().mean().item(), **stats}
 
@@ -387,7 +507,7 @@ DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
 - **Steps**: {a.steps} GAN + {a.encoder_steps} encoder, batch {a.batch}, {run.wall / 3600:.2f} h of training
 - **Architecture**: latent {tr.latent_size} ({a.nz} N(0, I){f" + {len(tr.cond_names)} attribute coordinates -1/+1: " + ", ".join(tr.cond_names) + f"; G made to obey them by an attribute classifier trained beside D on the labels, weight {a.aux} (off for {a.aux_after} steps, then ramped up as long)" if tr.cond_names else ""}),
   ngf {a.ngf}, ndf {a.ndf}, {'grayscale' if a.gray else 'RGB'}; {'hinge' if a.loss == 'hinge' else 'non-saturating'} loss,
-  {'spectral norm' if a.d_norm == 'sn' else 'BatchNorm'} on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}
+  {'spectral norm' if a.d_norm == 'sn' else 'BatchNorm'} on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}{f"; started from `{a.init_from}` (attribute inputs = its directions), G frozen for {a.d_warmup} steps" if a.init_from else ''}{"; only G's attribute inputs trained (the rest of G is the base model's)" if a.tune == "attributes" else ''}{f"; half of each batch has one attribute flipped and a `{a.keep}` classifier trained on the labels must read the pair the same (weight {a.keep_weight})" if a.keep else ''}
 - **FID-like score** (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is better; only
   comparable with itself): {metrics.get('fid_2000', 'n/a')} with 2,000 samples at export; during training
   ({a.fid_samples} samples): {', '.join(f"{h['fid']:.1f} @ {h['step']}" for h in fids) or 'n/a'}

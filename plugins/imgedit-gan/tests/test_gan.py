@@ -196,3 +196,46 @@ def test_conditional_run_puts_the_attributes_in_the_latent(glyph_set, tmp_path):
     assert m.model.generate(z[:3]).shape == (3, 3, 64, 64)
 
 
+
+
+def test_conditional_fine_tune_of_a_trained_model(glyph_set, tiny_model, tmp_path):
+    """--init-from a trained model: attribute inputs start as the base's directions, so step 0
+    draws the base's images moved along them (-1 -> +1 = one step); --tune attributes trains only those inputs (the
+    rest of G stays the base's); --keep char pairs each sample with an attribute-flipped twin and
+    logs the letter loss; a resumed run continues exactly; the export is a conditional model."""
+    from safetensors.torch import load_file
+
+    base = load_model("gan.tiny", precision="fp32").model
+    extra = ("--conditional", "--keep", "char", "--init-from", "gan.tiny", "--tune", "attributes",
+             "--d-warmup", "2", "--aux-after", "0", "--name", "tinyft")
+    args = train.parse(tiny_args(glyph_set, tmp_path / "s", 6, 2, *extra))
+    tr = train.GanTrainer(args, log=lambda m: None)
+    z = torch.randn(4, 16)
+    tr.G.eval()
+    d = base.directions()
+    for attrs in ([-1.0, -1.0], [1.0, -1.0], [2.5, 1.0]):
+        zc = torch.cat([z, torch.tensor([attrs] * 4)], 1)
+        moved = z + 0.5 * (attrs[0] * d["bold"] + attrs[1] * d["italic"])
+        with torch.no_grad():
+            assert torch.allclose(tr.G(zc), base.G(moved), atol=1e-5)
+    assert train.main(tiny_args(glyph_set, tmp_path / "a", 6, 2, *extra)) == 0
+    assert train.main(tiny_args(glyph_set, tmp_path / "b", 3, 0, *extra)) == 0
+    assert train.main(tiny_args(glyph_set, tmp_path / "b", 6, 2, *extra, "--export")) == 0
+    a, b = load_file(str(tmp_path / "a" / "last.safetensors")), load_file(str(tmp_path / "b" / "last.safetensors"))
+    assert [k for k in a if not torch.equal(a[k], b[k])] == []
+    assert {"keep_real", "cls_real"} <= set(tr.gan_step(0)) and "g" not in tr.gan_step(1)   # G frozen: warm-up
+    assert {"keep_fake", "cls_fake", "g"} <= set(tr.gan_step(2))
+    own = {k: v for k, v in base.G.state_dict().items()}
+    for key, v in own.items():
+        got = a[f"G.{key}"].float()
+        if key == "net.0.weight":
+            assert torch.equal(got[:16], v) and got[16:].abs().sum() > 0     # only the attribute rows moved
+        else:
+            assert torch.equal(got, v.float()), key
+    w = load_file(str(Path(os.environ["IMGEDIT_MODELS_DIR"]) / "gan.tinyft.safetensors"))
+    assert w["G.net.0.weight"].shape[0] == 18 and "prior.attributes" in w
+    with pytest.raises(SystemExit, match="--keep needs --conditional"):
+        train.GanTrainer(train.parse(tiny_args(glyph_set, tmp_path / "x", 2, 0, "--keep", "char")), log=lambda m: None)
+    with pytest.raises(SystemExit, match="no such column"):
+        train.GanTrainer(train.parse(tiny_args(glyph_set, tmp_path / "x", 2, 0, "--conditional", "--keep", "font")),
+                         log=lambda m: None)
