@@ -398,7 +398,8 @@ class ModelContext:
     run in one forward pass: tile above it with :mod:`imgedit.tiling`), ``load_weights(name)``
     returning a ``dict[str, Tensor]`` from the sha256-checked safetensors file declared in the
     spec under that name, and ``load_weight_bytes(name)`` returning the checked bytes of any
-    declared file (an ``.onnx`` graph).
+    declared file (an ``.onnx`` graph). ``warn(message, index)`` attaches a note to one image
+    of the current batch (shown on its line, kept in ``--json``).
     """
 
     def __init__(self, spec: ModelSpec, *, device: Any, precision: str, dtype: Any,
@@ -412,6 +413,14 @@ class ModelContext:
         self.threads = threads
         self._load_weights = load_weights
         self._load_weight_bytes = load_weight_bytes
+        #: notes of the current call: (index in the batch or None for all, message)
+        self.notes: list[tuple[int | None, str]] = []
+
+    def warn(self, message: str, index: int | None = None) -> None:
+        """A note about image ``index`` of the batch being processed (None: every image); the
+        runner adds it to that file's line and its ``--json`` warnings. E.g. "far from what this
+        model was trained on"."""
+        self.notes.append((index, message))
 
     def load_weights(self, name: str) -> dict:
         return self._load_weights(name)

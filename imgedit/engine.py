@@ -193,6 +193,7 @@ class LoadedModel:
         self._need(Capability.EDIT)
         opts = self.options({**(options or {}), **kw})
         x, kind, sources = self._prepare(images)
+        self.ctx.notes.clear()
         with self._contexts():
             out = self.model.edit(x, **opts)
         if self.spec.color_output and not opts.get("preserve_color"):  # gray in, colour out
@@ -211,9 +212,21 @@ class LoadedModel:
         self._need(Capability.ENCODE)
         opts = self.options({**(options or {}), **kw})
         x, _, _ = self._prepare(images)
+        self.ctx.notes.clear()
         with self._contexts():
             z, extras = self.model.encode_with_extras(x, **opts)
             return z.float().cpu(), {k: v.float().cpu() for k, v in extras.items()}
+
+    def take_notes(self, n: int) -> list[list[str]]:
+        """The notes the model made (:meth:`ModelContext.warn`) during the last edit/encode call,
+        per image of its batch of ``n``; cleared."""
+        out: list[list[str]] = [[] for _ in range(n)]
+        for index, message in self.ctx.notes:
+            for i in (range(n) if index is None else [index] if 0 <= index < n else []):
+                if message not in out[i]:
+                    out[i].append(message)
+        self.ctx.notes.clear()
+        return out
 
     def sample_latents(self, n: int, seed: int = 0, options: Mapping[str, Any] | None = None) -> torch.Tensor:
         """``n`` latents; latent i depends only on ``seed + i`` (stable across batch sizes)."""

@@ -295,6 +295,7 @@ class Runner:
                                        for _ in pending]
                 else:
                     outs = list(self.model.edit(batch, self.opts))
+                model_notes = self.model.take_notes(len(pending))
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001 - model failure: retry one by one if batched
@@ -309,8 +310,8 @@ class Runner:
                 pending.clear()
                 task.advance()
                 return
-            for (job, img, t0), out, metric, extra in zip(pending, outs, metrics, extras):
-                notes = img.warnings + ([metric.pop("warning")] if "warning" in metric else [])
+            for (job, img, t0), out, metric, extra, said in zip(pending, outs, metrics, extras, model_notes):
+                notes = img.warnings + ([metric.pop("warning")] if "warning" in metric else []) + said
                 try:
                     if self.capability == Capability.ENCODE:
                         from imgedit.latent import save_latent, weights_fingerprint
@@ -322,7 +323,7 @@ class Runner:
                         result = img.with_pixels(from_tensor(out))
                         write_image(job.output, result, format=None, quality=self.cfg.quality,
                                     mark=made_mark(job.source, self.task, self.settings(job)))
-                        notes = result.warnings  # the reader's notes and the writer's (alpha dropped...)
+                        notes = result.warnings + said  # the reader's and writer's notes (alpha dropped...), the model's
                 except KeyboardInterrupt:
                     raise
                 except Exception as exc:  # noqa: BLE001

@@ -324,3 +324,21 @@ def test_unusable_user_model_records_are_reported_not_fatal(tmp_path, monkeypatc
     finally:
         monkeypatch.undo()
         registry.reload()
+
+
+def test_edit_warns_when_an_image_is_far_from_what_the_model_knows(tmp_path):
+    """An image the model reconstructs below 10 dB gets a note on its line (and in --json): its
+    edit moves the model's idea of it. An image it reconstructs well gets none."""
+    x = np.linspace(0, 1, 48)
+    _save(tmp_path / "in" / "smooth.png", np.stack([x[None, :].repeat(48, 0)] * 3, -1))
+    checker = ((np.indices((48, 48)).sum(0) % 2)[..., None] * np.ones(3)).astype(float)
+    _save(tmp_path / "in" / "checker.png", checker)          # 1-px detail an 8x8 grid cannot hold
+    r = _cli("edit", "-m", M, tmp_path / "in", tmp_path / "out", "-o", "residual=false", "--json")
+    assert r.exit_code == 0, r.output
+    rows = {Path(j["input"]).name: j for j in map(json.loads, r.stdout.splitlines()) if j.get("input")}
+    (note,) = rows["checker.png"]["warnings"]
+    assert note.startswith("far from what classic.colorgrid was trained on (it reconstructs this image at ")
+    assert "dB PSNR): the edit may not fit it" in note
+    assert not rows["smooth.png"].get("warnings")
+    r = _cli("edit", "-m", M, tmp_path / "in" / "checker.png", tmp_path / "out2", "-o", "residual=false")
+    assert r.exit_code == 0 and "far from what classic.colorgrid was trained on" in r.output
