@@ -196,7 +196,7 @@ class LoadedModel:
         self.ctx.notes.clear()
         with self._contexts():
             out = self.model.edit(x, **opts)
-        if self.spec.color_output and not opts.get("preserve_color"):  # gray in, colour out
+        if colour_result(self.spec, opts):
             import dataclasses
 
             sources = [dataclasses.replace(r, gray=False) for r in sources]
@@ -292,6 +292,12 @@ class LoadedModel:
         with self._contexts():
             out = self.model.flow(x, y, **opts)
         return out.float()
+
+
+def colour_result(spec: ModelSpec, options: Mapping[str, Any]) -> bool:
+    """Whether a gray input's result is written in colour: the model declares ``color_output``
+    and its ``preserve_color`` option is off (the CLI's writer and the PIL API both ask this)."""
+    return spec.color_output and not options.get("preserve_color")
 
 
 def check_min_size(spec: ModelSpec, height: int, width: int, source: os.PathLike | str) -> None:

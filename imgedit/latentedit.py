@@ -81,7 +81,7 @@ def edit_images(model, images: torch.Tensor, *, direction: Sequence[DirectionArg
     return apply_change(images, original, edited, residual=residual, mask=mask)
 
 
-#: below this reconstruction PSNR (dB, at the model's size) an image is far from what the model
+#: below this reconstruction PSNR (dB, at the smaller of the image's and the model's size) an image is far from what the model
 #: was trained on: a glyph model reconstructs photos at 6-7 dB, held-out glyphs at 15-25 dB
 FAR_PSNR = 10.0
 

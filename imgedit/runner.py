@@ -257,11 +257,11 @@ class Runner:
     def _read(self, job: Job):
         from imgedit.io.images import DEFAULT_MAX_PIXELS, read_image
 
-        from imgedit.engine import check_min_size
+        from imgedit.engine import check_min_size, colour_result
 
         img = read_image(job.source, max_pixels=self.cfg.max_pixels or DEFAULT_MAX_PIXELS)
         check_min_size(self.spec, img.pixels.shape[0], img.pixels.shape[1], job.source)
-        if img.gray and self.spec.color_output and not self.opts.get("preserve_color"):
+        if img.gray and colour_result(self.spec, self.opts):
             img = dataclasses.replace(img, gray=False)  # a colour result of a gray photo stays colour
         return img
 
