@@ -27,6 +27,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 from imgedit.api import Capability, Frame
 from imgedit.errors import ImgeditError, InputError, OutputError, UsageError, debug_enabled
+from imgedit.pipeline import Verb
+from imgedit.pipeline import run as run_pipeline
 from imgedit.io.discover import (FRAMES_MARKER, Job, foreign_folder, kind_of, list_frames, made_mark, plan,
                                  settings_of)
 
@@ -55,6 +57,11 @@ class RunConfig:
     scene_threshold: float | None = None
     output_suffix: str = ""             #: before the extension (``clip.2x.mp4``); interpolate: from its options
     progress: bool = True               #: rich progress bar on stderr (only when it is a TTY)
+    engine: str = "local"               #: local | ray (:mod:`imgedit.pipeline`)
+    ray_address: str | None = None      #: local | auto | HOST:PORT (default: $RAY_ADDRESS, else local)
+    workers: int | None = None          #: actors (default: as many as the cluster's CPUs allow)
+    cpus_per_worker: float = 1.0
+    gpus_per_worker: float = 0.0
 
 
 @dataclass
@@ -202,17 +209,18 @@ def _fail_reason(exc: BaseException, source: os.PathLike | str | None = None) ->
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
-class Runner:
-    """Runs one verb over a plan. Build it through :func:`process` or the CLI."""
+class Runner(Verb):
+    """The file verbs (edit, stylize, interpolate, encode) over a plan of :class:`Job`; the base of
+    the other verbs' model handling. Build it through :func:`process` or the CLI."""
 
     def __init__(self, *, capability: Capability, spec, options: Mapping[str, Any], config: RunConfig,
-                 on_result: Callable[[ItemResult], None] | None = None, task: str | None = None):
+                 task: str | None = None):
         self.capability, self.spec, self.raw_options, self.cfg = capability, spec, dict(options), config
         self.task = task or spec.name  #: what the outputs' mark says made them (`imgedit interpolate from X`)
-        self.on_result = on_result
         self._model = None
         self._opts: dict[str, Any] | None = None
         self._settings: dict[str, Any] | None = None
+        self._emit: Callable[[ItemResult], None] | None = None  #: set by execute()
 
     def settings(self, job: Job) -> dict[str, Any]:
         """What makes this job's output what it is, as recorded in its mark and compared with an
@@ -248,10 +256,31 @@ class Runner:
         _ = self.model
         return self._opts  # type: ignore[return-value]
 
-    def emit(self, summary: Summary, result: ItemResult) -> None:
-        summary.results.append(result)
-        if self.on_result:
-            self.on_result(result)
+    def emit(self, result: ItemResult) -> None:
+        if self._emit is not None:
+            self._emit(result)
+
+    # -- the pipeline's hooks (:class:`imgedit.pipeline.Verb`) ----------------------------------
+    def skip(self, job: Job) -> ItemResult | None:
+        if not job.output.exists() or _empty_dir(job.output):
+            return None
+        now = self.settings(job)
+        old = None if self.capability == Capability.ENCODE else settings_of(job.output)
+        reason = skip_reason(old, now, job, self.spec)
+        made_with = {k: v for k, v in old.items() if k != "source"} if reason != SKIP_EXISTS else None
+        return self.result(job, "skipped", reason, extra={"made_with": made_with} if made_with else {})
+
+    def prepare(self) -> None:
+        _ = self.model  # a missing weight file or broken plugin stops the run here
+
+    def execute(self, jobs: list[Job], emit: Callable[[ItemResult], None], progress) -> None:
+        self._emit = emit
+        images = [j for j in jobs if j.kind == "image"]
+        if images:
+            self.run_images(images, progress)
+        for job in jobs:
+            if job.kind != "image":
+                self.run_sequence(job, progress)
 
     # -- images -------------------------------------------------------------------------------
     def _read(self, job: Job):
@@ -265,7 +294,7 @@ class Runner:
             img = dataclasses.replace(img, gray=False)  # a colour result of a gray photo stays colour
         return img
 
-    def run_images(self, jobs: list[Job], summary: Summary, progress: _Progress) -> None:
+    def run_images(self, jobs: list[Job], progress: _Progress) -> None:
         from imgedit.engine import from_tensor, to_tensor
         from imgedit.io.images import write_image
 
@@ -306,7 +335,7 @@ class Runner:
                         pending.append(it)
                         flush()
                     return
-                self._failed(summary, pending[0][0], exc, pending[0][2])
+                self._failed(pending[0][0], exc, pending[0][2])
                 pending.clear()
                 task.advance()
                 return
@@ -327,9 +356,9 @@ class Runner:
                 except KeyboardInterrupt:
                     raise
                 except Exception as exc:  # noqa: BLE001
-                    self._failed(summary, job, exc, t0)
+                    self._failed(job, exc, t0)
                 else:
-                    self.emit(summary, ItemResult(str(job.source), str(job.output), "image", "done",
+                    self.emit(ItemResult(str(job.source), str(job.output), "image", "done",
                                                   seconds=time.perf_counter() - t0,
                                                   warnings=list(notes), extra=metric))
                 task.advance()
@@ -342,7 +371,7 @@ class Runner:
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001
-                self._failed(summary, job, exc, t0)
+                self._failed(job, exc, t0)
                 task.advance()
                 continue
             shape = img.pixels.shape
@@ -386,7 +415,7 @@ class Runner:
 
         return fps, len(files), gen(), files, notes
 
-    def run_sequence(self, job: Job, summary: Summary, progress: _Progress) -> None:
+    def run_sequence(self, job: Job, progress: _Progress) -> None:
         from imgedit.engine import check_min_size, to_tensor
         from imgedit.scenes import DEFAULT_THRESHOLD, SceneDetector
 
@@ -424,19 +453,19 @@ class Runner:
                 settings=self.settings(job))
             task.done()
         except Exception as exc:  # noqa: BLE001
-            self._failed(summary, job, exc, t0)
+            self._failed(job, exc, t0)
             return
         extra = {"frames_in": n_in, "fps_in": float(fps), "fps_out": float(out_rate),
                  "scene_cuts": detector.cuts}
         if codec:
             extra["codec"] = codec
             extra["audio"] = audio_mode or "none"  # copy | reencode | none
-        self.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "done",
+        self.emit(ItemResult(str(job.source), str(job.output), job.kind, "done",
                                       seconds=time.perf_counter() - t0, frames=n_out, warnings=notes,
                                       extra=extra))
 
-    def _failed(self, summary: Summary, job: Job, exc: BaseException, t0: float) -> None:
-        self.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "failed",
+    def _failed(self, job: Job, exc: BaseException, t0: float) -> None:
+        self.emit(ItemResult(str(job.source), str(job.output), job.kind, "failed",
                                       reason=_fail_reason(exc, job.source), seconds=time.perf_counter() - t0))
 
 
@@ -679,46 +708,105 @@ def process(inputs, output, *, model: str | None = None, task: str | None = None
         elif sequence_only and j.kind == "image":
             j.error = (f"model {spec.name} works on videos and frame sequences only "
                        "(use --frames to treat a folder of frames as one sequence)")
-    summary = Summary(model=spec.name)
-    runner = Runner(capability=capability, spec=spec, options=options or {}, config=cfg, on_result=on_result,
-                    task=task)
+    runner = Runner(capability=capability, spec=spec, options=options or {}, config=cfg, task=task)
     if not jobs:
         raise UsageError("no images or videos found in the inputs",
                          hint="use --recursive for sub-folders, or check --include/--exclude")
+    return run_pipeline(runner, jobs, on_result, started)
 
-    todo: list[Job] = []
-    for job in jobs:
-        if job.error:
-            runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "failed", job.error))
-        elif job.output.exists() and not cfg.overwrite and not _empty_dir(job.output):
-            now = runner.settings(job)
-            old = None if encoding else settings_of(job.output)
-            reason = skip_reason(old, now, job, spec)
-            made_with = {k: v for k, v in old.items() if k != "source"} if reason != SKIP_EXISTS else None
-            runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "skipped", reason,
-                                            extra={"made_with": made_with} if made_with else {}))
-        elif cfg.dry_run:
-            runner.emit(summary, ItemResult(str(job.source), str(job.output), job.kind, "planned"))
+
+def _split_config(config: RunConfig | None, config_kw: Mapping[str, Any], options: Mapping[str, Any] | None,
+                  **defaults) -> tuple[RunConfig, dict[str, Any]]:
+    """The Python API's keywords: :class:`RunConfig` fields configure the run, any other keyword is
+    a model option (checked by the model's options like every option: a typo is an error)."""
+    cfg = config or RunConfig(**defaults)
+    opts = dict(options or {})
+    for k, v in config_kw.items():
+        if k in RunConfig.__dataclass_fields__:
+            setattr(cfg, k, v)
         else:
-            todo.append(job)
-    if cfg.dry_run or not todo:
-        summary.seconds = time.perf_counter() - started
-        return summary
+            opts[k] = v
+    return cfg, opts
 
-    _ = runner.model  # build it now: a missing weight file or broken plugin stops the run here
-    _remove_dead_temps({j.output.parent for j in todo})
-    images = [j for j in todo if j.kind == "image"]
-    sequences = [j for j in todo if j.kind != "image"]
-    try:
-        with _Progress(cfg.progress) as progress:
-            if images:
-                runner.run_images(images, summary, progress)
-            for job in sequences:
-                runner.run_sequence(job, summary, progress)
-    except KeyboardInterrupt:
-        summary.interrupted = True
-    summary.seconds = time.perf_counter() - started
-    return summary
+
+class GenerateVerb(Runner):
+    """``imgedit generate``: one job per sample (a seed, or a latent file to decode)."""
+
+    progress_label = "generate"
+
+    def __init__(self, *, spec, options, config: RunConfig, save_latents: bool):
+        super().__init__(capability=Capability.GENERATE, spec=spec, options=options, config=config)
+        self.save_latents = save_latents
+
+    def label(self, job: Job) -> str:
+        return job.rel
+
+    @staticmethod
+    def latent_path(dest: Path) -> Path:
+        from imgedit.latent import LATENT_SUFFIX
+
+        return dest.with_name(dest.stem + LATENT_SUFFIX)
+
+    def skip(self, job: Job) -> ItemResult | None:
+        # (a rerun with --save-latents adds the latents of existing samples)
+        latent_file = job.data.get("latent")
+        done = job.output.exists() and (not self.save_latents or latent_file is not None
+                                        or self.latent_path(job.output).exists())
+        return self.result(job, "skipped", SKIP_EXISTS) if done else None
+
+    def execute(self, jobs: list[Job], emit: Callable[[ItemResult], None], progress) -> None:
+        import torch
+
+        from imgedit.engine import from_tensor
+        from imgedit.io.images import Image, write_image
+        from imgedit.latent import load_latent, save_latent, weights_fingerprint
+
+        loaded, spec, cfg = self.model, self.spec, self.cfg
+        blank = Image(pixels=None, alpha=None, gray=False, bit_depth=8, format="PNG", icc_profile=None,
+                      exif=None, warnings=[])
+        task = progress.task("generate", len(jobs), "img")
+        for start in range(0, len(jobs), cfg.batch_size):
+            chunk = jobs[start:start + cfg.batch_size]
+            t0 = time.perf_counter()
+            zs, ok = [], []
+            for job in chunk:
+                try:
+                    if job.data.get("latent") is not None:
+                        z, _ = load_latent(job.data["latent"], model=spec.name, weights_sha256=weights_fingerprint(spec))
+                    else:
+                        z = loaded.sample_latents(1, job.data["seed"], self.opts)[0]
+                except Exception as exc:  # noqa: BLE001
+                    emit(self.result(job, "failed", _fail_reason(exc)))
+                    task.advance()
+                    continue
+                zs.append(z)
+                ok.append(job)
+            if not ok:
+                continue
+            try:
+                images = loaded.generate(torch.stack(zs), options=self.opts)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                for job in ok:
+                    emit(self.result(job, "failed", _fail_reason(exc)))
+                    task.advance()
+                continue
+            for job, img, z in zip(ok, images, zs):
+                dest = job.output
+                try:
+                    if cfg.overwrite or not dest.exists():
+                        write_image(dest, blank.with_pixels(from_tensor(img)), quality=cfg.quality)
+                    if (self.save_latents and job.data.get("latent") is None
+                            and (cfg.overwrite or not self.latent_path(dest).exists())):
+                        save_latent(self.latent_path(dest), z, model=spec.name,
+                                    source=f"seed {job.data['seed']}", weights_sha256=weights_fingerprint(spec))
+                except Exception as exc:  # noqa: BLE001
+                    emit(self.result(job, "failed", _fail_reason(exc)))
+                else:
+                    emit(self.result(job, "done", seconds=(time.perf_counter() - t0) / len(ok)))
+                task.advance()
+        task.done()
 
 
 def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None, save_latents: bool = False,
@@ -729,26 +817,23 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
     the latent file; a folder's sub-folders are kept: ``a/x`` and ``b/x`` do not collide).
     ``save_latents`` writes each sample's latent beside it (``seed000042.latent.safetensors``).
     Same skip/overwrite/atomic/keep-going rules as :func:`process`."""
-    from imgedit.engine import from_tensor
-    from imgedit.io.images import Image, write_image
-    from imgedit.latent import LATENT_SUFFIX, load_latent, save_latent, weights_fingerprint
+    from imgedit.latent import LATENT_SUFFIX
     from imgedit.registry import get_registry
 
     started = time.perf_counter()
-    cfg = config or RunConfig(fmt="png")
-    for k, v in config_kw.items():
-        setattr(cfg, k, v)
+    cfg, options = _split_config(config, config_kw, options, fmt="png")
     spec = get_registry().get(model)
     if not spec.can(Capability.GENERATE):
         raise UsageError(f"model {spec.name} cannot generate (it can: "
                          f"{', '.join(c.value for c in spec.capabilities)})")
-    spec.resolve_options(dict(options or {}))
+    spec.resolve_options(dict(options))
     ext = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tiff": ".tif", "same": ".png"}.get(cfg.fmt)
     if ext is None:
         raise UsageError(f"--format {cfg.fmt!r}: choose png, jpg, webp or tiff")
+    if cfg.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
     out_dir = Path(output)
-    # items: (label, output path, latent file or None, seed or None)
-    items: list[tuple[str, Path, Path | None, int | None]] = []
+    jobs: list[Job] = []
     if latents:
         files: list[tuple[Path, Path]] = []  # (file, its path relative to the output folder)
         for p in map(Path, latents):
@@ -760,93 +845,24 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
             raise UsageError("no latent files (*.latent.safetensors) found in --latents")
         for f, rel in files:
             stem = rel.name[: -len(LATENT_SUFFIX)] if rel.name.endswith(LATENT_SUFFIX) else rel.stem
-            items.append((str(f), out_dir / rel.parent / (stem + ext), f, None))
+            jobs.append(Job("generate", f, out_dir / rel.parent / (stem + ext), str(f), data={"latent": f}))
     else:
         for i in range(count):
-            items.append((f"seed {seed + i}", out_dir / f"seed{seed + i:06d}{ext}", None, seed + i))
-
-    summary = Summary(model=spec.name)
-    runner = Runner(capability=Capability.GENERATE, spec=spec, options=options or {}, config=cfg,
-                    on_result=on_result)
-
-    def latent_path(dest: Path) -> Path:
-        return dest.with_name(dest.stem + LATENT_SUFFIX)
-
-    todo = []
+            jobs.append(Job("generate", out_dir, out_dir / f"seed{seed + i:06d}{ext}", f"seed {seed + i}",
+                            data={"seed": seed + i}))
     claimed: dict[Path, str] = {}  # output -> the item writing it: two latents never share one name
-    for label, dest, lat, s in items:
-        key = dest.resolve()
+    kept: list[Job] = []
+    for job in jobs:
+        key = job.output.resolve()
         if key in claimed:
-            if claimed[key] != label:
-                runner.emit(summary, ItemResult(label, str(dest), "generate", "failed",
-                                                f"same output as {claimed[key]} (rename one of the latent files)"))
+            if claimed[key] != job.rel:
+                job.error = f"same output as {claimed[key]} (rename one of the latent files)"
+                kept.append(job)
             continue
-        claimed[key] = label
-        done = dest.exists() and (not save_latents or lat is not None or latent_path(dest).exists())
-        if done and not cfg.overwrite:
-            runner.emit(summary, ItemResult(label, str(dest), "generate", "skipped",
-                                            "output exists (use --overwrite to replace it)"))
-        elif cfg.dry_run:
-            runner.emit(summary, ItemResult(label, str(dest), "generate", "planned"))
-        else:
-            todo.append((label, dest, lat, s))
-    if cfg.dry_run or not todo:
-        summary.seconds = time.perf_counter() - started
-        return summary
-    loaded = runner.model
-    _remove_dead_temps({dest.parent for _, dest, _, _ in todo})
-    blank = Image(pixels=None, alpha=None, gray=False, bit_depth=8, format="PNG", icc_profile=None,
-                  exif=None, warnings=[])
-    try:
-        with _Progress(cfg.progress) as progress:
-            task = progress.task("generate", len(todo), "img")
-            for start in range(0, len(todo), cfg.batch_size):
-                chunk = todo[start:start + cfg.batch_size]
-                t0 = time.perf_counter()
-                import torch
-
-                zs, ok = [], []
-                for item in chunk:
-                    label, dest, lat, s = item
-                    try:
-                        if lat is not None:
-                            z, _ = load_latent(lat, model=spec.name, weights_sha256=weights_fingerprint(spec))
-                        else:
-                            z = loaded.sample_latents(1, s, runner.opts)[0]
-                    except Exception as exc:  # noqa: BLE001
-                        runner.emit(summary, ItemResult(label, str(dest), "generate", "failed", _fail_reason(exc)))
-                        task.advance()
-                        continue
-                    zs.append(z)
-                    ok.append(item)
-                if not ok:
-                    continue
-                try:
-                    images = loaded.generate(torch.stack(zs), options=runner.opts)
-                except KeyboardInterrupt:
-                    raise
-                except Exception as exc:  # noqa: BLE001
-                    for label, dest, _, _ in ok:
-                        runner.emit(summary, ItemResult(label, str(dest), "generate", "failed", _fail_reason(exc)))
-                        task.advance()
-                    continue
-                for (label, dest, lat, s), img, z in zip(ok, images, zs):
-                    try:  # (a rerun with --save-latents adds the latents of existing samples)
-                        if cfg.overwrite or not dest.exists():
-                            write_image(dest, blank.with_pixels(from_tensor(img)), quality=cfg.quality)
-                        if save_latents and lat is None and (cfg.overwrite or not latent_path(dest).exists()):
-                            save_latent(latent_path(dest), z, model=spec.name,
-                                        source=f"seed {s}", weights_sha256=weights_fingerprint(spec))
-                    except Exception as exc:  # noqa: BLE001
-                        runner.emit(summary, ItemResult(label, str(dest), "generate", "failed", _fail_reason(exc)))
-                    else:
-                        runner.emit(summary, ItemResult(label, str(dest), "generate", "done",
-                                                        seconds=(time.perf_counter() - t0) / len(ok)))
-                    task.advance()
-    except KeyboardInterrupt:
-        summary.interrupted = True
-    summary.seconds = time.perf_counter() - started
-    return summary
+        claimed[key] = job.rel
+        kept.append(job)
+    verb = GenerateVerb(spec=spec, options=options, config=cfg, save_latents=save_latents)
+    return run_pipeline(verb, kept, on_result, started)
 
 
 # --------------------------------------------------------------------------------------------
@@ -887,21 +903,85 @@ def _read_images(paths: list[Path], cfg: RunConfig, on_bad: Callable[[Path, str]
         yield f, to_tensor(img.pixels)
 
 
+class MorphVerb(Runner):
+    """``imgedit morph``: one job, the whole path A -> B -> C... written as one video or folder."""
+
+    unit = "frames"
+
+    def __init__(self, *, spec, options, config: RunConfig, inputs: list[Path], count: int, lerp: bool,
+                 fps: float, size: int | None):
+        super().__init__(capability=Capability.GENERATE, spec=spec, options=options, config=config, task="morph")
+        self.inputs, self.count, self.lerp, self.fps, self.size = inputs, count, lerp, fps, size
+
+    @property
+    def n_frames(self) -> int:
+        return self.count * (len(self.inputs) - 1) + 1
+
+    def label(self, job: Job) -> str:
+        return job.rel
+
+    def planned(self, job: Job) -> ItemResult:
+        return self.result(job, "planned", frames=self.n_frames)
+
+    def execute(self, jobs: list[Job], emit: Callable[[ItemResult], None], progress) -> None:
+        for job in jobs:
+            t0 = time.perf_counter()
+            try:
+                n, codec, legs, rate = self._morph(job, progress)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                emit(self.result(job, "failed", _fail_reason(exc)))
+            else:
+                extra = {"codec": codec} if codec else {}
+                emit(self.result(job, "done", seconds=time.perf_counter() - t0, frames=n,
+                                 extra={**extra, "fps_out": float(rate), "legs": legs}))
+
+    def _morph(self, job: Job, progress):
+        from imgedit.api import Frame
+        from imgedit.latent import lerp as lerp_fn
+        from imgedit.latent import slerp
+        from imgedit.latentedit import resize
+
+        bad: list[str] = []
+        images = list(_read_images(self.inputs, self.cfg, lambda f, why: bad.append(f"{f}: {why}")))
+        if bad:
+            raise InputError(self.inputs[0], "; ".join(bad))
+        loaded, opts = self.model, self.opts
+        rate = Fraction(self.fps).limit_denominator(1001)
+        task = progress.task("morph", self.n_frames, "frames")
+        zs = [loaded.encode(img, opts)[0] for _, img in images]
+        mix = lerp_fn if self.lerp else slerp
+        count, size = self.count, self.size
+
+        def frames() -> Iterator[Frame]:
+            i = 0
+            for leg in range(len(zs) - 1):
+                for k in range(count + (leg == len(zs) - 2)):
+                    z = mix(zs[leg][None], zs[leg + 1][None], k / count)
+                    img = loaded.generate(z, options=opts)
+                    if size:
+                        h, w = img.shape[-2:]
+                        s = size / max(h, w)
+                        img = resize(img, (max(1, round(h * s)), max(1, round(w * s))))
+                    task.advance()
+                    yield Frame(img, Fraction(i) / rate, i, i == 0, rate)
+                    i += 1
+
+        n, codec, _ = write_sequence(job.output, frames(), rate, source=self.inputs[0],
+                                     task=f"morph {self.spec.name}", overwrite=self.cfg.overwrite)
+        task.done()
+        return n, codec, len(zs) - 1, rate
+
+
 def morph(inputs, output, *, model: str, count: int = 8, lerp: bool = False, fps: float = 25.0,
           size: int | None = None, options: Mapping[str, Any] | None = None, config: RunConfig | None = None,
-          on_result: Callable[[ItemResult], None] | None = None) -> Summary:
+          on_result: Callable[[ItemResult], None] | None = None, **config_kw) -> Summary:
     """Encode images A, B[, C...] and write the path through their latents, A -> B -> C: slerp
     (or ``lerp``), ``count`` frames per leg plus the last image, as a video (``OUT.mp4``) or a
     frames folder. The first and last frames are the inputs' reconstructions."""
-    import torch
-
-    from imgedit.api import Frame
-    from imgedit.latent import lerp as lerp_fn
-    from imgedit.latent import slerp
-    from imgedit.latentedit import resize
-
     started = time.perf_counter()
-    cfg = config or RunConfig()
+    cfg, options = _split_config(config, config_kw, options)
     inputs = [Path(p) for p in inputs]
     output = Path(output)
     if len(inputs) < 2:
@@ -911,89 +991,113 @@ def morph(inputs, output, *, model: str, count: int = 8, lerp: bool = False, fps
     if kind_of(output) == "image":
         raise UsageError(f"OUT {output.name} is an image name: name a video (morph.mp4) or a folder for the frames")
     spec, _ = _latent_model(model, cfg, Capability.ENCODE, Capability.GENERATE)
-    spec.resolve_options(dict(options or {}))
-    summary = Summary(model=spec.name)
-    runner = Runner(capability=Capability.GENERATE, spec=spec, options=options or {}, config=cfg,
-                    on_result=on_result, task="morph")
-    label = " -> ".join(str(p) for p in inputs)
+    spec.resolve_options(dict(options))
     for p in inputs:
         if p.resolve() == output.resolve():
             raise UsageError(f"OUT {output} is one of the inputs")
         if not p.is_file():
             raise UsageError(f"{p}: no such image file")
-    if output.exists() and not cfg.overwrite and not _empty_dir(output):
-        runner.emit(summary, ItemResult(label, str(output), "morph", "skipped",
-                                        "output exists (use --overwrite to replace it)"))
-        return summary
-    n_frames = count * (len(inputs) - 1) + 1
-    if cfg.dry_run:
-        runner.emit(summary, ItemResult(label, str(output), "morph", "planned", frames=n_frames))
-        return summary
-    bad: list[str] = []
-    images = list(_read_images(inputs, cfg, lambda f, why: bad.append(f"{f}: {why}")))
-    if bad:
-        runner.emit(summary, ItemResult(label, str(output), "morph", "failed", "; ".join(bad)))
-        summary.seconds = time.perf_counter() - started
-        return summary
-    loaded = runner.model
-    _remove_dead_temps([output.parent])
-    rate = Fraction(fps).limit_denominator(1001)
-    try:
-        with _Progress(cfg.progress) as progress:
-            task = progress.task("morph", n_frames, "frames")
-            zs = [loaded.encode(img, runner.opts)[0] for _, img in images]
-            mix = lerp_fn if lerp else slerp
+    verb = MorphVerb(spec=spec, options=options, config=cfg, inputs=inputs, count=count, lerp=lerp, fps=fps,
+                     size=size)
+    job = Job("morph", inputs[0], output, " -> ".join(str(p) for p in inputs))
+    return run_pipeline(verb, [job], on_result, started)
 
-            def frames() -> Iterator[Frame]:
-                i = 0
-                for leg in range(len(zs) - 1):
-                    for k in range(count + (leg == len(zs) - 2)):
-                        z = mix(zs[leg][None], zs[leg + 1][None], k / count)
-                        img = loaded.generate(z, options=runner.opts)
-                        if size:
-                            h, w = img.shape[-2:]
-                            s = size / max(h, w)
-                            img = resize(img, (max(1, round(h * s)), max(1, round(w * s))))
-                        task.advance()
-                        yield Frame(img, Fraction(i) / rate, i, i == 0, rate)
-                        i += 1
 
+class DirectionsVerb(Runner):
+    """``imgedit directions``: one job, from labelled folders (mean difference or classifier normal
+    of their latents) or K PCA directions of sampled latents; its result's ``files`` lists what
+    was written and ``unreadable`` the images left out."""
+
+    def __init__(self, *, spec, options, config: RunConfig, positive, negative, method: str, pca: int,
+                 samples: int, seed: int, paths: list[Path]):
+        super().__init__(capability=Capability.GENERATE, spec=spec, options=options, config=config, task="directions")
+        self.positive, self.negative, self.method = positive, negative, method
+        self.pca, self.samples, self.seed, self.paths = pca, samples, seed, paths
+
+    def label(self, job: Job) -> str:
+        return job.rel
+
+    def skip(self, job: Job) -> ItemResult | None:
+        existing = [p for p in self.paths if p.exists()]
+        return self.result(job, "skipped", f"{existing[0]} exists (use --overwrite to replace it)") if existing else None
+
+    def output_folders(self, jobs: list[Job]) -> set[Path]:
+        return {p.parent for p in self.paths}
+
+    def execute(self, jobs: list[Job], emit: Callable[[ItemResult], None], progress) -> None:
+        for job in jobs:
             t0 = time.perf_counter()
-            n, codec, _ = write_sequence(output, frames(), rate, source=inputs[0], task=f"morph {spec.name}",
-                                         overwrite=cfg.overwrite)
-            task.done()
-    except KeyboardInterrupt:
-        summary.interrupted = True
-        summary.seconds = time.perf_counter() - started
-        return summary
-    except Exception as exc:  # noqa: BLE001
-        runner.emit(summary, ItemResult(label, str(output), "morph", "failed", _fail_reason(exc)))
-    else:
-        extra = {"codec": codec} if codec else {}
-        runner.emit(summary, ItemResult(label, str(output), "morph", "done", seconds=time.perf_counter() - t0,
-                                        frames=n, extra={**extra, "fps_out": float(rate), "legs": len(zs) - 1}))
-    summary.seconds = time.perf_counter() - started
-    return summary
+            bad: list[str] = []
+            try:
+                records = self._make(job, bad)
+            except KeyboardInterrupt:
+                raise
+            except UsageError as exc:
+                emit(self.result(job, "failed", str(exc), extra={"unreadable": bad}))
+            except Exception as exc:  # noqa: BLE001
+                emit(self.result(job, "failed", _fail_reason(exc), extra={"unreadable": bad}))
+            else:
+                emit(self.result(job, "done", seconds=time.perf_counter() - t0,
+                                 extra={"files": records, "unreadable": bad}))
+
+    def _make(self, job: Job, bad: list[str]) -> list[dict]:
+        import torch
+
+        from imgedit.directions import METHODS, pca_directions
+        from imgedit.latent import save_direction, weights_fingerprint
+
+        loaded, opts, spec = self.model, self.opts, self.spec
+        sha = weights_fingerprint(spec)
+        records = []
+        if self.pca:
+            g = torch.Generator().manual_seed(self.seed)
+            z = torch.cat([loaded.model.sample_latents(1, g, **opts) for _ in range(self.samples)])
+            dirs = pca_directions(lambda zz: loaded.generate(zz, options=opts), z, self.pca)
+            for k, (p, d) in enumerate(zip(self.paths, dirs)):
+                save_direction(p, d, model=spec.name, weights_sha256=sha,
+                               source=f"pca component {k} of {self.samples} samples", method="pca")
+                records.append({"output": str(p), "status": "done", "method": "pca", "component": k,
+                                "norm": round(float(d.norm()), 4)})
+            return records
+
+        def encode_all(folders) -> torch.Tensor:
+            zs = [loaded.encode(img, opts) for _, img in
+                  _read_images([Path(f) for f in folders], self.cfg, lambda f, why: bad.append(f"{f}: {why}"))]
+            if not zs:
+                raise UsageError(f"no readable images in {', '.join(map(str, folders))}")
+            return torch.cat(zs)
+
+        pos, neg = encode_all(self.positive), encode_all(self.negative)
+        d = METHODS[self.method](pos, neg)
+        u = d.flatten() / d.norm().clamp_min(1e-12)
+        pp, pn = pos.flatten(1) @ u, neg.flatten(1) @ u
+        mid = (pp.mean() + pn.mean()) / 2
+        separation = float(((pp > mid).float().sum() + (pn <= mid).float().sum()) / (len(pp) + len(pn)))
+        out = self.paths[0]
+        save_direction(out, d, model=spec.name, weights_sha256=sha, method=self.method,
+                       source=f"{self.method}: +{','.join(map(str, self.positive))} -{','.join(map(str, self.negative))}")
+        records.append({"output": str(out), "status": "done", "method": self.method, "positive": len(pos),
+                        "negative": len(neg), "norm": round(float(d.norm()), 4), "separation": round(separation, 4)})
+        return records
 
 
 def make_directions(output, *, model: str, positive=None, negative=None, method: str = "mean", pca: int = 0,
                     samples: int = 2000, seed: int = 0, options: Mapping[str, Any] | None = None,
-                    config: RunConfig | None = None, on_bad: Callable[[Path, str], None] | None = None) -> list[dict]:
+                    config: RunConfig | None = None, on_result: Callable[[ItemResult], None] | None = None,
+                    **config_kw) -> Summary:
     """``imgedit directions``: a direction file from labelled folders (``positive``/``negative``
     images, encoded; ``method`` mean or classifier), or with ``pca=K`` K unsupervised directions
     from ``samples`` random latents into the folder ``output`` (``pc0.direction.safetensors``...).
-    Returns one record per file written."""
-    import torch
+    One job: its done result's ``extra["files"]`` has one record per file written, and
+    ``extra["unreadable"]`` the images that could not be read (left out)."""
+    from imgedit.directions import METHODS
+    from imgedit.latent import DIRECTION_SUFFIX
 
-    from imgedit.directions import METHODS, pca_directions
-    from imgedit.latent import DIRECTION_SUFFIX, save_direction, weights_fingerprint
-
-    cfg = config or RunConfig()
+    started = time.perf_counter()
+    cfg, options = _split_config(config, config_kw, options)
     output = Path(output)
-    spec, make = _latent_model(model, cfg, Capability.GENERATE, *(() if pca else (Capability.ENCODE,)))
-    opts_raw = dict(options or {})
-    spec.resolve_options(opts_raw)
-    sha = weights_fingerprint(spec)
+    spec, _ = _latent_model(model, cfg, Capability.GENERATE, *(() if pca else (Capability.ENCODE,)))
+    spec.resolve_options(dict(options))
     if method not in METHODS:
         raise UsageError(f"--method {method!r}: choose {' or '.join(METHODS)}")
     if pca:
@@ -1004,6 +1108,7 @@ def make_directions(output, *, model: str, positive=None, negative=None, method:
         paths = [output / f"pc{k}{DIRECTION_SUFFIX}" for k in range(pca)]
         if output.exists() and not output.is_dir():
             raise UsageError(f"with --pca OUT must be a folder; {output} is a file")
+        label = f"pca {pca} of {samples} samples"
     else:
         if not positive or not negative:
             raise UsageError("give --positive DIR and --negative DIR (images with and without the attribute), or --pca K")
@@ -1012,40 +1117,7 @@ def make_directions(output, *, model: str, positive=None, negative=None, method:
             if not output.name.endswith(DIRECTION_SUFFIX):
                 raise UsageError(f"OUT must end in {DIRECTION_SUFFIX} (e.g. bold{DIRECTION_SUFFIX})")
         paths = [output]
-    existing = [p for p in paths if p.exists()]
-    if existing and not cfg.overwrite:
-        raise UsageError(f"{existing[0]} exists (use --overwrite to replace it)")
-    if cfg.dry_run:
-        return [{"output": str(p), "status": "planned"} for p in paths]
-    loaded = make()
-    opts = loaded.prepare(opts_raw)
-    records = []
-    if pca:
-        g = torch.Generator().manual_seed(seed)
-        z = torch.cat([loaded.model.sample_latents(1, g, **opts) for _ in range(samples)])
-        dirs = pca_directions(lambda zz: loaded.generate(zz, options=opts), z, pca)
-        for k, (p, d) in enumerate(zip(paths, dirs)):
-            save_direction(p, d, model=spec.name, weights_sha256=sha, source=f"pca component {k} of {samples} samples",
-                           method="pca")
-            records.append({"output": str(p), "status": "done", "method": "pca", "component": k,
-                            "norm": round(float(d.norm()), 4)})
-        return records
-    report = on_bad or (lambda f, why: None)
-
-    def encode_all(folders) -> torch.Tensor:
-        zs = [loaded.encode(img, opts) for _, img in _read_images([Path(f) for f in folders], cfg, report)]
-        if not zs:
-            raise UsageError(f"no readable images in {', '.join(map(str, folders))}")
-        return torch.cat(zs)
-
-    pos, neg = encode_all(positive), encode_all(negative)
-    d = METHODS[method](pos, neg)
-    u = d.flatten() / d.norm().clamp_min(1e-12)
-    pp, pn = pos.flatten(1) @ u, neg.flatten(1) @ u
-    mid = (pp.mean() + pn.mean()) / 2
-    separation = float(((pp > mid).float().sum() + (pn <= mid).float().sum()) / (len(pp) + len(pn)))
-    save_direction(output, d, model=spec.name, weights_sha256=sha, method=method,
-                   source=f"{method}: +{','.join(map(str, positive))} -{','.join(map(str, negative))}")
-    records.append({"output": str(output), "status": "done", "method": method, "positive": len(pos),
-                    "negative": len(neg), "norm": round(float(d.norm()), 4), "separation": round(separation, 4)})
-    return records
+        label = f"+{','.join(map(str, positive))} -{','.join(map(str, negative))}"
+    verb = DirectionsVerb(spec=spec, options=options, config=cfg, positive=positive, negative=negative,
+                          method=method, pca=pca, samples=samples, seed=seed, paths=paths)
+    return run_pipeline(verb, [Job("directions", output, output, label)], on_result, started)

@@ -7,7 +7,9 @@ Exit codes: 0 ok, 1 something failed, 2 usage error, 130 interrupted.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 import json
 import os
 import sys
@@ -31,27 +33,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-# ---- options shared by the verbs that run a model -------------------------------------------
+# ---- flags shared by the verbs that run a model: declared once, reaching each verb as one Run ----
 Opt = Annotated[Optional[List[str]], typer.Option("--option", "-o", metavar="KEY=VALUE",
                                                   help="Model option (repeatable); see `imgedit models NAME`.")]
-Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")]
-Include = Annotated[Optional[List[str]], typer.Option("--include", metavar="GLOB", help="Only files matching (repeatable).")]
-Exclude = Annotated[Optional[List[str]], typer.Option("--exclude", metavar="GLOB", help="Skip files matching (repeatable).")]
-Format = Annotated[str, typer.Option("--format", "-f", help="Output image format: png|jpg|webp|tiff|same.")]
-Quality = Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace outputs that already exist.")]
-DryRun = Annotated[bool, typer.Option("--dry-run", "-n", help="List what would be done; write nothing.")]
-Json = Annotated[bool, typer.Option("--json", help="One JSON record per item and a summary on stdout.")]
-Device = Annotated[str, typer.Option("--device", help="auto|cpu|cuda|mps")]
-Precision = Annotated[str, typer.Option("--precision", help="auto|fp32|bf16|fp16 (auto: bf16 on capable CPUs, fp16 on CUDA)")]
-Batch = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Images per forward pass (same-size images).")]
-MaxPixels = Annotated[int, typer.Option("--max-pixels", help="Refuse images larger than this (decompression-bomb guard).")]
-TilePixels = Annotated[Optional[int], typer.Option("--tile-pixels", help="Models tile images larger than this many pixels.")]
-Frames = Annotated[bool, typer.Option("--frames", help="Treat input folders as frame sequences (video-like).")]
-FramesOut = Annotated[bool, typer.Option("--frames-out", help="Write videos as PNG-sequence folders.")]
-FramesFps = Annotated[float, typer.Option("--frames-fps", help="Frame rate of input frame folders.")]
-SceneThr = Annotated[Optional[float], typer.Option("--scene-threshold", min=0.0, max=1.0, help="Scene-cut score threshold in [0,1] (0 disables).")]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Print a line for every finished item.")]
 Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (see `imgedit models`).")]
 Direction = Annotated[Optional[List[str]], typer.Option("--direction", "-d", metavar="NAME:S",
                       help="Latent models: move along a shipped direction or a .direction.safetensors file "
@@ -59,6 +43,75 @@ Direction = Annotated[Optional[List[str]], typer.Option("--direction", "-d", met
 Mask = Annotated[Optional[Path], typer.Option("--mask", metavar="IMAGE",
                  help="Latent models: edit only where the mask is white (black = keep the original).")]
 Count = Annotated[int, typer.Option("--count", "-c", min=1, help="How many (images to sample; morph: frames per leg).")]
+
+#: name -> (group, annotation, default, RunConfig field or None for the Run itself)
+SHARED: dict[str, tuple[str, Any, Any, Optional[str]]] = {
+    "overwrite": ("run", Annotated[bool, typer.Option("--overwrite", help="Replace outputs that already exist.")], False, "overwrite"),
+    "dry_run": ("run", Annotated[bool, typer.Option("--dry-run", "-n", help="List what would be done; write nothing.")], False, "dry_run"),
+    "json_": ("run", Annotated[bool, typer.Option("--json", help="One JSON record per item and a summary on stdout.")], False, None),
+    "verbose": ("run", Annotated[bool, typer.Option("--verbose", "-v", help="Print a line for every finished item.")], False, None),
+    "device": ("run", Annotated[str, typer.Option("--device", help="auto|cpu|cuda|mps")], "auto", "device"),
+    "precision": ("run", Annotated[str, typer.Option("--precision", help="auto|fp32|bf16|fp16 (auto: bf16 on capable CPUs, fp16 on CUDA)")], "auto", "precision"),
+    "engine": ("run", Annotated[str, typer.Option("--engine", click_type=click.Choice(["local", "ray"]),
+               help="local: this process; ray: the actors of a Ray cluster (pip install 'imgedit[ray]').")], "local", "engine"),
+    "ray_address": ("run", Annotated[Optional[str], typer.Option("--ray-address", metavar="local|auto|HOST:PORT",
+                    help="--engine ray: `local` starts a private instance here; `auto` or HOST:PORT joins a "
+                         "cluster (default: $RAY_ADDRESS, else local).")], None, "ray_address"),
+    "workers": ("run", Annotated[Optional[int], typer.Option("--workers", min=1, help="--engine ray: actors "
+                "(default: as many as the cluster's CPUs allow).")], None, "workers"),
+    "cpus_per_worker": ("run", Annotated[float, typer.Option("--cpus-per-worker", min=0.01, help="--engine ray: CPUs "
+                        "per actor (torch threads).")], 1.0, "cpus_per_worker"),
+    "gpus_per_worker": ("run", Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="--engine ray: GPUs per actor.")], 0.0, "gpus_per_worker"),
+    "recursive": ("files", Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")], False, "recursive"),
+    "include": ("files", Annotated[Optional[List[str]], typer.Option("--include", metavar="GLOB", help="Only files matching (repeatable).")], None, "include"),
+    "exclude": ("files", Annotated[Optional[List[str]], typer.Option("--exclude", metavar="GLOB", help="Skip files matching (repeatable).")], None, "exclude"),
+    "format": ("format", Annotated[str, typer.Option("--format", "-f", help="Output image format: png|jpg|webp|tiff|same.")], "same", "fmt"),
+    "quality": ("format", Annotated[int, typer.Option("--quality", "-q", min=1, max=100, help="JPEG/WebP quality.")], 95, "quality"),
+    "batch_size": ("batch", Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Images per forward pass (same-size images).")], 1, "batch_size"),
+    "max_pixels": ("pixels", Annotated[int, typer.Option("--max-pixels", help="Refuse images larger than this (decompression-bomb guard).")], 100_000_000, "max_pixels"),
+    "tile_pixels": ("pixels", Annotated[Optional[int], typer.Option("--tile-pixels", help="Models tile images larger than this many pixels.")], None, "tile_pixels"),
+    "frames": ("frames", Annotated[bool, typer.Option("--frames", help="Treat input folders as frame sequences (video-like).")], False, "frames_mode"),
+    "frames_out": ("video", Annotated[bool, typer.Option("--frames-out", help="Write videos as PNG-sequence folders.")], False, "frames_out"),
+    "frames_fps": ("video", Annotated[float, typer.Option("--frames-fps", help="Frame rate of input frame folders.")], 25.0, "frames_fps"),
+    "scene_threshold": ("video", Annotated[Optional[float], typer.Option("--scene-threshold", min=0.0, max=1.0, help="Scene-cut score threshold in [0,1] (0 disables).")], None, "scene_threshold"),
+}
+
+Json = SHARED["json_"][1]
+
+
+@dataclasses.dataclass
+class Run:
+    """What the shared flags say: the run's :class:`~imgedit.runner.RunConfig` and how to report."""
+
+    config: Any
+    json: bool
+    verbose: bool
+
+
+def shared_flags(*groups: str, **defaults):
+    """Give a verb the shared flags of ``groups`` ("run" always): they are appended to its
+    signature (Typer reads that) and arrive as one ``run: Run`` keyword. ``defaults`` changes a
+    flag's default for this verb (``batch_size=8``)."""
+    groups = ("run", *groups)
+
+    def deco(fn):
+        sig = inspect.signature(fn, eval_str=True)
+        names = [n for n, (g, *_rest) in SHARED.items() if g in groups]
+        params = [p for p in sig.parameters.values() if p.name != "run"]
+        params += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=SHARED[n][1],
+                                     default=defaults.get(n, SHARED[n][2])) for n in names]
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            fields = {SHARED[n][3]: kwargs.pop(n) for n in names if SHARED[n][3]}
+            as_json, verbose = kwargs.pop("json_"), kwargs.pop("verbose")
+            config = _config(**fields, progress=not as_json)
+            return fn(*args, run=Run(config, as_json, verbose), **kwargs)
+
+        wrapper.__signature__ = sig.replace(parameters=params)
+        wrapper.__annotations__ = {**{p.name: p.annotation for p in params}}
+        return wrapper
+    return deco
 
 
 def _version(value: bool) -> None:
@@ -208,25 +261,21 @@ def _finish(summary, as_json: bool, output: Optional[Path] = None) -> None:
     raise typer.Exit(summary.exit_code)
 
 
-def _run(inputs, output, *, model, task, capability, options, as_json, verbose, **cfg):
+def _run(inputs, output, *, model, task, capability, options, run: Run, **overrides):
     from imgedit.runner import process
 
-    config = _config(**cfg, progress=not as_json)
+    config = dataclasses.replace(run.config, **overrides)
     summary = process(inputs, output, model=model, task=task, capability=capability, options=options,
-                      config=config, on_result=_reporter(as_json, verbose, config.dry_run))
-    _finish(summary, as_json, output)
+                      config=config, on_result=_reporter(run.json, run.verbose, config.dry_run))
+    _finish(summary, run.json, output)
 
 
 # ---- verbs ------------------------------------------------------------------------------------
 @command()
+@shared_flags("files", "format", "batch", "pixels", "frames", "video")
 def edit(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", help="Inputs, then the output folder (or file).")],
          model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `imgedit models`).")],
-         option: Opt = None, recursive: Recursive = False, include: Include = None, exclude: Exclude = None,
-         format: Format = "same", quality: Quality = 95, overwrite: Overwrite = False, dry_run: DryRun = False,
-         json_: Json = False, device: Device = "auto", precision: Precision = "auto", batch_size: Batch = 1,
-         max_pixels: MaxPixels = 100_000_000, tile_pixels: TilePixels = None, frames: Frames = False,
-         frames_out: FramesOut = False, frames_fps: FramesFps = 25.0, scene_threshold: SceneThr = None,
-         direction: Direction = None, mask: Mask = None, verbose: Verbose = False) -> None:
+         option: Opt = None, direction: Direction = None, mask: Mask = None, *, run: Run) -> None:
     """Run any model's edit over images, folders, videos or frame folders.
 
     Latent models (GAN, VAE): `--direction bold:1.5 --direction italic:-0.5` encodes each image,
@@ -239,14 +288,11 @@ def edit(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", help="
         if not mask.is_file():
             raise UsageError(f"--mask {mask}: no such image file")
         opts["mask"] = str(mask)
-    _run(inputs, out, model=model, task=None, capability="edit", options=opts, as_json=json_,
-         verbose=verbose, recursive=recursive, include=include, exclude=exclude, fmt=format, quality=quality,
-         overwrite=overwrite, dry_run=dry_run, device=device, precision=precision, batch_size=batch_size,
-         max_pixels=max_pixels, tile_pixels=tile_pixels, frames_mode=frames, frames_out=frames_out,
-         frames_fps=frames_fps, scene_threshold=scene_threshold)
+    _run(inputs, out, model=model, task=None, capability="edit", options=opts, run=run)
 
 
 @command()
+@shared_flags("files", "format", "batch", "pixels", "frames", "video")
 def stylize(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", help="Inputs, then the output folder (or file).")],
             style: Annotated[Optional[List[str]], typer.Option("--style", "-s", metavar="NAME|IMAGE[:W]",
                              help="Shipped style name or any painting; repeat with :weight to blend.")] = None,
@@ -255,12 +301,7 @@ def stylize(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", hel
             preserve_color: Annotated[Optional[bool], typer.Option("--preserve-color/--no-preserve-color",
                                       help="Keep the photo's colours, transfer only texture.")] = None,
             max_size: Annotated[Optional[int], typer.Option("--max-size", help="Longest side the model sees.")] = None,
-            model: Model = None, option: Opt = None, recursive: Recursive = False, include: Include = None,
-            exclude: Exclude = None, format: Format = "same", quality: Quality = 95, overwrite: Overwrite = False,
-            dry_run: DryRun = False, json_: Json = False, device: Device = "auto", precision: Precision = "auto",
-            batch_size: Batch = 1, max_pixels: MaxPixels = 100_000_000, tile_pixels: TilePixels = None,
-            frames: Frames = False, frames_out: FramesOut = False, frames_fps: FramesFps = 25.0,
-            scene_threshold: SceneThr = None, verbose: Verbose = False) -> None:
+            model: Model = None, option: Opt = None, *, run: Run) -> None:
     """Style transfer: `imgedit stylize photos/ out/ --style starry_night` (needs a style plugin)."""
     inputs, out = _split_out(paths, "stylize")
     opts = parse_kv(option)
@@ -268,14 +309,11 @@ def stylize(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", hel
                        ("preserve_color", preserve_color), ("max_size", max_size)):
         if value is not None and value != []:
             opts[key] = value
-    _run(inputs, out, model=model, task="stylize", capability="edit", options=opts, as_json=json_,
-         verbose=verbose, recursive=recursive, include=include, exclude=exclude, fmt=format, quality=quality,
-         overwrite=overwrite, dry_run=dry_run, device=device, precision=precision, batch_size=batch_size,
-         max_pixels=max_pixels, tile_pixels=tile_pixels, frames_mode=frames, frames_out=frames_out,
-         frames_fps=frames_fps, scene_threshold=scene_threshold)
+    _run(inputs, out, model=model, task="stylize", capability="edit", options=opts, run=run)
 
 
 @command()
+@shared_flags("pixels", "video")
 def interpolate(paths: Annotated[List[Path], typer.Argument(
                     metavar="VIDEO_OR_FRAMES... [OUT]",
                     help="Videos, frame folders or folders of videos; then optionally OUT (a video name, or a folder).")],
@@ -285,10 +323,7 @@ def interpolate(paths: Annotated[List[Path], typer.Argument(
                                   "(default 2; the range the model allows, see `imgedit models NAME`).")] = None,
                 fps: Annotated[Optional[float], typer.Option("--fps", help="Target frame rate (instead of --factor).")] = None,
                 scale: Annotated[Optional[float], typer.Option("--scale", help="Estimate motion at this scale (0.5 for 4K).")] = None,
-                model: Model = None, option: Opt = None, overwrite: Overwrite = False, dry_run: DryRun = False,
-                json_: Json = False, device: Device = "auto", precision: Precision = "auto",
-                max_pixels: MaxPixels = 100_000_000, tile_pixels: TilePixels = None, frames_out: FramesOut = False,
-                frames_fps: FramesFps = 25.0, scene_threshold: SceneThr = None, verbose: Verbose = False) -> None:
+                model: Model = None, option: Opt = None, *, run: Run) -> None:
     """Frame interpolation: `imgedit interpolate clip.mp4` writes clip.2x.mp4 (needs an interpolation plugin).
 
     Several inputs (`imgedit interpolate *.mp4`) each get their output beside them. The last argument
@@ -305,10 +340,8 @@ def interpolate(paths: Annotated[List[Path], typer.Argument(
     inputs, output = _split_optional_out(paths, out)
     inputs = _without_earlier_outputs(inputs)
     # the output name (clip.3x.mp4, clip.60fps.mp4) follows the model's resolved options: runner.rate_suffix
-    _run(inputs, output, model=model, task="interpolate", capability="edit", options=opts, as_json=json_,
-         verbose=verbose, overwrite=overwrite, dry_run=dry_run, device=device, precision=precision,
-         max_pixels=max_pixels, tile_pixels=tile_pixels, frames_mode=True, frames_out=frames_out,
-         frames_fps=frames_fps, scene_threshold=scene_threshold)
+    _run(inputs, output, model=model, task="interpolate", capability="edit", options=opts, run=run,
+         frames_mode=True)
 
 
 def _check_flag_ranges(given: dict, model: Optional[str]) -> None:
@@ -386,44 +419,37 @@ def _split_optional_out(paths: List[Path], out: Optional[Path]) -> tuple[list[Pa
 
 
 @command()
+@shared_flags("files", "batch", "pixels")
 def encode(paths: Annotated[List[Path], typer.Argument(metavar="IN... OUT", help="Images, then the output folder.")],
            model: Annotated[str, typer.Option("--model", "-m", help="An encode-capable model.")],
-           option: Opt = None, recursive: Recursive = False, include: Include = None, exclude: Exclude = None,
-           overwrite: Overwrite = False, dry_run: DryRun = False, json_: Json = False, device: Device = "auto",
-           precision: Precision = "auto", batch_size: Batch = 1, max_pixels: MaxPixels = 100_000_000,
-           verbose: Verbose = False) -> None:
+           option: Opt = None, *, run: Run) -> None:
     """Encode images to latent files (NAME.latent.safetensors) for `generate --latents`."""
     inputs, out = _split_out(paths, "encode")
-    _run(inputs, out, model=model, task=None, capability="encode", options=parse_kv(option), as_json=json_,
-         verbose=verbose, recursive=recursive, include=include, exclude=exclude, overwrite=overwrite,
-         dry_run=dry_run, device=device, precision=precision, batch_size=batch_size, max_pixels=max_pixels)
+    _run(inputs, out, model=model, task=None, capability="encode", options=parse_kv(option), run=run)
 
 
 @command()
+@shared_flags("format", "batch", format="png", batch_size=8)
 def generate(output: Annotated[Path, typer.Argument(metavar="OUT", help="Output folder.")],
              model: Annotated[str, typer.Option("--model", "-m", help="A generate-capable model.")],
              count: Count = 4,
              seed: Annotated[int, typer.Option("--seed", help="Image i uses seed+i: reproducible at any batch size.")] = 0,
              latents: Annotated[Optional[List[Path]], typer.Option("--latents", "-l",
                                 help="Latent files or folders (from `imgedit encode`) to decode.")] = None,
-             option: Opt = None, format: Annotated[str, typer.Option("--format", "-f", help="png|jpg|webp|tiff")] = "png",
-             quality: Quality = 95, overwrite: Overwrite = False, dry_run: DryRun = False, json_: Json = False,
-             device: Device = "auto", precision: Precision = "auto", batch_size: Batch = 8,
              save_latents: Annotated[bool, typer.Option("--save-latents", help="Write each sample's latent "
                                      "beside it (NAME.latent.safetensors), to edit or morph later.")] = False,
-             verbose: Verbose = False) -> None:
+             option: Opt = None, *, run: Run) -> None:
     """Generate images from random seeds or from latent files."""
     from imgedit.runner import generate as run_generate
 
-    config = _config(fmt=format, quality=quality, overwrite=overwrite, dry_run=dry_run, device=device,
-                     precision=precision, batch_size=batch_size, progress=not json_)
     summary = run_generate(output, model=model, count=count, seed=seed, latents=latents, save_latents=save_latents,
-                           options=parse_kv(option), config=config,
-                           on_result=_reporter(json_, verbose, dry_run))
-    _finish(summary, json_, output)
+                           options=parse_kv(option), config=run.config,
+                           on_result=_reporter(run.json, run.verbose, run.config.dry_run))
+    _finish(summary, run.json, output)
 
 
 @command()
+@shared_flags()
 def morph(paths: Annotated[List[Path], typer.Argument(metavar="A B [C...] OUT",
                                                       help="Two or more images, then OUT (a video name or a folder of frames).")],
           model: Annotated[str, typer.Option("--model", "-m", help="A model that encodes and generates.")],
@@ -432,8 +458,7 @@ def morph(paths: Annotated[List[Path], typer.Argument(metavar="A B [C...] OUT",
           fps: Annotated[float, typer.Option("--fps", help="Frame rate of a video OUT.")] = 25.0,
           size: Annotated[Optional[int], typer.Option("--size", min=8, max=4096,
                           help="Scale frames so the long side is this (default: the model's size).")] = None,
-          option: Opt = None, overwrite: Overwrite = False, dry_run: DryRun = False, json_: Json = False,
-          device: Device = "auto", precision: Precision = "auto", verbose: Verbose = False) -> None:
+          option: Opt = None, *, run: Run) -> None:
     """Morph through images' latents: `imgedit morph -m gan.faces a.png b.png morph.mp4`."""
     from imgedit.runner import morph as run_morph
 
@@ -442,13 +467,14 @@ def morph(paths: Annotated[List[Path], typer.Argument(metavar="A B [C...] OUT",
     if fps <= 0:
         raise UsageError("--fps must be positive")
     inputs, out = _split_out(paths, "morph")
-    config = _config(overwrite=overwrite, dry_run=dry_run, device=device, precision=precision, progress=not json_)
     summary = run_morph(inputs, out, model=model, count=count, lerp=lerp, fps=fps, size=size,
-                        options=parse_kv(option), config=config, on_result=_reporter(json_, verbose, dry_run))
-    _finish(summary, json_, out)
+                        options=parse_kv(option), config=run.config,
+                        on_result=_reporter(run.json, run.verbose, run.config.dry_run))
+    _finish(summary, run.json, out)
 
 
 @command()
+@shared_flags("files")
 def directions(output: Annotated[Path, typer.Argument(metavar="OUT", help="NAME.direction.safetensors (a folder with --pca).")],
                model: Annotated[str, typer.Option("--model", "-m", help="A latent model (encode + generate).")],
                positive: Annotated[Optional[List[Path]], typer.Option("--positive", help="Images with the attribute (folder or files; repeatable).")] = None,
@@ -458,32 +484,33 @@ def directions(output: Annotated[Path, typer.Argument(metavar="OUT", help="NAME.
                pca: Annotated[int, typer.Option("--pca", min=0, help="Write K unsupervised (PCA, GANSpace-style) directions instead.")] = 0,
                samples: Annotated[int, typer.Option("--samples", min=10, help="--pca: random latents to analyse.")] = 2000,
                seed: Annotated[int, typer.Option("--seed")] = 0,
-               recursive: Recursive = False, option: Opt = None, overwrite: Overwrite = False, dry_run: DryRun = False,
-               json_: Json = False, device: Device = "auto", precision: Precision = "auto") -> None:
+               option: Opt = None, *, run: Run) -> None:
     """Make an edit direction for `imgedit edit --direction FILE:S` from labelled folders, or PCA ones."""
     from imgedit.runner import make_directions
 
-    bad: list[str] = []
-
-    def on_bad(f, why):
-        bad.append(str(f))
-        _err(f"failed: {f}: {why}")
-
-    config = _config(overwrite=overwrite, dry_run=dry_run, device=device, precision=precision, recursive=recursive)
-    records = make_directions(output, model=model, positive=positive, negative=negative, method=method, pca=pca,
-                              samples=samples, seed=seed, options=parse_kv(option), config=config, on_bad=on_bad)
-    for r in records:
-        if json_:
-            typer.echo(json.dumps(r))
-        elif r["status"] == "planned":
-            typer.echo(f"would write {r['output']}")
-        else:
-            extra = (f", {r['positive']} positive / {r['negative']} negative images, separation "
-                     f"{r['separation']:.0%}" if "separation" in r else "")
-            typer.echo(f"wrote {r['output']} ({r['method']}{extra})")
+    json_ = run.json
+    summary = make_directions(output, model=model, positive=positive, negative=negative, method=method, pca=pca,
+                              samples=samples, seed=seed, options=parse_kv(option), config=run.config)
+    bad = [b for r in summary.results for b in r.extra.get("unreadable", [])]
+    for line in bad:
+        _err(f"failed: {line}")
+    for r in summary.results:
+        if r.status == "failed":
+            _err(f"error: {r.reason}")
+        elif r.status == "skipped":
+            _err(f"skipped: {r.reason}")
+        elif r.status == "planned":
+            typer.echo(json.dumps({"output": r.output, "status": "planned"}) if json_ else f"would write {r.output}")
+        for rec in r.extra.get("files", []):
+            if json_:
+                typer.echo(json.dumps(rec))
+            else:
+                extra = (f", {rec['positive']} positive / {rec['negative']} negative images, separation "
+                         f"{rec['separation']:.0%}" if "separation" in rec else "")
+                typer.echo(f"wrote {rec['output']} ({rec['method']}{extra})")
     if bad:
         _err(f"{len(bad)} image(s) could not be read and were left out")
-        raise typer.Exit(1)
+    raise typer.Exit(130 if summary.interrupted else 1 if bad or summary.count("failed") else 0)
 
 
 @command()

@@ -26,7 +26,7 @@ import json
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from imgedit.io.images import IMAGE_EXTENSIONS, MADE_BY
@@ -43,6 +43,7 @@ class Job:
     output: Path       #: file, or folder for "frames" (or a video file when frames -> video)
     rel: str           #: path shown to the user (relative to the input root)
     error: str | None = None  #: set when the job is known to fail before it runs
+    data: dict = field(default_factory=dict)  #: what else a verb's job needs (a seed, a latent file)
 
 
 def kind_of(path: Path) -> str | None:
