@@ -40,6 +40,9 @@ from imgedit.errors import UsageError, debug_enabled
 
 #: a batch whose worker died is retried this many times before its jobs are isolated one by one
 BATCH_RETRIES = 1
+#: images per Ray task, in model batches (--batch-size). 8 was measured no faster than 1 for the
+#: style network at 512² on 2 cores (BENCHMARKS.md), and a crash costs the whole task a retry
+TASK_BATCHES = 1
 CRASHED = "worker crashed (the process running this file died; rerun it alone with --engine local to see why)"
 
 
@@ -82,6 +85,9 @@ def _token_available() -> bool:
 def ray_tmpdir() -> Path:
     """Ray's session folder for a private instance (short: it holds unix sockets)."""
     base = os.environ.get("IMGEDIT_RAY_TMPDIR") or os.path.join(tempfile.gettempdir(), f"imgedit-ray-{os.getuid()}")
+    if len(base) > 40:  # its session folder's socket paths must stay under 108 bytes
+        raise UsageError(f"Ray's temp folder {base} is too long a path (unix sockets go there)",
+                         hint="set IMGEDIT_RAY_TMPDIR (or TMPDIR) to a short path such as /tmp/imgedit-ray")
     return Path(base)
 
 
@@ -235,7 +241,7 @@ class RayExecutor:
                     task.advance()
 
                 images_only = all(j.kind == "image" for j in jobs)
-                batch = max(1, self.cfg.batch_size) if images_only else 1
+                batch = max(1, self.cfg.batch_size) * TASK_BATCHES if images_only else 1
                 self._pass(verb, jobs, list(range(len(jobs))), batch, BATCH_RETRIES, on_row)
                 lost = [i for i in range(len(jobs)) if i not in reported]
                 if len(lost) > 1 or (lost and batch > 1):  # find the file that crashes: each alone

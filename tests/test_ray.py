@@ -202,3 +202,88 @@ def test_bad_address_is_a_one_line_usage_error(tmp_path):
                 "--ray-address", f"127.0.0.1:{_free_port()}", timeout=240)
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and "--ray-address" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_videos_are_one_job_each_and_match_the_local_engine(ray_site, tmp_path):
+    from io_corpus import make_test_video
+
+    from imgedit.io.video import probe_video
+    from imgedit.runner import process
+
+    src = tmp_path / "clips"
+    src.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        make_test_video(src / name, n_frames=10, fps=20, size=(64, 48), with_audio=True)
+    loc = process([src], tmp_path / "local", model="classic.blend", task="interpolate", progress=False)
+    ray_ = process([src], tmp_path / "ray", model="classic.blend", task="interpolate", engine="ray", progress=False)
+    assert loc.count("done") == ray_.count("done") == 2 and ray_.exit_code == 0
+    for name in ("a.2x.mp4", "b.2x.mp4"):
+        a, b = probe_video(tmp_path / "local" / name), probe_video(tmp_path / "ray" / name)
+        assert a.frame_count == b.frame_count == 20 and a.fps == b.fps and b.has_audio
+    # pixels: PNG frames (H.264 would turn a float rounding across thread counts into larger codec noise)
+    loc = process([src], tmp_path / "local-f", model="classic.blend", task="interpolate", frames_out=True, progress=False)
+    ray_ = process([src], tmp_path / "ray-f", model="classic.blend", task="interpolate", frames_out=True, engine="ray",
+                   progress=False)
+    assert loc.count("done") == ray_.count("done") == 2
+    for name in ("a.2x", "b.2x"):
+        fa = sorted((tmp_path / "local-f" / name).glob("*.png"))
+        fb = sorted((tmp_path / "ray-f" / name).glob("*.png"))
+        assert [f.name for f in fa] == [f.name for f in fb] and len(fa) == 20
+        for x, y in zip(fa, fb):
+            assert np.abs(np.asarray(Image.open(x), dtype=int) - np.asarray(Image.open(y), dtype=int)).max() <= 1
+
+
+SLOW = '''
+from imgedit.api import Capability, ModelSpec, hookimpl
+
+@hookimpl
+def imgedit_register_models(register):
+    register(ModelSpec(name="rayslow.sleep", summary="sleeps", factory="fakeplug_rayslow_impl:Slow",
+                       capabilities=(Capability.EDIT,)))
+'''
+SLOW_IMPL = '''
+import time
+from imgedit.api import ImageModel
+
+class Slow(ImageModel):
+    def edit(self, images):
+        time.sleep(1.0)
+        return images
+'''
+
+
+def test_ctrl_c_stops_the_ray_job_and_leaves_no_temps(tmp_path):
+    """SIGINT to a CLI run on a private instance: exit 130, finished outputs kept, no temp files,
+    no Ray process left behind; a rerun resumes."""
+    import signal
+    import time
+
+    site = tmp_path / "site"
+    make_plugin_dist(site, "fake-rayslow", "rayslow", "fakeplug_rayslow", SLOW)
+    (site / "fakeplug_rayslow_impl.py").write_text(SLOW_IMPL)
+    src = tmp_path / "in"
+    for i in range(12):
+        _photo(src / f"p{i:02d}.png", i)
+    out = tmp_path / "out"
+    rt = Path("/tmp") / f"imgedit-rt{os.getpid()}"  # short: Ray's unix sockets live there
+    env = {**os.environ, "PYTHONPATH": str(site), "IMGEDIT_RAY_TMPDIR": str(rt)}
+    env.pop("RAY_ADDRESS", None)
+    exe = Path(sys.executable).parent / "imgedit"
+    proc = subprocess.Popen([str(exe), "edit", "-m", "rayslow.sleep", src, out, "--engine", "ray", "--workers", "1"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (out.exists() and any(p.suffix == ".png" and not p.name.startswith(".")
+                                                                     for p in out.iterdir())):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    time.sleep(1)
+    assert not _temps(out), _temps(out)
+    done = [p.name for p in out.iterdir()]
+    assert 1 <= len(done) < 12
+    left = subprocess.run(["pgrep", "-f", str(rt)], capture_output=True, text=True).stdout.split()
+    shutil.rmtree(rt, ignore_errors=True)
+    assert not left, f"Ray processes left: {left}"
+    again = run_cli("edit", "-m", "rayslow.sleep", src, out, "--json", env=env)  # local rerun resumes
+    assert again.returncode == 0 and json.loads(again.stdout.splitlines()[-1])["skipped"] == len(done)

@@ -621,3 +621,29 @@ def test_outputs_get_the_umask_mode(tmp_path):
             assert p.stat().st_mode & 0o777 == 0o644, (p.name, oct(p.stat().st_mode))
     finally:
         os.umask(old)
+
+
+def test_every_verb_goes_through_one_pipeline_and_rejects_unknown_keywords(tmp_path, monkeypatch):
+    """generate/morph/directions/process share the pipeline (its dry run, skip and summary); a
+    keyword that is neither a RunConfig field nor a model option is an error, not a silent no-op."""
+    from imgedit import pipeline
+    from imgedit.errors import ImgeditError
+    from imgedit.runner import generate, make_directions, morph
+
+    with pytest.raises(ImgeditError, match="cuont"):
+        generate(tmp_path / "g", model="classic.colorgrid", cuont=3, progress=False)
+    seen = []
+    real = pipeline.run
+    monkeypatch.setattr("imgedit.runner.run_pipeline", lambda verb, jobs, *a, **k: seen.append(type(verb).__name__)
+                        or real(verb, jobs, *a, **k))
+    _photo(tmp_path / "a.png")
+    _photo(tmp_path / "b.png")
+    assert generate(tmp_path / "g", model="classic.colorgrid", count=2, dry_run=True, progress=False).count("planned") == 2
+    assert morph([tmp_path / "a.png", tmp_path / "b.png"], tmp_path / "m", model="classic.colorgrid",
+                 dry_run=True).count("planned") == 1
+    assert make_directions(tmp_path / "pcs", model="classic.colorgrid", pca=2, samples=20,
+                           dry_run=True).count("planned") == 1
+    assert process([tmp_path / "a.png"], tmp_path / "e", model="classic.adjust", dry_run=True,
+                   progress=False).count("planned") == 1
+    assert seen == ["GenerateVerb", "MorphVerb", "DirectionsVerb", "Runner"]
+    assert not any((tmp_path / d).exists() for d in ("g", "m", "pcs", "e"))
