@@ -27,9 +27,11 @@ local cluster), its temp folder under the system temp dir (``IMGEDIT_RAY_TMPDIR`
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
+import sys
 import tempfile
 import time
 import warnings
@@ -77,6 +79,25 @@ def _import_ray(loopback: bool = False):
     return ray
 
 
+@contextlib.contextmanager
+def _quiet_stderr(quiet: bool):
+    """Ray's C++ core prints lines on file descriptor 2 while it starts (its log level, token
+    notices); a run's stderr is for imgedit's lines. --debug keeps them."""
+    if not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _token_available() -> bool:
     return bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
                 or (Path.home() / ".ray" / "auth_token").is_file())
@@ -103,9 +124,10 @@ def connect(cfg) -> bool:
         tmp = ray_tmpdir()
         tmp.mkdir(parents=True, exist_ok=True)
         cpus = os.cpu_count() or 1
-        ray.init(address="local", num_cpus=cpus, num_gpus=None, include_dashboard=False,
-                 _node_ip_address="127.0.0.1", _temp_dir=str(tmp), configure_logging=not quiet,
-                 log_to_driver=not quiet, logging_level=logging.ERROR)
+        with _quiet_stderr(quiet):
+            ray.init(address="local", num_cpus=cpus, num_gpus=None, include_dashboard=False,
+                     _node_ip_address="127.0.0.1", _temp_dir=str(tmp), configure_logging=not quiet,
+                     log_to_driver=not quiet, logging_level=logging.ERROR)
         return True
     host, sep, port = address.rpartition(":")
     if sep and port.isdigit():  # Ray waits minutes for a head that is not there: ask first
@@ -117,8 +139,9 @@ def connect(cfg) -> bool:
             raise UsageError(f"--ray-address {address}: no Ray head answers there ({exc.strerror or exc})",
                              hint="start one with `ray start --head`, or use --ray-address local") from None
     try:
-        ray.init(address=address, configure_logging=not quiet, log_to_driver=not quiet,
-                 logging_level=logging.ERROR)
+        with _quiet_stderr(quiet):
+            ray.init(address=address, configure_logging=not quiet, log_to_driver=not quiet,
+                     logging_level=logging.ERROR)
     except ConnectionError as exc:
         raise UsageError(f"--ray-address {address}: cannot join the Ray cluster ({' '.join(str(exc).split())[:200]})",
                          hint="start one with `ray start --head`, or use --ray-address local") from None
