@@ -37,6 +37,8 @@ demo: $(STAMP)
 	$(VENV)/bin/imgedit encode -m vae.glyphs samples/glyphs $(DEMO_OUT)/vae/glyph-latents -v
 	$(VENV)/bin/imgedit edit -m vae.glyphs samples/glyphs $(DEMO_OUT)/vae/bold --direction bold:1.5 -v
 	$(VENV)/bin/imgedit generate -m vae.glyphs $(DEMO_OUT)/vae/samples -c 8 --seed 1
+	$(VENV)/bin/imgedit generate -m vae.faces $(DEMO_OUT)/vae/faces -c 8 --seed 1
+	$(VENV)/bin/imgedit edit -m vae.faces $(DEMO_OUT)/vae/faces $(DEMO_OUT)/vae/faces-pc0 --direction pc0:2 -v
 	$(VENV)/bin/imgedit generate -m gan.faces $(DEMO_OUT)/gan/faces -c 8 -o truncation=0.8
 	$(VENV)/bin/imgedit edit -m gan.faces $(DEMO_OUT)/gan/faces $(DEMO_OUT)/gan/faces-pc0 --direction pc0:2 -v
 	@echo
