@@ -33,6 +33,7 @@ import os
 import pickle
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -204,6 +205,21 @@ class RayExecutor:
         if cfg.gpus_per_worker < 0:
             raise UsageError("--gpus-per-worker must be 0 or more")
         self.owners: set[str] = set()
+        self.stop = threading.Event()
+
+    def _catch_signals(self) -> dict:
+        """SIGINT / SIGTERM set :attr:`stop` (checked at every result row) as well as raising
+        KeyboardInterrupt: Ray's threads can swallow the exception; the flag still stops the run."""
+        import signal
+
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def on_signal(signum, frame):
+            self.stop.set()
+            raise KeyboardInterrupt
+
+        return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def workers(self, n_batches: int) -> int:
         import ray
@@ -240,14 +256,20 @@ class RayExecutor:
                 # Ray's defaults restart actors and retry tasks forever: a crashing file would loop
                 max_restarts=n_batches * (retries + 1), max_task_retries=retries)
         for row in ds.iter_rows():
+            if self.stop.is_set():  # a Ctrl-C that Ray's own threads swallowed
+                raise KeyboardInterrupt
             self.owners.add(str(row["owner"]))
             on_row(int(row["i"]), pickle.loads(bytes(row["result"])))
 
     def run(self, verb, jobs, emit) -> None:
         from imgedit.runner import _Progress, _remove_dead_temps
 
+        import signal
+
         started_here = connect(self.cfg)  # (before ray is imported: it reads its settings then)
         import ray
+
+        old_handlers = self._catch_signals()
 
         folders = verb.output_folders(jobs)
         try:
@@ -285,6 +307,8 @@ class RayExecutor:
             started_here = False
             raise
         finally:
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler)
             if started_here:
                 ray.shutdown()
 
