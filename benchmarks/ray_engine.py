@@ -45,16 +45,21 @@ def make_images(folder: Path, n: int, size: int) -> None:
         im.crop(box).resize((size, size)).save(folder / f"img{i:05d}.png")
 
 
-def tree_rss(pid: int) -> int:
-    """Bytes resident in ``pid`` and its descendants (Linux /proc; 0 elsewhere)."""
+def tree_sample(pid: int, cpu: dict[int, tuple[str, float]]) -> int:
+    """Bytes resident in ``pid`` and its descendants (Linux /proc; 0 elsewhere); records each
+    process's CPU seconds so far (user + system) and role in ``cpu``."""
     kids: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    ticks: dict[int, float] = {}
     page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     for d in Path("/proc").glob("[0-9]*"):
         try:
             stat = (d / "stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            fields = stat.rsplit(")", 1)[1].split()
+            ppid = int(fields[1])
             rss[int(d.name)] = int((d / "statm").read_text().split()[1]) * page
+            ticks[int(d.name)] = (int(fields[11]) + int(fields[12])) / hz
         except (OSError, ValueError, IndexError):
             continue
         kids.setdefault(ppid, []).append(int(d.name))
@@ -62,8 +67,23 @@ def tree_rss(pid: int) -> int:
     while todo:
         p = todo.pop()
         total += rss.get(p, 0)
+        if p in ticks:
+            role = "driver (imgedit)" if p == pid else cpu.get(p, (None, 0))[0] or _role(p)
+            cpu[p] = (role, ticks[p])
         todo.extend(kids.get(p, []))
     return total
+
+
+def _role(pid: int) -> str:
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "?"
+    for key, role in (("MapWorker", "actor (the model)"), ("_StatsActor", "Ray Data stats actor"),
+                      ("raylet", "raylet"), ("gcs_server", "GCS"), ("idle", "idle Ray workers")):
+        if key in cmd:
+            return role
+    return "other Ray processes"
 
 
 def run(args: list[str]) -> dict:
@@ -71,11 +91,12 @@ def run(args: list[str]) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen([EXE, *args, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0]
+    cpu: dict[int, tuple[str, float]] = {}
     done = threading.Event()
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], tree_rss(proc.pid))
+            peak[0] = max(peak[0], tree_sample(proc.pid, cpu))
             time.sleep(0.25)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -88,7 +109,20 @@ def run(args: list[str]) -> dict:
     summary = lines[-1] if lines else {}
     if proc.returncode != 0:
         print(err[-2000:], file=sys.stderr)
-    return {"seconds": secs, "peak_mb": peak[0] / 2**20, "summary": summary, "rc": proc.returncode}
+    by_role: dict[str, float] = {}
+    for role, seconds in cpu.values():
+        by_role[role] = by_role.get(role, 0.0) + seconds
+    return {"seconds": secs, "peak_mb": peak[0] / 2**20, "summary": summary, "rc": proc.returncode,
+            "cpu": by_role}
+
+
+def cpu_table(r: dict) -> str:
+    """CPU seconds by process role during one run (sampled every 0.25 s: a process's last quarter
+    second may be missed)."""
+    total = sum(r["cpu"].values()) or 1.0
+    rows = [f"| {role} | {sec:.1f} s | {sec / total:.0%} |" for role, sec in
+            sorted(r["cpu"].items(), key=lambda kv: -kv[1])]
+    return "| process | CPU | share |\n|---|---|---|\n" + "\n".join(rows) + f"\n| all | {total:.1f} s over {r['seconds']:.1f} s wall | |"
 
 
 def main() -> None:
@@ -131,6 +165,8 @@ def main() -> None:
         print(f"fixed cost of --engine ray (start, actors, model load) beyond local's start-up: {fixed:.1f} s")
         print(f"ray time per image: {ray_per_image * 1000:.0f} ms; per-image overhead "
               f"{over * 1000:+.0f} ms = {over / model_per_image:+.1%} of the model's time (goal < 5%)")
+        print(f"\nCPU by process, local {n} images:\n" + cpu_table(local))
+        print(f"\nCPU by process, ray {n} images:\n" + cpu_table(ray_))
         if args.scale:
             small = work / "small"
             make_images(small, args.scale, 64)

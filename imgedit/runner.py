@@ -209,18 +209,20 @@ def _fail_reason(exc: BaseException, source: os.PathLike | str | None = None) ->
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
-class Runner(Verb):
-    """The file verbs (edit, stylize, interpolate, encode) over a plan of :class:`Job`; the base of
-    the other verbs' model handling. Build it through :func:`process` or the CLI."""
+class ModelVerb(Verb):
+    """A verb that runs one registered model: builds it on first use (a fully resumed run never
+    loads it) and records in each output's mark what made it."""
 
-    def __init__(self, *, capability: Capability, spec, options: Mapping[str, Any], config: RunConfig,
-                 task: str | None = None):
-        self.capability, self.spec, self.raw_options, self.cfg = capability, spec, dict(options), config
+    #: compare an existing output's mark with this run's settings (a different model or options:
+    #: "skipped, made with ...")
+    reads_marks = True
+
+    def __init__(self, *, spec, options: Mapping[str, Any], config: RunConfig, task: str | None = None):
+        self.spec, self.raw_options, self.cfg = spec, dict(options), config
         self.task = task or spec.name  #: what the outputs' mark says made them (`imgedit interpolate from X`)
         self._model = None
         self._opts: dict[str, Any] | None = None
         self._settings: dict[str, Any] | None = None
-        self._emit: Callable[[ItemResult], None] | None = None  #: set by execute()
 
     def settings(self, job: Job) -> dict[str, Any]:
         """What makes this job's output what it is, as recorded in its mark and compared with an
@@ -239,7 +241,6 @@ class Runner(Verb):
             out["frames_fps"] = float(self.cfg.frames_fps)
         return out
 
-    # the model is built on first use, so a fully resumed run never loads it
     @property
     def model(self):
         if self._model is None:
@@ -256,16 +257,11 @@ class Runner(Verb):
         _ = self.model
         return self._opts  # type: ignore[return-value]
 
-    def emit(self, result: ItemResult) -> None:
-        if self._emit is not None:
-            self._emit(result)
-
-    # -- the pipeline's hooks (:class:`imgedit.pipeline.Verb`) ----------------------------------
     def skip(self, job: Job) -> ItemResult | None:
         if not job.output.exists() or _empty_dir(job.output):
             return None
         now = self.settings(job)
-        old = None if self.capability == Capability.ENCODE else settings_of(job.output)
+        old = settings_of(job.output) if self.reads_marks else None
         reason = skip_reason(old, now, job, self.spec)
         made_with = {k: v for k, v in old.items() if k != "source"} if reason != SKIP_EXISTS else None
         return self.result(job, "skipped", reason, extra={"made_with": made_with} if made_with else {})
@@ -273,6 +269,23 @@ class Runner(Verb):
     def prepare(self) -> None:
         _ = self.model  # a missing weight file or broken plugin stops the run here
 
+
+class Runner(ModelVerb):
+    """The file verbs (edit, stylize, interpolate, encode) over a plan of :class:`Job`. Build it
+    through :func:`process` or the CLI."""
+
+    def __init__(self, *, capability: Capability, spec, options: Mapping[str, Any], config: RunConfig,
+                 task: str | None = None):
+        super().__init__(spec=spec, options=options, config=config, task=task)
+        self.capability = capability
+        self.reads_marks = capability != Capability.ENCODE  # a latent file has no mark
+        self._emit: Callable[[ItemResult], None] | None = None  #: set by execute()
+
+    def emit(self, result: ItemResult) -> None:
+        if self._emit is not None:
+            self._emit(result)
+
+    # -- the pipeline's hooks (:class:`imgedit.pipeline.Verb`) ----------------------------------
     def execute(self, jobs: list[Job], emit: Callable[[ItemResult], None], progress) -> None:
         self._emit = emit
         images = [j for j in jobs if j.kind == "image"]
@@ -298,7 +311,7 @@ class Runner(Verb):
         from imgedit.engine import from_tensor, to_tensor
         from imgedit.io.images import write_image
 
-        task = progress.task("images", len(jobs), "img")
+        task = progress.task(self.progress_label, len(jobs), self.unit)
         pending: list[tuple[Job, Any, float]] = []
 
         def flush() -> None:
@@ -729,13 +742,13 @@ def _split_config(config: RunConfig | None, config_kw: Mapping[str, Any], option
     return cfg, opts
 
 
-class GenerateVerb(Runner):
+class GenerateVerb(ModelVerb):
     """``imgedit generate``: one job per sample (a seed, or a latent file to decode)."""
 
     progress_label = "generate"
 
     def __init__(self, *, spec, options, config: RunConfig, save_latents: bool):
-        super().__init__(capability=Capability.GENERATE, spec=spec, options=options, config=config)
+        super().__init__(spec=spec, options=options, config=config)
         self.save_latents = save_latents
 
     def label(self, job: Job) -> str:
@@ -764,7 +777,7 @@ class GenerateVerb(Runner):
         loaded, spec, cfg = self.model, self.spec, self.cfg
         blank = Image(pixels=None, alpha=None, gray=False, bit_depth=8, format="PNG", icc_profile=None,
                       exif=None, warnings=[])
-        task = progress.task("generate", len(jobs), "img")
+        task = progress.task(self.progress_label, len(jobs), self.unit)
         for start in range(0, len(jobs), cfg.batch_size):
             chunk = jobs[start:start + cfg.batch_size]
             t0 = time.perf_counter()
@@ -818,14 +831,10 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
     ``save_latents`` writes each sample's latent beside it (``seed000042.latent.safetensors``).
     Same skip/overwrite/atomic/keep-going rules as :func:`process`."""
     from imgedit.latent import LATENT_SUFFIX
-    from imgedit.registry import get_registry
 
     started = time.perf_counter()
     cfg, options = _split_config(config, config_kw, options, fmt="png")
-    spec = get_registry().get(model)
-    if not spec.can(Capability.GENERATE):
-        raise UsageError(f"model {spec.name} cannot generate (it can: "
-                         f"{', '.join(c.value for c in spec.capabilities)})")
+    spec = _model_that_can(model, Capability.GENERATE)
     spec.resolve_options(dict(options))
     ext = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tiff": ".tif", "same": ".png"}.get(cfg.fmt)
     if ext is None:
@@ -867,8 +876,8 @@ def generate(output, *, model: str, count: int = 4, seed: int = 0, latents=None,
 
 # --------------------------------------------------------------------------------------------
 # latent verbs: morph and directions (any model that encodes and generates)
-def _latent_model(model: str, config: RunConfig, *caps: Capability):
-    from imgedit.engine import build
+def _model_that_can(model: str, *caps: Capability):
+    """The spec of ``model``; a UsageError when it lacks one of ``caps``."""
     from imgedit.registry import get_registry
 
     spec = get_registry().get(model)
@@ -876,7 +885,7 @@ def _latent_model(model: str, config: RunConfig, *caps: Capability):
     if missing:
         raise UsageError(f"model {spec.name} cannot {' and '.join(missing)} (it can: "
                          f"{', '.join(c.value for c in spec.capabilities)})")
-    return spec, lambda: build(spec, device=config.device, precision=config.precision)
+    return spec
 
 
 def _read_images(paths: list[Path], cfg: RunConfig, on_bad: Callable[[Path, str], None]):
@@ -903,14 +912,14 @@ def _read_images(paths: list[Path], cfg: RunConfig, on_bad: Callable[[Path, str]
         yield f, to_tensor(img.pixels)
 
 
-class MorphVerb(Runner):
+class MorphVerb(ModelVerb):
     """``imgedit morph``: one job, the whole path A -> B -> C... written as one video or folder."""
 
-    unit = "frames"
+    progress_label, unit = "morph", "jobs"
 
     def __init__(self, *, spec, options, config: RunConfig, inputs: list[Path], count: int, lerp: bool,
                  fps: float, size: int | None):
-        super().__init__(capability=Capability.GENERATE, spec=spec, options=options, config=config, task="morph")
+        super().__init__(spec=spec, options=options, config=config, task="morph")
         self.inputs, self.count, self.lerp, self.fps, self.size = inputs, count, lerp, fps, size
 
     @property
@@ -990,7 +999,7 @@ def morph(inputs, output, *, model: str, count: int = 8, lerp: bool = False, fps
         raise UsageError("--count must be at least 1")
     if kind_of(output) == "image":
         raise UsageError(f"OUT {output.name} is an image name: name a video (morph.mp4) or a folder for the frames")
-    spec, _ = _latent_model(model, cfg, Capability.ENCODE, Capability.GENERATE)
+    spec = _model_that_can(model, Capability.ENCODE, Capability.GENERATE)
     spec.resolve_options(dict(options))
     for p in inputs:
         if p.resolve() == output.resolve():
@@ -1003,14 +1012,16 @@ def morph(inputs, output, *, model: str, count: int = 8, lerp: bool = False, fps
     return run_pipeline(verb, [job], on_result, started)
 
 
-class DirectionsVerb(Runner):
+class DirectionsVerb(ModelVerb):
     """``imgedit directions``: one job, from labelled folders (mean difference or classifier normal
     of their latents) or K PCA directions of sampled latents; its result's ``files`` lists what
     was written and ``unreadable`` the images left out."""
 
+    progress_label, unit = "directions", "jobs"
+
     def __init__(self, *, spec, options, config: RunConfig, positive, negative, method: str, pca: int,
                  samples: int, seed: int, paths: list[Path]):
-        super().__init__(capability=Capability.GENERATE, spec=spec, options=options, config=config, task="directions")
+        super().__init__(spec=spec, options=options, config=config, task="directions")
         self.positive, self.negative, self.method = positive, negative, method
         self.pca, self.samples, self.seed, self.paths = pca, samples, seed, paths
 
@@ -1096,7 +1107,7 @@ def make_directions(output, *, model: str, positive=None, negative=None, method:
     started = time.perf_counter()
     cfg, options = _split_config(config, config_kw, options)
     output = Path(output)
-    spec, _ = _latent_model(model, cfg, Capability.GENERATE, *(() if pca else (Capability.ENCODE,)))
+    spec = _model_that_can(model, Capability.GENERATE, *(() if pca else (Capability.ENCODE,)))
     spec.resolve_options(dict(options))
     if method not in METHODS:
         raise UsageError(f"--method {method!r}: choose {' or '.join(METHODS)}")

@@ -26,6 +26,28 @@ def make_plugin_dist(site: Path, package: str, ep_name: str, module: str, code: 
     return site
 
 
+def make_edit_plugin(site: Path, model: str, edit: str, *, summary: str = "test", imports: str = "") -> Path:
+    """An installed one-model plugin in ``site``: ``model`` (EDIT) is an ``ImageModel`` whose
+    ``edit(self, images)`` runs the code ``edit`` (after ``imports``); ``Model.calls`` is free for
+    counters. The fake models of the runner and engine tests."""
+    ep = model.split(".")[0]
+    module = "fakeplug_" + model.replace(".", "_")
+    code = f'''
+from imgedit.api import Capability, ModelSpec, hookimpl
+
+@hookimpl
+def imgedit_register_models(register):
+    register(ModelSpec(name={model!r}, summary={summary!r}, factory="{module}_impl:Model",
+                       capabilities=(Capability.EDIT,)))
+'''
+    make_plugin_dist(site, "fake-" + model.replace(".", "-"), ep, module, code)
+    body = textwrap.indent(textwrap.dedent(edit).strip("\n"), " " * 8)
+    (site / f"{module}_impl.py").write_text(
+        f"{textwrap.dedent(imports).strip()}\nfrom imgedit.api import ImageModel\n\n\nclass Model(ImageModel):\n"
+        f"    calls = 0\n\n    def edit(self, images):\n{body}\n")
+    return site
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run the real `imgedit` console script in a subprocess (as a user would)."""
     full_env = {**os.environ, **(env or {})}

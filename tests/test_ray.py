@@ -19,27 +19,14 @@ from PIL import Image
 
 pytest.importorskip("ray.data")
 
-from _imgedit_helpers import make_plugin_dist, run_cli  # noqa: E402
+from _imgedit_helpers import make_edit_plugin, run_cli  # noqa: E402
 
-CRASHER = '''
-from imgedit.api import Capability, ModelSpec, hookimpl
-
-@hookimpl
-def imgedit_register_models(register):
-    register(ModelSpec(name="raytest.crash", summary="inverts; kills its process on a red-marked image",
-                       factory="fakeplug_raycrash_impl:Crash", capabilities=(Capability.EDIT,)))
-'''
-CRASHER_IMPL = '''
-import os
-from imgedit.api import ImageModel
-
-class Crash(ImageModel):
-    def edit(self, images):
-        px = images[:, :, 0, 0]
-        if ((px[:, 0] > 0.99) & (px[:, 1] < 0.01) & (px[:, 2] < 0.01)).any():
-            os._exit(3)
-        return 1 - images
-'''
+CRASHER = """
+px = images[:, :, 0, 0]
+if ((px[:, 0] > 0.99) & (px[:, 1] < 0.01) & (px[:, 2] < 0.01)).any():
+    os._exit(3)
+return 1 - images
+"""
 
 
 def _free_port() -> int:
@@ -85,8 +72,8 @@ def ray_site(tmp_path_factory):
     from imgedit.runner import RunConfig
 
     site = tmp_path_factory.mktemp("raysite")
-    make_plugin_dist(site, "fake-raycrash", "raytest", "fakeplug_raycrash", CRASHER)
-    (site / "fakeplug_raycrash_impl.py").write_text(CRASHER_IMPL)
+    make_edit_plugin(site, "raytest.crash", CRASHER, imports="import os",
+                     summary="inverts; kills its process on a red-marked image")
     old_path, old_pp = list(sys.path), os.environ.get("PYTHONPATH")
     sys.path.insert(0, str(site))
     os.environ["PYTHONPATH"] = os.pathsep.join([str(site)] + ([old_pp] if old_pp else []))
@@ -233,23 +220,6 @@ def test_videos_are_one_job_each_and_match_the_local_engine(ray_site, tmp_path):
             assert np.abs(np.asarray(Image.open(x), dtype=int) - np.asarray(Image.open(y), dtype=int)).max() <= 1
 
 
-SLOW = '''
-from imgedit.api import Capability, ModelSpec, hookimpl
-
-@hookimpl
-def imgedit_register_models(register):
-    register(ModelSpec(name="rayslow.sleep", summary="sleeps", factory="fakeplug_rayslow_impl:Slow",
-                       capabilities=(Capability.EDIT,)))
-'''
-SLOW_IMPL = '''
-import time
-from imgedit.api import ImageModel
-
-class Slow(ImageModel):
-    def edit(self, images):
-        time.sleep(1.0)
-        return images
-'''
 
 
 def test_ctrl_c_stops_the_ray_job_and_leaves_no_temps(tmp_path):
@@ -259,8 +229,7 @@ def test_ctrl_c_stops_the_ray_job_and_leaves_no_temps(tmp_path):
     import time
 
     site = tmp_path / "site"
-    make_plugin_dist(site, "fake-rayslow", "rayslow", "fakeplug_rayslow", SLOW)
-    (site / "fakeplug_rayslow_impl.py").write_text(SLOW_IMPL)
+    make_edit_plugin(site, "rayslow.sleep", "time.sleep(1.0)\nreturn images", imports="import time")
     src = tmp_path / "in"
     for i in range(12):
         _photo(src / f"p{i:02d}.png", i)

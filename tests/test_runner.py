@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from _imgedit_helpers import make_plugin_dist, run_cli, sha256
+from _imgedit_helpers import make_edit_plugin, make_plugin_dist, run_cli, sha256
 from imgedit.errors import UsageError
 from imgedit.runner import process
 
@@ -130,31 +130,14 @@ def test_batching_same_and_mixed_sizes(tmp_path):
         assert np.abs(a - b).max() <= 1
 
 
-INTERRUPTER = '''
-from imgedit.api import Capability, ModelSpec, hookimpl
-
-@hookimpl
-def imgedit_register_models(register):
-    register(ModelSpec(name="test.interrupt", summary="raises Ctrl-C on the 3rd image",
-                       factory="fakeplug_intr_impl:Interrupt", capabilities=(Capability.EDIT,)))
-'''
-INTERRUPTER_IMPL = '''
-import os
-from imgedit.api import ImageModel
-
-class Interrupt(ImageModel):
-    calls = 0
-    def edit(self, images):
-        Interrupt.calls += 1
-        if Interrupt.calls == 3 and os.environ.get("IMGEDIT_TEST_INTERRUPT") == "1":
-            raise KeyboardInterrupt
-        return 1 - images
-'''
 
 
 def test_ctrl_c_leaves_no_partial_files_and_rerun_resumes(plugin_site, tmp_path, monkeypatch):
-    make_plugin_dist(plugin_site, "fake-intr", "test", "fakeplug_intr", INTERRUPTER)
-    (plugin_site / "fakeplug_intr_impl.py").write_text(INTERRUPTER_IMPL)
+    make_edit_plugin(plugin_site, "test.interrupt", """
+        Model.calls += 1
+        if Model.calls == 3 and os.environ.get("IMGEDIT_TEST_INTERRUPT") == "1":
+            raise KeyboardInterrupt
+        return 1 - images""", imports="import os", summary="raises Ctrl-C on the 3rd image")
     src = tmp_path / "in"
     for i in range(5):
         _photo(src / f"{i}.png")
@@ -169,28 +152,13 @@ def test_ctrl_c_leaves_no_partial_files_and_rerun_resumes(plugin_site, tmp_path,
     assert sorted(p.name for p in out.iterdir()) == [f"{i}.png" for i in range(5)]
 
 
-FAILER = '''
-from imgedit.api import Capability, ModelSpec, hookimpl
-
-@hookimpl
-def imgedit_register_models(register):
-    register(ModelSpec(name="test.fail", summary="fails on wide images",
-                       factory="fakeplug_fail_impl:Fail", capabilities=(Capability.EDIT,)))
-'''
-FAILER_IMPL = '''
-from imgedit.api import ImageModel
-
-class Fail(ImageModel):
-    def edit(self, images):
-        if images.shape[-1] > 35:
-            raise RuntimeError("cannot handle wide images")
-        return images
-'''
 
 
 def test_model_failure_in_a_batch_fails_only_that_item(plugin_site, tmp_path):
-    make_plugin_dist(plugin_site, "fake-fail", "test", "fakeplug_fail", FAILER)
-    (plugin_site / "fakeplug_fail_impl.py").write_text(FAILER_IMPL)
+    make_edit_plugin(plugin_site, "test.fail", """
+        if images.shape[-1] > 35:
+            raise RuntimeError("cannot handle wide images")
+        return images""", summary="fails on wide images")
     src = tmp_path / "in"
     _photo(src / "1.png", size=(30, 30))
     _photo(src / "2.png", size=(40, 30))
@@ -260,23 +228,6 @@ def test_debug_shows_traceback(tmp_path):
     assert res.returncode == 2 and "Traceback" in res.stderr
 
 
-SLOW = '''
-from imgedit.api import Capability, ModelSpec, hookimpl
-
-@hookimpl
-def imgedit_register_models(register):
-    register(ModelSpec(name="test.slow", summary="sleeps", factory="fakeplug_slow_impl:Slow",
-                       capabilities=(Capability.EDIT,)))
-'''
-SLOW_IMPL = '''
-import time
-from imgedit.api import ImageModel
-
-class Slow(ImageModel):
-    def edit(self, images):
-        time.sleep(0.3)
-        return 1 - images
-'''
 
 
 def test_real_sigint_exits_130_without_partial_files_then_resumes(tmp_path):
@@ -287,8 +238,7 @@ def test_real_sigint_exits_130_without_partial_files_then_resumes(tmp_path):
     import time
 
     site = tmp_path / "site"
-    make_plugin_dist(site, "fake-slow", "test", "fakeplug_slow", SLOW)
-    (site / "fakeplug_slow_impl.py").write_text(SLOW_IMPL)
+    make_edit_plugin(site, "test.slow", "time.sleep(0.3)\nreturn 1 - images", imports="import time")
     src, out = tmp_path / "in", tmp_path / "out"
     for i in range(12):
         _photo(src / f"{i:02d}.png", size=(64, 48))
