@@ -24,7 +24,6 @@ Classifier weights are cached in ``~/.cache/imgedit/bench/`` (delete to retrain)
 from __future__ import annotations
 
 import argparse
-import csv
 import platform
 import random
 import time
@@ -33,6 +32,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from imgedit.metrics import psnr
 
 DATA = Path("~/.cache/imgedit/data/glyphs").expanduser()
 HELDOUT = Path("~/.cache/imgedit/data/glyphs-heldout").expanduser()
@@ -97,10 +98,6 @@ def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps
     CACHE.mkdir(parents=True, exist_ok=True)
     save_file(net.state_dict(), str(path))
     return net.eval()
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return 10 * torch.log10(1 / (a - b).pow(2).flatten(1).mean(1).clamp_min(1e-10))
 
 
 def main() -> None:

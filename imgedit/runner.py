@@ -489,6 +489,7 @@ def reconstruction_metrics(model, images, latents, opts) -> list[dict]:
     import torch
 
     from imgedit.latentedit import resize
+    from imgedit.metrics import psnr
     from imgedit.perceptual import perceptual_distance
 
     rec = model.generate(latents, options=opts).to(images.device).float()
@@ -497,11 +498,9 @@ def reconstruction_metrics(model, images, latents, opts) -> list[dict]:
     size = (max(8, round(h * scale)), max(8, round(w * scale)))
     rec = resize(rec, size)
     target = resize(images.float(), size)
-    mse = (rec - target).pow(2).flatten(1).mean(1).clamp_min(1e-10)
-    psnr = 10 * torch.log10(1.0 / mse)
     with torch.inference_mode():
         perc = perceptual_distance(rec, target)
-    return [{"psnr": round(float(p), 2), "perceptual": round(float(d), 4)} for p, d in zip(psnr, perc)]
+    return [{"psnr": round(float(p), 2), "perceptual": round(float(d), 4)} for p, d in zip(psnr(rec, target), perc)]
 
 
 def write_sequence(output: Path, frames: Iterator[Frame], rate: Fraction, *, source: Path, task: str,

@@ -214,3 +214,19 @@ def test_weights_inside_a_dependency_are_found_checked_and_handed_over_as_bytes(
     for name in ("model.pt", "model.pth", "model.ckpt", "model.bin"):
         with pytest.raises(ValueError, match="can run code"):
             WeightFile("w", name, "0" * 64)
+
+
+def test_metrics_psnr_and_sharpness_on_known_images():
+    import torch
+
+    from imgedit.metrics import laplacian_variance, psnr
+
+    a = torch.zeros(2, 3, 16, 16)
+    b = a.clone()
+    b[1] += 0.1                                           # MSE 0.01 -> 20 dB
+    assert psnr(a, b).tolist() == pytest.approx([100.0, 20.0], abs=1e-4)
+    flat = torch.full((1, 3, 32, 32), 0.5)
+    checker = ((torch.arange(32)[:, None] + torch.arange(32)[None]) % 2).float().expand(1, 3, 32, 32)
+    blurred = torch.nn.functional.avg_pool2d(checker, 3, 1, 1)
+    assert laplacian_variance(flat).item() == 0.0
+    assert laplacian_variance(checker).item() > 10 * laplacian_variance(blurred).item() > 0

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from imgedit.metrics import psnr
 from imgedit.training import (LabelledSet, TrainRun, check_model_name, command_line, loss_table, ship_or_export,
                               tilde, train_root, utc_now, write_sheet)
 
@@ -80,12 +81,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--summary", default="", help="one line for `imgedit models`")
     ap.add_argument("--licence", default="", help="licence line for the model card")
     return ap.parse_args(argv)
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(B,) PSNR in dB of images in [0,1]."""
-    mse = (a.float() - b.float()).pow(2).flatten(1).mean(1).clamp_min(1e-10)
-    return 10 * torch.log10(1 / mse)
 
 
 class VaeTrainer:
