@@ -83,6 +83,23 @@ def dis(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(ga, gb, None)
 
 
+def warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Backward warp: ``img`` sampled at each pixel plus ``flow`` (H,W,2), bilinear, edges replicated."""
+    h, w = flow.shape[:2]
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(img, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def flow_t(f: np.ndarray | None) -> torch.Tensor | None:
+    """A numpy (H,W,2) flow as the (1,2,H,W) tensor imgedit_interp.net works on (None stays None)."""
+    return None if f is None else torch.from_numpy(f).permute(2, 0, 1)[None]
+
+
+def flow_np(f: torch.Tensor) -> np.ndarray:
+    """The inverse of :func:`flow_t`."""
+    return f[0].permute(1, 2, 0).numpy()
+
+
 def dis_interpolate(a: np.ndarray, b: np.ndarray, t: float = 0.5, prev: np.ndarray | None = None,
                     nxt: np.ndarray | None = None) -> np.ndarray:
     """Classical flow interpolation: DIS (medium preset) flows F01, F10; intermediate flows by the
@@ -97,15 +114,10 @@ def dis_interpolate(a: np.ndarray, b: np.ndarray, t: float = 0.5, prev: np.ndarr
     if prev is None and nxt is None:
         ft0, ft1 = intermediate_flows(f01, f10, t)  # plain arithmetic: works on numpy arrays
     else:
-        tt = lambda f: None if f is None else torch.from_numpy(f).permute(2, 0, 1)[None]  # noqa: E731
-        acc = acceleration(tt(f01), tt(f10), tt(None if prev is None else dis(a, prev)),
-                           tt(None if nxt is None else dis(b, nxt)))
-        ft0, ft1 = (f[0].permute(1, 2, 0).numpy() for f in intermediate_flows(tt(f01), tt(f10), t, acc))
-    h, w = f01.shape[:2]
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    w0 = cv2.remap(a, xs + ft0[..., 0], ys + ft0[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    w1 = cv2.remap(b, xs + ft1[..., 0], ys + ft1[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return blend(w0, w1, t)
+        acc = acceleration(flow_t(f01), flow_t(f10), flow_t(None if prev is None else dis(a, prev)),
+                           flow_t(None if nxt is None else dis(b, nxt)))
+        ft0, ft1 = (flow_np(f) for f in intermediate_flows(flow_t(f01), flow_t(f10), t, acc))
+    return blend(warp(a, ft0), warp(b, ft1), t)
 
 
 def mci_available() -> bool:
@@ -159,16 +171,21 @@ def load_ours(precision: str = "fp32"):
 
     loaded = load_model("interp.gru", device="cpu", precision=precision)
     if CHECKPOINT is not None:  # evaluate a checkpoint before exporting it
-        from safetensors.torch import load_file
-
-        from imgedit_interp.model import load_net
-
-        path = CHECKPOINT / "last.safetensors" if CHECKPOINT.is_dir() else CHECKPOINT
-        tensors = load_file(str(path))
-        prefix = "ema." if any(k.startswith("ema.") for k in tensors) else "model."  # averaged weights first
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        loaded.model.net = load_net(state)
+        nets = checkpoint_nets(CHECKPOINT)
+        loaded.model.net = nets["ema." if "ema." in nets else "model."]  # averaged weights first
     return loaded
+
+
+def checkpoint_nets(path: Path) -> dict:
+    """The networks of a training checkpoint (folder or its last.safetensors), in eval mode, by
+    key prefix: ``"model."`` (the raw weights) and ``"ema."`` (the averaged ones, runs with --ema)."""
+    from safetensors.torch import load_file
+
+    from imgedit_interp.model import load_net
+
+    tensors = load_file(str(path / "last.safetensors" if path.is_dir() else path))
+    return {p: load_net({k[len(p):]: v for k, v in tensors.items() if k.startswith(p)})
+            for p in ("model.", "ema.") if any(k.startswith(p) for k in tensors)}
 
 
 def ours_sequence(loaded, frames: list[np.ndarray], warm: bool, iters: int = 4, motion: str = "quadratic") -> list[np.ndarray]:

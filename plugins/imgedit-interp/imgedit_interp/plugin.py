@@ -17,7 +17,7 @@ TRAIN_COMMAND = ("bash tools/train_interp.sh && imgedit train interp --out ~/.ca
 def imgedit_register_models(register):
     register(ModelSpec(
         name="interp.gru",
-        summary="Recurrent (ConvGRU) flow-refinement frame interpolation; warm-starts along a video.",
+        summary="Frame interpolation: each pair's OpenCV DIS flow refined by a ConvGRU; quadratic motion along a video.",
         factory="imgedit_interp.model:GRUInterp",
         capabilities=(Capability.EDIT_SEQUENCE, Capability.FLOW),
         licence="MIT",
