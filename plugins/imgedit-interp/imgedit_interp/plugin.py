@@ -52,3 +52,6 @@ def imgedit_register_trainers(register):
     register(TrainerSpec("interp", "Train the interp.gru interpolator (video triplets + synthetic "
                          "motion); --export writes pretrained/interp-NAME.safetensors.",
                          "imgedit_interp.train:main"))
+    register(TrainerSpec("interp-distil", "Train the distilled interpolator on a cache of teacher "
+                         "flows (python -m imgedit_interp.teacher install / label first; issue 17).",
+                         "imgedit_interp.distil:main"))
