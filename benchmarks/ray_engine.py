@@ -1,12 +1,15 @@
 """``--engine ray`` vs ``--engine local`` (issue 16; not a test).
 
-    python benchmarks/ray_engine.py [--images 200] [--size 512] [--model style] [--scale 2000]
+    python benchmarks/ray_engine.py [--images 200] [--size 512] [--model style] [--repeat 3] [--scale 2000]
 
 1. **Overhead**: the same ``--images`` photos (``--size``² crops of the bundled samples, varied by
    offset) through ``--model`` locally and on a private Ray instance (``--workers`` actors of
    ``--cpus-per-worker`` CPUs each): wall time, the fixed cost of Ray (start, actors, model load:
    a run of one image) and the per-image overhead = (Ray time - fixed cost - local time) / images,
-   as a fraction of the model's time per image; peak memory (RSS of the process tree, sampled).
+   as a fraction of the model's time per image, for ``--repeat`` alternated local / Ray rounds
+   (median; this VM's speed drifts by tens of percent over minutes); peak memory (RSS of the
+   process tree, sampled); the CPU cores each process (driver, actor, raylet, Ray Data's stats
+   actor...) uses in the steady state and over the whole run.
    Goal: per-image overhead < 5% of the model's time for the shipped style network at 512².
 2. **Scale** (``--scale N`` small images, a cheap model): throughput with 1, 2, ... actors, to
    show where the driver (planning, result rows) or the filesystem becomes the limit.
@@ -20,6 +23,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,8 +72,8 @@ def tree_sample(pid: int, cpu: dict[int, tuple[str, float]]) -> int:
         p = todo.pop()
         total += rss.get(p, 0)
         if p in ticks:
-            role = "driver (imgedit)" if p == pid else cpu.get(p, (None, 0))[0] or _role(p)
-            cpu[p] = (role, ticks[p])
+            role = "driver (imgedit)" if p == pid else _role(p)  # (a worker renames itself once it is an actor)
+            cpu[p] = (role if role != "?" else cpu.get(p, ("?", 0))[0], ticks[p])
         todo.extend(kids.get(p, []))
     return total
 
@@ -79,11 +83,15 @@ def _role(pid: int) -> str:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return "?"
-    for key, role in (("MapWorker", "actor (the model)"), ("_StatsActor", "Ray Data stats actor"),
-                      ("raylet", "raylet"), ("gcs_server", "GCS"), ("idle", "idle Ray workers")):
+    for key, role in (("MapWorker", "actor (the model)"), ("StatsActor", "Ray Data stats actor"),
+                      ("ray::", "other Ray workers"), ("default_worker", "other Ray workers")):
         if key in cmd:
             return role
-    return "other Ray processes"
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        comm = "?"
+    return {"raylet": "raylet", "gcs_server": "GCS"}.get(comm, f"other Ray processes ({comm})")
 
 
 def run(args: list[str]) -> dict:
@@ -134,6 +142,7 @@ def main() -> None:
     ap.add_argument("--extra", default="--style wave", help="verb flags (a shipped fast style)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--cpus-per-worker", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3, help="alternated local/ray repetitions (median reported)")
     ap.add_argument("--scale", type=int, default=0, help="small images for the throughput-vs-actors run")
     ap.add_argument("--scale-model", default="classic.adjust")
     args = ap.parse_args()
@@ -146,27 +155,38 @@ def main() -> None:
         make_images(work / "one", 1, args.size)
         base = [args.verb, "-m", args.model, *args.extra.split()]
         ray_flags = ["--engine", "ray", "--workers", str(args.workers), "--cpus-per-worker", str(args.cpus_per_worker)]
-        rows = []
-        local1 = run([*base, str(work / "one"), str(work / "o-local1")])
-        ray1 = run([*base, str(work / "one"), str(work / "o-ray1"), *ray_flags])
-        local = run([*base, str(src), str(work / "o-local")])
-        ray_ = run([*base, str(src), str(work / "o-ray"), *ray_flags])
-        for label, r in (("local, 1 image", local1), ("ray, 1 image", ray1), (f"local, {args.images}", local),
-                         (f"ray, {args.images}", ray_)):
-            rows.append(f"| {label} | {r['seconds']:.1f} s | {r['summary'].get('done')} | {r['peak_mb']:.0f} MB |")
-        print("\n| run | wall | done | peak RSS (process tree) |\n|---|---|---|---|")
+        rows, overs, reps = [], [], []
+        for rep in range(args.repeat):  # alternated: this machine's speed drifts by tens of % over minutes
+            local1 = run([*base, str(work / "one"), str(work / f"o-local1-{rep}")])
+            ray1 = run([*base, str(work / "one"), str(work / f"o-ray1-{rep}"), *ray_flags])
+            local = run([*base, str(src), str(work / f"o-local-{rep}")])
+            ray_ = run([*base, str(src), str(work / f"o-ray-{rep}"), *ray_flags])
+            reps.append((local1, ray1, local, ray_))
+            for label, r in (("local, 1 image", local1), ("ray, 1 image", ray1), (f"local, {args.images}", local),
+                             (f"ray, {args.images}", ray_)):
+                rows.append(f"| {rep + 1} | {label} | {r['seconds']:.1f} s | {r['summary'].get('done')} | {r['peak_mb']:.0f} MB |")
+        print("\n| rep | run | wall | done | peak RSS (process tree) |\n|---|---|---|---|---|")
         print("\n".join(rows))
         n = args.images
-        model_per_image = (local["seconds"] - local1["seconds"]) / max(1, n - 1)  # local, start-up removed
-        fixed = ray1["seconds"] - local1["seconds"] + model_per_image  # Ray's extra start-up cost
-        ray_per_image = (ray_["seconds"] - ray1["seconds"]) / max(1, n - 1)
-        over = ray_per_image - model_per_image
-        print(f"\nmodel time per image (local, start-up removed): {model_per_image * 1000:.0f} ms")
-        print(f"fixed cost of --engine ray (start, actors, model load) beyond local's start-up: {fixed:.1f} s")
-        print(f"ray time per image: {ray_per_image * 1000:.0f} ms; per-image overhead "
-              f"{over * 1000:+.0f} ms = {over / model_per_image:+.1%} of the model's time (goal < 5%)")
-        print(f"\nCPU by process, local {n} images:\n" + cpu_table(local))
-        print(f"\nCPU by process, ray {n} images:\n" + cpu_table(ray_))
+        print("\n| rep | model time per image (local) | ray time per image | per-image overhead | fixed cost of ray |")
+        print("|---|---|---|---|---|")
+        for rep, (local1, ray1, local, ray_) in enumerate(reps):
+            model_per_image = (local["seconds"] - local1["seconds"]) / max(1, n - 1)  # local, start-up removed
+            fixed = ray1["seconds"] - local1["seconds"] + model_per_image  # Ray's extra start-up cost
+            ray_per_image = (ray_["seconds"] - ray1["seconds"]) / max(1, n - 1)
+            over = ray_per_image - model_per_image
+            overs.append(over / model_per_image)
+            print(f"| {rep + 1} | {model_per_image * 1000:.0f} ms | {ray_per_image * 1000:.0f} ms | "
+                  f"{over * 1000:+.0f} ms = {over / model_per_image:+.1%} | {fixed:.1f} s |")
+        print(f"\nper-image overhead, median of {len(overs)}: {statistics.median(overs):+.1%} of the model's time (goal < 5%)")
+        local1, ray1, local, ray_ = reps[-1]
+        print("\nsteady state (the N-image run minus the 1-image run), CPU cores in use by process:")
+        for label, one, many in (("local", local1, local), ("ray", ray1, ray_)):
+            dt = many["seconds"] - one["seconds"]
+            cores = {k: (many["cpu"].get(k, 0) - one["cpu"].get(k, 0)) / dt for k in many["cpu"]}
+            print(f"- {label}: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cores.items(), key=lambda kv: -kv[1])
+                                              if abs(v) >= 0.005))
+        print(f"\nCPU by process, ray {n} images (whole run):\n" + cpu_table(ray_))
         if args.scale:
             small = work / "small"
             make_images(small, args.scale, 64)
