@@ -169,21 +169,27 @@ class GRUInterp(ImageModel):
         out = self.net.synthesize(a.image, b.image, fa[0], fb[0], c.flow, t, base=c.base, acc=c.acc)
         return out.float().clamp(0, 1)
 
-    def _student_pair(self, a: torch.Tensor, b: torch.Tensor, iters: int, scale: float) -> dict:
+    def _student_pair(self, a: torch.Tensor, b: torch.Tensor, iters: int, scale: float,
+                      feats: tuple | None = None) -> dict:
         """The student's midpoint estimate for frames (1,3,H,W), at ``scale`` of their size
-        (flows and fusion logit brought back to full resolution)."""
+        (flows and fusion logit brought back to full resolution); ``feats``: both frames'
+        :meth:`~imgedit_interp.student.DistilNet.features` at that scale, when known."""
         h, w = a.shape[-2:]
         if scale >= 1.0:
-            return self.net.pair(a, b, iters)
+            return self.net.pair(a, b, iters, feats=feats)
         ga, gb = to_flow_grid(a, scale), to_flow_grid(b, scale)
-        est = self.net.pair(ga, gb, iters)
+        est = self.net.pair(ga, gb, iters, feats=feats)
         logit = torch.nn.functional.interpolate(est["logit"], size=(h, w), mode="bilinear", align_corners=False)
         return {"flows": resize_flow(est["flows"], (h, w)), "logit": logit}
 
     def _student_frame(self, a: Frame, b: Frame, t: float, iters: int, scale: float) -> torch.Tensor:
         c = self.cache
         if c.pair != (a.index, b.index):
-            c.flow = self._student_pair(a.image, b.image, iters, scale)
+            grid = (lambda x: x) if scale >= 1.0 else (lambda x: to_flow_grid(x, scale))  # noqa: E731
+            fa = c.feats if c.feat_index == a.index and c.feats is not None else self.net.features(grid(a.image))
+            fb = self.net.features(grid(b.image))  # (the next pair's first frame: encoded once)
+            c.flow = self._student_pair(a.image, b.image, iters, scale, feats=(fa, fb))
+            c.feat_index, c.feats = b.index, fb
             c.pair = (a.index, b.index)
             c.stats["pairs"] += 1
             c.stats["cold"] += 1

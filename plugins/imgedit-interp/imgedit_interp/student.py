@@ -105,21 +105,30 @@ class DistilNet(nn.Module):
         nn.init.zeros_(self.fuse.weight)
         nn.init.zeros_(self.fuse.bias)
 
-    def pair(self, i0: torch.Tensor, i1: torch.Tensor, iters: int = 6) -> dict:
-        """The pair's midpoint flows: ``flows8`` (the 1/8 estimate after each iteration, pixels of
-        the 1/8 grid), ``flows`` (B,4,H,W) full resolution in pixels, ``logit`` (B,1,H,W) fusion.
-        ``i0``/``i1``: (B,3,H,W) in [0,1], any size (padded to a multiple of 8 inside)."""
-        B, _, H, W = i0.shape
-        H8, W8 = -(-H // 8) * 8, -(-W // 8) * 8
-        pad = (0, W8 - W, 0, H8 - H)
-        x = F.pad(torch.cat((i0, i1), 0), pad, mode="replicate")
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(features, correlation features)`` at 1/8 of frames (B,3,H,W) in [0,1] (padded to a
+        multiple of 8 inside). A video's frame is the second of one pair and the first of the
+        next: :meth:`pair` takes them back (``feats``) so each frame is encoded once."""
+        H, W = x.shape[-2:]
+        x = F.pad(x, (0, -(-W // 8) * 8 - W, 0, -(-H // 8) * 8 - H), mode="replicate")
         f, c = self.encoder(x)
-        fa, fb = f.split(B, 0)
         k = (self.corr_scale.abs() * CORR_DIM) ** 0.5
         # centred per image and channel (instance norm, as RAFT's encoder), then unit length: an
         # uncentred map's vectors all point one way (cosine ~1 everywhere at initialisation)
-        c = F.normalize(F.instance_norm(c.float()), dim=1) * k
-        ca, cb = c.split(B, 0)
+        return f, F.normalize(F.instance_norm(c.float()), dim=1) * k
+
+    def pair(self, i0: torch.Tensor, i1: torch.Tensor, iters: int = 6, feats: tuple | None = None) -> dict:
+        """The pair's midpoint flows: ``flows8`` (the 1/8 estimate after each iteration, pixels of
+        the 1/8 grid), ``flows`` (B,4,H,W) full resolution in pixels, ``logit`` (B,1,H,W) fusion.
+        ``i0``/``i1``: (B,3,H,W) in [0,1], any size. ``feats``: ``(features(i0), features(i1))``
+        when already computed."""
+        B, _, H, W = i0.shape
+        H8, W8 = -(-H // 8) * 8, -(-W // 8) * 8
+        if feats is None:
+            f, c = self.features(torch.cat((i0, i1), 0))
+            (fa, fb), (ca, cb) = f.split(B, 0), c.split(B, 0)
+        else:
+            (fa, ca), (fb, cb) = feats
         h, inp = self.context(torch.cat((fa, fb), 1)).split((self.hidden, self.inp), 1)
         h, inp = torch.tanh(h), F.relu(inp)
         flow = fa.new_zeros((B, 4, H8 // 8, W8 // 8), dtype=torch.float32)
