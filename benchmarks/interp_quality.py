@@ -177,9 +177,6 @@ def load_ours(precision: str = "fp32"):
     if CHECKPOINT is not None:  # evaluate a checkpoint before exporting it
         nets = checkpoint_nets(CHECKPOINT)
         loaded.model.net = nets["ema." if "ema." in nets else "model."]  # averaged weights first
-        from imgedit_interp.net import InterpNet
-
-        loaded.model.student = not isinstance(loaded.model.net, InterpNet)  # a distilled run (issue 17)
     return loaded
 
 

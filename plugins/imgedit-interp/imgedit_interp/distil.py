@@ -126,15 +126,35 @@ def epe(a, b) -> float:
     return float(torch.linalg.vector_norm(d, dim=2).mean())
 
 
-def validate(net, files: list[Path], iters: int, autocast) -> dict:
-    """Whole-frame validation on cached tail samples (see the module docstring)."""
+def baselines(files: list[Path]) -> dict:
+    """Mean PSNR of the fixed references on the validation samples (once per run: they do not
+    change as the student trains): the teacher's flows blended 0.5/0.5, and DIS."""
     import torch
 
     from .data import dis_flows
     from .teacher import blend, read_sample
     from .train import dis_interpolate, psnr
 
-    ps, pt, pd, fe = [], [], [], []
+    pt, pd = [], []
+    rgb = lambda z: (z[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")  # noqa: E731
+    for f in files:
+        frames, flows = read_sample(f)
+        i0, it, i1 = (frames[k:k + 1].float() / 255 for k in range(3))
+        pt.append(psnr(blend(i0, i1, flows[None]), it))
+        pd.append(psnr(dis_interpolate(i0, i1, dis_flows(rgb(i0), rgb(i1))[None], torch.tensor([0.5])), it))
+    n = max(1, len(pt))
+    return {"teacher": sum(pt) / n, "dis": sum(pd) / n}
+
+
+def validate(net, files: list[Path], iters: int, autocast, refs: dict) -> dict:
+    """Whole-frame validation on cached tail samples (see the module docstring); ``refs``:
+    :func:`baselines` of the same files."""
+    import torch
+
+    from .teacher import read_sample
+    from .train import psnr
+
+    ps, fe = [], []
     net.eval()
     with torch.no_grad():
         for f in files:
@@ -143,13 +163,10 @@ def validate(net, files: list[Path], iters: int, autocast) -> dict:
             with autocast():
                 pred, est = net(i0, i1, 0.5, iters=iters)
             ps.append(psnr(pred.float(), it))
-            pt.append(psnr(blend(i0, i1, flows[None]), it))
-            rgb = lambda z: (z[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")  # noqa: E731
-            pd.append(psnr(dis_interpolate(i0, i1, dis_flows(rgb(i0), rgb(i1))[None], torch.tensor([0.5])), it))
             fe.append(epe(est["flows"], flows[None]))
     net.train()
     n = max(1, len(ps))
-    return {"psnr": sum(ps) / n, "teacher": sum(pt) / n, "dis": sum(pd) / n, "epe": sum(fe) / n}
+    return {"psnr": sum(ps) / n, **refs, "epe": sum(fe) / n}
 
 
 def val_line(step: int, v: dict) -> str:
@@ -215,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         opt.step()
         return out
 
+    refs = baselines(val_files)
+
     def val_hook(step: int) -> dict:
-        v = validate(net, val_files, args.iters, autocast)
+        v = validate(net, val_files, args.iters, autocast, refs)
         history.append({"step": step, **v})
         run.log(val_line(step, v))
         return {k: round(x, 3) for k, x in v.items()}

@@ -89,9 +89,13 @@ class GRUInterp(ImageModel):
     def __init__(self, ctx: ModelContext):
         super().__init__(ctx)
         self.net = load_net(ctx.load_weights("interp")).to(ctx.device)
-        self.student = not isinstance(self.net, InterpNet)  #: distilled weights: no DIS, midpoint flows
         self.cache = _PairCache()
         self._next: dict[int, Frame] = {}  #: edit_sequence's look-ahead: frame index -> the next frame of its scene
+
+    @property
+    def student(self) -> bool:
+        """Distilled weights (:class:`~imgedit_interp.student.DistilNet`): no DIS, midpoint flows."""
+        return not isinstance(self.net, InterpNet)
 
     # -- state ---------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -170,27 +174,26 @@ class GRUInterp(ImageModel):
         return out.float().clamp(0, 1)
 
     def _student_pair(self, a: torch.Tensor, b: torch.Tensor, iters: int, scale: float,
-                      feats: tuple | None = None) -> dict:
-        """The student's midpoint estimate for frames (1,3,H,W), at ``scale`` of their size
-        (flows and fusion logit brought back to full resolution); ``feats``: both frames'
-        :meth:`~imgedit_interp.student.DistilNet.features` at that scale, when known."""
+                      fa: tuple | None = None) -> tuple[dict, tuple]:
+        """The student's midpoint estimate for frames (1,3,H,W) estimated at ``scale`` of their
+        size (flows and fusion logit brought back to full resolution), and ``b``'s
+        :meth:`~imgedit_interp.student.DistilNet.features` (the next pair's ``fa``)."""
         h, w = a.shape[-2:]
-        if scale >= 1.0:
-            return self.net.pair(a, b, iters, feats=feats)
-        ga, gb = to_flow_grid(a, scale), to_flow_grid(b, scale)
-        est = self.net.pair(ga, gb, iters, feats=feats)
-        logit = torch.nn.functional.interpolate(est["logit"], size=(h, w), mode="bilinear", align_corners=False)
-        return {"flows": resize_flow(est["flows"], (h, w)), "logit": logit}
+        ga, gb = (a, b) if scale >= 1.0 else (to_flow_grid(a, scale), to_flow_grid(b, scale))
+        fb = self.net.features(gb)
+        est = self.net.pair(ga, gb, iters, feats=(fa if fa is not None else self.net.features(ga), fb))
+        if ga.shape[-2:] != (h, w):
+            est = {"flows": resize_flow(est["flows"], (h, w)),
+                   "logit": torch.nn.functional.interpolate(est["logit"], size=(h, w), mode="bilinear",
+                                                            align_corners=False)}
+        return est, fb
 
     def _student_frame(self, a: Frame, b: Frame, t: float, iters: int, scale: float) -> torch.Tensor:
         c = self.cache
         if c.pair != (a.index, b.index):
-            grid = (lambda x: x) if scale >= 1.0 else (lambda x: to_flow_grid(x, scale))  # noqa: E731
-            fa = c.feats if c.feat_index == a.index and c.feats is not None else self.net.features(grid(a.image))
-            fb = self.net.features(grid(b.image))  # (the next pair's first frame: encoded once)
-            c.flow = self._student_pair(a.image, b.image, iters, scale, feats=(fa, fb))
-            c.feat_index, c.feats = b.index, fb
-            c.pair = (a.index, b.index)
+            known = c.feats if c.feat_index == a.index else None  # a was the previous pair's b: encoded once
+            c.flow, c.feats = self._student_pair(a.image, b.image, iters, scale, fa=known)
+            c.feat_index, c.pair = b.index, (a.index, b.index)
             c.stats["pairs"] += 1
             c.stats["cold"] += 1
         return self.net.synthesize(a.image.float(), b.image.float(), c.flow, t).clamp(0, 1)
@@ -206,7 +209,7 @@ class GRUInterp(ImageModel):
         outs = []
         if self.student:  # the motion through each midpoint pixel, Ft1 - Ft0 (shifted by half of it)
             for i in range(a.shape[0]):
-                fl = self._student_pair(a[i:i + 1], b[i:i + 1], 2 * iters, scale)["flows"]
+                fl = self._student_pair(a[i:i + 1], b[i:i + 1], 2 * iters, scale)[0]["flows"]
                 outs.append(fl[:, 2:] - fl[:, :2])
             return torch.cat(outs)
         for i in range(a.shape[0]):
