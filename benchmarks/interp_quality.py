@@ -33,7 +33,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "frames"
@@ -62,18 +61,12 @@ def psnr(pred: np.ndarray, gt: np.ndarray) -> float:
 
 
 def ssim(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Mean SSIM over RGB channels (Gaussian window σ=1.5, 11×11, as in Wang et al. 2004)."""
-    x = torch.from_numpy(pred).permute(2, 0, 1)[:, None].double()
-    y = torch.from_numpy(gt).permute(2, 0, 1)[:, None].double()
-    g = torch.exp(-((torch.arange(11) - 5.0) ** 2) / (2 * 1.5 ** 2)).double()
-    g = (g / g.sum())
-    k = (g[:, None] * g[None, :])[None, None]
-    mu = lambda z: F.conv2d(z, k)  # noqa: E731 (valid convolution)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mx, my = mu(x), mu(y)
-    sxx, syy, sxy = mu(x * x) - mx ** 2, mu(y * y) - my ** 2, mu(x * y) - mx * my
-    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (sxx + syy + c2))
-    return float(s.mean())
+    """Mean SSIM over RGB channels of uint8 HxWx3 frames (:func:`imgedit.metrics.ssim`)."""
+    from imgedit.metrics import ssim as ssim_core
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).permute(2, 0, 1)[None].double() / 255.0
+    return float(ssim_core(t(pred), t(gt)).mean())
 
 
 # -- baselines ------------------------------------------------------------------------------------

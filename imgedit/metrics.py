@@ -19,3 +19,22 @@ def laplacian_variance(x: torch.Tensor) -> torch.Tensor:
     k = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], device=g.device).view(1, 1, 3, 3)
     lap = torch.nn.functional.conv2d(g, k)  # valid: no border effects
     return lap.flatten(1).var(1)
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(B,) mean SSIM of ``a`` against ``b`` over all channels (Wang et al. 2004: Gaussian window
+    sigma 1.5, 11x11, valid positions only, C1 = 0.01², C2 = 0.03² for images in [0,1])."""
+    x, y = a.double(), b.double()
+    c = x.shape[1]
+    g = torch.exp(-((torch.arange(11, dtype=torch.float64, device=x.device) - 5.0) ** 2) / (2 * 1.5 ** 2))
+    g = g / g.sum()
+    k = (g[:, None] * g[None, :]).expand(c, 1, 11, 11).contiguous()
+
+    def mu(z: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.conv2d(z, k, groups=c)
+
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    mx, my = mu(x), mu(y)
+    sxx, syy, sxy = mu(x * x) - mx ** 2, mu(y * y) - my ** 2, mu(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (sxx + syy + c2))
+    return s.flatten(1).mean(1).float()

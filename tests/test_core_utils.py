@@ -230,3 +230,18 @@ def test_metrics_psnr_and_sharpness_on_known_images():
     blurred = torch.nn.functional.avg_pool2d(checker, 3, 1, 1)
     assert laplacian_variance(flat).item() == 0.0
     assert laplacian_variance(checker).item() > 10 * laplacian_variance(blurred).item() > 0
+
+
+def test_metrics_ssim_is_one_for_equal_images_and_falls_with_noise_and_structure_loss():
+    import torch
+
+    from imgedit.metrics import ssim
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 8, generator=g), size=(48, 48), mode="bicubic").clamp(0, 1)
+    noisy = (x + 0.05 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    very = (x + 0.2 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    s = ssim(torch.cat([x, x, x]), torch.cat([x, noisy, very]))
+    assert s[0].item() == pytest.approx(1.0, abs=1e-6)
+    assert 1.0 > s[1].item() > s[2].item() > 0.0
+    assert ssim(x, 1 - x).item() < 0  # inverted structure: negative correlation

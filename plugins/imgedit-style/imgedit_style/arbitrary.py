@@ -30,47 +30,92 @@ class Decoder(nn.Module):
 
     ``width`` channels after the first convolution, halved at every x2 upsampling stage
     (``log2 r`` stages), ``blocks`` residual blocks at the feature resolution.
+
+    ``skips`` (multi-level, e.g. ``("block4", "block2")``): features of finer taps joined at the
+    stage whose output has their stride, so the decoder is not limited to what the stride-r tap
+    keeps (the arbitrary method whitens/colours every level it reads). ``upsample``: ``nearest``
+    (the first decoder) or ``bilinear`` (no blocky 2/4/8/16 px grid from repeated nearest
+    doubling).
     """
 
-    def __init__(self, tap: str = DEFAULT_TAP, width: int = 128, blocks: int = 2):
+    UPSAMPLE_MODES = ("nearest", "bilinear")
+
+    def __init__(self, tap: str = DEFAULT_TAP, width: int = 128, blocks: int = 2,
+                 skips: Sequence[str] = (), upsample: str = "nearest"):
         super().__init__()
-        if tap not in TAPS:
-            raise ValueError(f"unknown tap {tap!r}")
+        for t in (tap, *skips):
+            if t not in TAPS:
+                raise ValueError(f"unknown tap {t!r}")
+        if upsample not in self.UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {self.UPSAMPLE_MODES}, not {upsample!r}")
         self.tap, self.width, self.n_blocks = tap, width, blocks
+        self.skips, self.upsample = tuple(skips), upsample
         cin, r = TAP_CHANNELS[tap], TAP_REDUCTIONS[tap]
         stages = int(round(math.log2(r)))
+        stage_stride = [r >> (i + 1) for i in range(stages)]  # output stride of each stage
+        self.skip_stage = {}
+        for t in self.skips:
+            if TAP_REDUCTIONS[t] not in stage_stride:
+                raise ValueError(f"skip {t!r} (stride {TAP_REDUCTIONS[t]}) is not finer than {tap!r} (stride {r})")
+            self.skip_stage[stage_stride.index(TAP_REDUCTIONS[t])] = t
         self.inp = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(cin, width, 3), nn.ReLU(inplace=True))
         self.blocks = nn.ModuleList(nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(width, width, 3),
                                                   nn.ReLU(inplace=True), nn.ReflectionPad2d(1),
                                                   nn.Conv2d(width, width, 3)) for _ in range(blocks))
         ups, c = [], width
-        for _ in range(stages):
+        for i in range(stages):
             co = max(32, c // 2)
-            ups.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1),
-                                     nn.Conv2d(c, co, 3), nn.ReLU(inplace=True), nn.ReflectionPad2d(1),
+            extra = TAP_CHANNELS[self.skip_stage[i]] if i in self.skip_stage else 0
+            up = nn.Upsample(scale_factor=2, mode=upsample, **({} if upsample == "nearest" else {"align_corners": False}))
+            ups.append(nn.Sequential(up, nn.ReflectionPad2d(1),
+                                     nn.Conv2d(c + extra, co, 3), nn.ReLU(inplace=True), nn.ReflectionPad2d(1),
                                      nn.Conv2d(co, co, 3), nn.ReLU(inplace=True)))
             c = co
         self.ups = nn.Sequential(*ups)
         self.out = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(c, 3, 3))
         self.register_buffer("tap_index", torch.tensor([TAPS.index(tap)]), persistent=True)
+        if self.skips:
+            self.register_buffer("skip_index", torch.tensor([TAPS.index(t) for t in self.skips]), persistent=True)
+        if upsample != "nearest":
+            self.register_buffer("upsample_mode", torch.tensor([self.UPSAMPLE_MODES.index(upsample)]), persistent=True)
 
-    def forward(self, f: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+    @property
+    def taps(self) -> tuple[str, ...]:
+        """Every encoder tap the decoder reads: its own, then the skips."""
+        return (self.tap, *self.skips)
+
+    def forward(self, f: torch.Tensor, size: tuple[int, int] | None = None,
+                skips: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         h = self.inp(f)
         for b in self.blocks:
             h = h + b(h)
-        y = torch.sigmoid(self.out(self.ups(h)).float())
+        for i, stage in enumerate(self.ups):
+            h = stage[0](h)
+            if i in self.skip_stage:
+                s = skips[self.skip_stage[i]] if skips is not None else None
+                if s is None:
+                    raise ValueError(f"this decoder needs the {self.skip_stage[i]!r} features (skips=)")
+                h = torch.cat([h[:, :, : s.shape[-2], : s.shape[-1]], s.to(h.dtype)], dim=1)
+            h = stage[1:](h)
+        y = torch.sigmoid(self.out(h).float())
         if size is not None and tuple(y.shape[-2:]) != tuple(size):
             y = y[:, :, : size[0], : size[1]]
             if tuple(y.shape[-2:]) != tuple(size):
                 y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
         return y
 
+    def decode(self, feats: dict[str, torch.Tensor], size: tuple[int, int] | None = None) -> torch.Tensor:
+        """Decode ``{tap: features}`` holding every tap of :attr:`taps`."""
+        return self(feats[self.tap], size=size, skips={t: feats[t] for t in self.skips})
+
     @classmethod
     def from_state_dict(cls, state: dict[str, torch.Tensor]) -> "Decoder":
         tap = TAPS[int(state["tap_index"].reshape(-1)[0])]
         width = int(state["inp.1.weight"].shape[0])
         blocks = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
-        dec = cls(tap, width, blocks)
+        skips = tuple(TAPS[int(i)] for i in state["skip_index"].reshape(-1)) if "skip_index" in state else ()
+        mode = cls.UPSAMPLE_MODES[int(state["upsample_mode"].reshape(-1)[0])] if "upsample_mode" in state else "nearest"
+        dec = cls(tap, width, blocks, skips, mode)
         dec.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}, strict=True)
         return dec.eval().requires_grad_(False)
 

@@ -29,7 +29,7 @@ import torch
 
 from imgedit.api import Frame, ImageArg, ImageModel, ModelContext, OptionError, WeightsError, parse_weighted
 from imgedit_style import color
-from imgedit_style.plugin import (DECODER_TRAIN_COMMAND, SHIPPED_STYLES, fast_train_command,
+from imgedit_style.plugin import (CHROMA_TV, DECODER_TRAIN_COMMAND, SHIPPED_STYLES, fast_train_command,
                                   fast_weight_name)
 
 #: optimize works at this longest side unless ``max_size`` is given
@@ -154,7 +154,7 @@ class StyleModel(ImageModel):
     def edit(self, images: torch.Tensor, style=("starry_night",), method: str = "auto", strength: float = 1.0,
              preserve_color: bool = False, max_size: int | None = None, steps: int = 200, scales: int = 3,
              optimizer: str = "lbfgs", style_weight: float = 3.0, tv_weight: float = 0.5,
-             style_scale: float = 1.0, temporal: float = 0.7, flow: str = "auto", *,
+             chroma_tv: float = CHROMA_TV, style_scale: float = 1.0, temporal: float = 0.7, flow: str = "auto", *,
              _method: str | None = None) -> torch.Tensor:
         styles = self.resolve_styles(style)
         method = _method or self.pick_method(method, styles)
@@ -173,7 +173,7 @@ class StyleModel(ImageModel):
         else:
             out = self._optimize(xw, styles, preserve_color, steps=steps, scales=scales,
                                  optimizer=optimizer, style_weight=style_weight, tv_weight=tv_weight,
-                                 style_scale=style_scale)
+                                 chroma_tv=chroma_tv, style_scale=style_scale)
         out = color.resize(out.float(), (h, w))
         if method != "arbitrary" and strength < 1:
             out = strength * out + (1 - strength) * x
@@ -196,11 +196,12 @@ class StyleModel(ImageModel):
         return color.gray_like(s, photo) if preserve_color else s
 
     def _optimize(self, x, styles, preserve_color, *, steps, scales, optimizer, style_weight,
-                  tv_weight, style_scale) -> torch.Tensor:
+                  tv_weight, chroma_tv, style_scale) -> torch.Tensor:
         from imgedit_style.optimize import OptimizeConfig, stylize
 
         cfg = OptimizeConfig(steps=steps, scales=scales, optimizer=optimizer,
-                             style_weight=style_weight, tv_weight=tv_weight, style_scale=style_scale,
+                             style_weight=style_weight, tv_weight=tv_weight, chroma_tv=chroma_tv,
+                             style_scale=style_scale,
                              # bf16 features measured 7% slower than fp32 on CPU (style_optimize.py)
                              bf16=self.ctx.precision in ("bf16", "fp16") and self.device.type == "cuda")
         outs = []
@@ -217,24 +218,27 @@ class StyleModel(ImageModel):
         from imgedit_style.transformer import run_native
 
         dec = self.decoder
-        tap = dec.tap
+        taps = list(dec.taps)  # one level, or several for a multi-level decoder: WCT at each
         enc = self.encoder
         outs = []
         for i in range(x.shape[0]):
             xi = x[i:i + 1]
             long_side = max(32, round(max(xi.shape[-2:]) * style_scale))
-            stats = []
+            per_style = []
             for key, img, _ in styles:
                 s = color.resize_long(self._style_for(key, img, xi, preserve_color), min(long_side, 1024))
-                stats.append(feature_stats(enc(s, [tap])[tap]))
-            smean, scov = blend_stats(stats, [w for _, _, w in styles])
+                fs = enc(s, taps)
+                per_style.append({t: feature_stats(fs[t]) for t in taps})
+            weights = [w for _, _, w in styles]
+            sstats = {t: blend_stats([ps[t] for ps in per_style], weights) for t in taps}
             small = color.resize(xi, color.fit_size(*xi.shape[-2:], 1024))
-            cstats = feature_stats(enc(small, [tap])[tap])  # whole-image statistics, shared by tiles
+            fc = enc(small, taps)
+            cstats = {t: feature_stats(fc[t]) for t in taps}  # whole-image statistics, shared by tiles
 
             def run(tile: torch.Tensor) -> torch.Tensor:
-                f = enc(tile, [tap])[tap]
-                g = wct(f, smean, scov, strength, content_stats=cstats)
-                return run_native(lambda z: dec(z, size=tuple(tile.shape[-2:])), g, self.ctx.dtype)
+                f = enc(tile, taps)
+                g = {t: wct(f[t], *sstats[t], strength, content_stats=cstats[t]) for t in taps}
+                return run_native(lambda z: dec.decode(z, size=tuple(tile.shape[-2:])), g, self.ctx.dtype)
 
             hw = xi.shape[-2] * xi.shape[-1]
             outs.append(run(xi) if hw <= self.ctx.tile_pixels else

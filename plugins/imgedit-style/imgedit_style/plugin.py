@@ -20,6 +20,9 @@ SHIPPED_STYLES: dict[str, tuple[str, str, int]] = {
     "udnie": ("Udnie", "Francis Picabia", 1913),
 }
 DEFAULT_STYLE = "starry_night"
+#: optimize: weight of the extra chroma total variation (issue 18: colour speckle at 2.4-2.8x the
+#: painting's own -> ~1.1x at +1-13% style loss with 8; benchmarks/style_quality.py)
+CHROMA_TV = 4.0
 
 REFERENCES_FILE = "style-references.safetensors"
 REFERENCES_SHA256 = "454ad2d8d26cfc1814c176d85278091cc3259c3ca556578ed0774a289544a540"
@@ -103,6 +106,8 @@ def spec() -> ModelSpec:
             Option("style_weight", "float", 3.0, "optimize: weight of the style loss (content weight 1)",
                    min=0.0, max=1e6),
             Option("tv_weight", "float", 0.5, "optimize: total-variation weight (smoothness)", min=0.0, max=1e3),
+            Option("chroma_tv", "float", CHROMA_TV, "optimize: extra smoothness of the colours alone (removes "
+                   "the colour speckle pixel optimisation leaves; 0 = off)", min=0.0, max=1e3),
             Option("style_scale", "float", 1.0, "size of the style image relative to the working size",
                    min=0.1, max=4.0),
             Option("flow", "str", "auto", "video: the optical-flow model (auto: the best installed model "

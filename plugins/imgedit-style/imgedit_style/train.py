@@ -289,6 +289,10 @@ def main_decoder(argv: list[str]) -> int:
     ap.add_argument("--tap", default="block7", help="encoder tap the decoder inverts (default block7)")
     ap.add_argument("--width", type=int, default=128, help="decoder width (default 128)")
     ap.add_argument("--blocks", type=int, default=2, help="residual blocks at feature resolution (default 2)")
+    ap.add_argument("--skips", default="", help="multi-level: finer taps joined on the way up, comma-separated "
+                                                "(e.g. block4,block2; default none)")
+    ap.add_argument("--upsample", choices=("nearest", "bilinear"), default="nearest",
+                    help="upsampling of the decoder stages (default nearest)")
     ap.add_argument("--pixel-weight", type=float, default=1.0, help="L1 pixel loss weight")
     ap.add_argument("--feature-weight", type=float, default=1.0, help="perceptual feature loss weight")
     common_args(ap, steps=8000, lr=5e-4)
@@ -302,21 +306,26 @@ def main_decoder(argv: list[str]) -> int:
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     run_dir = args.run_dir or train_root() / "style-decoder"
     torch.manual_seed(args.seed)  # reproducible initialisation
-    dec = Decoder(args.tap, args.width, args.blocks)
-    config = {"arch": f"decoder-{args.tap}-w{args.width}-b{args.blocks}", "size": args.size, "batch": args.batch,
+    skips = tuple(t for t in args.skips.split(",") if t)
+    try:
+        dec = Decoder(args.tap, args.width, args.blocks, skips, args.upsample)
+    except ValueError as e:
+        raise SystemExit(f"imgedit train style-decoder: {e}")
+    arch = f"decoder-{args.tap}-w{args.width}-b{args.blocks}"
+    arch += "".join(f"-{t}" for t in skips) + ("" if args.upsample == "nearest" else f"-{args.upsample}")
+    config = {"arch": arch, "size": args.size, "batch": args.batch,
               "lr": args.lr, "curriculum": args.curriculum, "pixel_weight": args.pixel_weight,
               "feature_weight": args.feature_weight, "data": [str(d) for d in args.data],
               "command": command_line("style-decoder", argv), "threads": torch.get_num_threads()}
     if not args.export_only:
         encoder = get_encoder("cpu")
-        feat_taps = tuple(dict.fromkeys((*DEFAULT_STYLE_TAPS[:4], args.tap)))
+        feat_taps = tuple(dict.fromkeys((*DEFAULT_STYLE_TAPS[:4], *dec.taps)))
         feature_loss = ContentLoss(feat_taps, normalize=True)
 
         def loss_fn(batch: torch.Tensor, bf16: bool) -> dict:
             with torch.no_grad():
-                f = encoder(batch, [args.tap])[args.tap]
                 target = encoder(batch, feat_taps)
-            y = dec(f, size=tuple(batch.shape[-2:]))
+            y = dec.decode(target, size=tuple(batch.shape[-2:]))
             pix = (y.float() - batch.float()).abs().mean()
             feat = feature_loss(encoder(y, feat_taps), target)
             return {"pixel": pix, "feature": feat, "total": args.pixel_weight * pix + args.feature_weight * feat}
@@ -326,7 +335,7 @@ def main_decoder(argv: list[str]) -> int:
         photos = preview_photos(args.preview)
 
         def reconstruct(x: torch.Tensor) -> torch.Tensor:
-            return dec(encoder(x, [args.tap])[args.tap], size=tuple(x.shape[-2:]))
+            return dec.decode(encoder(x, list(dec.taps)), size=tuple(x.shape[-2:]))
 
         state = train_loop(args=args, net=dec, run_dir=run_dir, loss_fn=loss_fn, data=data, config=config,
                            description="style-decoder", log=log,
@@ -339,7 +348,7 @@ def main_decoder(argv: list[str]) -> int:
         out = (args.export_dir or default_export_dir()) / "style-decoder.safetensors"
         card = f"""# style-decoder: decoder of the arbitrary-style method
 
-Inverts EfficientNet-Lite0 `{args.tap}` features to images; `imgedit stylize --method arbitrary`
+Inverts EfficientNet-Lite0 {', '.join(f'`{t}`' for t in dec.taps)} features to images; `imgedit stylize --method arbitrary`
 whitens/colours those features with any painting's statistics (WCT) and decodes them. Trained on
 photos only (reconstruction), never on paintings.
 

@@ -82,6 +82,21 @@ def test_strength_cross_fades_optimize(model):
     assert torch.allclose(weak, 0.2 * full + 0.8 * x, atol=1e-5)
 
 
+def test_chroma_tv_removes_colour_speckle(model):
+    """The optimisation's extra chroma smoothness (issue 18) lowers the fine-scale colour noise
+    the style loss paints, and leaves the luma texture to the style."""
+    x = photo(48, 64, seed=2)
+
+    def fine(y: torch.Tensor) -> torch.Tensor:  # mean |channel - its 3x3 mean|, per YCbCr channel
+        c = color.rgb_to_ycbcr(y)
+        return (c - torch.nn.functional.avg_pool2d(c, 3, 1, 1, count_include_pad=False)).abs().mean((0, 2, 3))
+
+    off = fine(model.edit(x, **{**FAST, "steps": 30, "optimizer": "lbfgs", "chroma_tv": 0.0}))
+    on = fine(model.edit(x, **{**FAST, "steps": 30, "optimizer": "lbfgs", "chroma_tv": 8.0}))
+    assert on[1:].mean() < 0.75 * off[1:].mean(), (on, off)
+    assert on[0] > 0.6 * off[0], (on, off)
+
+
 def test_preserve_color_keeps_chroma(model):
     x = photo(seed=1)
     out = model.edit(x, preserve_color=True, **FAST)
@@ -264,6 +279,33 @@ def test_arbitrary_method_with_a_decoder():
         tiled_out = m.edit(x, style=("wave",), max_size=60)
     assert out.shape == x.shape and tiled_out.shape == x.shape
     assert torch.isfinite(out).all()
+
+
+def test_multi_level_decoder_reads_every_level_and_round_trips_its_weights():
+    dec = Decoder("block7", width=32, blocks=1, skips=("block4", "block2"), upsample="bilinear")
+    assert dec.taps == ("block7", "block4", "block2")
+    x = photo(70, 90)
+    from imgedit.perceptual import get_encoder
+
+    with torch.inference_mode():
+        feats = get_encoder("cpu")(x, list(dec.taps))
+        y = dec.decode(feats, size=(70, 90))
+        assert y.shape == (1, 3, 70, 90)
+        moved = dict(feats, block2=feats["block2"] + 1.0)  # a skip level changes the picture
+        assert (dec.decode(moved, size=(70, 90)) - y).abs().mean() > 1e-5  # (untrained: outputs near 0.5)
+        back = Decoder.from_state_dict({k: v.clone() for k, v in dec.state_dict().items()})
+        assert back.taps == dec.taps and back.upsample == "bilinear"
+        assert torch.allclose(back.decode(feats, size=(70, 90)), y, atol=1e-6)
+    with pytest.raises(ValueError, match="needs the 'block4' features"):
+        dec(feats["block7"], size=(70, 90))
+    with pytest.raises(ValueError, match="not finer"):
+        Decoder("block4", skips=("block7",))
+    # the arbitrary method whitens/colours every level the decoder reads (whole and tiled)
+    m = model_with({"decoder": {k: v.clone() for k, v in dec.state_dict().items()}}, tile_pixels=64 * 64)
+    with torch.inference_mode():
+        out = m.edit(photo(96, 100), style=("wave",))
+        tiled_out = m.edit(photo(96, 100), style=("udnie",), max_size=90)
+    assert out.shape == (1, 3, 96, 100) and tiled_out.shape == (1, 3, 96, 100) and torch.isfinite(out).all()
 
 
 def test_row_split_conv_matches_the_convolution():

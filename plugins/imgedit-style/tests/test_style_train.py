@@ -81,6 +81,14 @@ def test_train_decoder_lowers_loss(photos, tmp_path):
     assert last < 0.8 * first
     dec = Decoder("block2", 32, 1)
     assert train.load_checkpoint(run, dec, None)["step"] == 30
+    # multi-level with bilinear upsampling: same trainer, its own run folder
+    run2 = tmp_path / "dec2"
+    args2 = [a if a != str(run) else str(run2) for a in args]
+    args2[args2.index("block2")] = "block4"
+    args2 += ["--skips", "block2", "--upsample", "bilinear", "--steps", "10"]
+    assert train.main_decoder(args2) == 0
+    dec2 = Decoder("block4", 32, 1, ("block2",), "bilinear")
+    assert train.load_checkpoint(run2, dec2, None)["step"] == 10
 
 
 def test_record_sha256_updates_only_the_block(tmp_path, monkeypatch):
