@@ -7,9 +7,11 @@ EfficientNet-Lite0 features, inverted by a decoder trained on photos only.
   and colours them with the style's covariance and mean. Several styles blend by averaging their
   means and covariances with the given weights. ``strength`` blends features:
   ``f = s * wct(fc) + (1 - s) * fc``.
-* Decoder: :class:`Decoder` (convolutions + nearest upsampling, no normalisation, so tiles agree)
-  trained by ``imgedit train style-decoder`` to reconstruct photos from their features
-  (pixel L1 + perceptual feature loss); it never sees a painting.
+* Decoder: :class:`Decoder` (convolutions + nearest or bilinear upsampling, no normalisation, so
+  tiles agree) trained by ``imgedit train style-decoder`` to reconstruct photos from their
+  features (pixel L1 + perceptual feature loss); it never sees a painting. A multi-level decoder
+  (``--skips block4,block2``) also reads finer taps on the way up; the transform is then applied
+  to every level it reads (multi-level WCT in one decoder).
 """
 from __future__ import annotations
 
