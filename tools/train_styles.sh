@@ -23,7 +23,7 @@ runs=("$@")
 [ ${#runs[@]} -gt 0 ] || runs=(starry_night wave:2 the_scream:2 composition_vii udnie:3 decoder)
 for s in "${runs[@]}"; do
   if [ "$s" = decoder ]; then
-    .venv/bin/imgedit train style-decoder --data "$PHOTOS" --steps "${DECODER_STEPS:-3000}" \
+    .venv/bin/imgedit train style-decoder --data "$PHOTOS" --steps "${DECODER_STEPS:-2000}" \
       --threads "${THREADS:-2}" >> "$LOGS/style-decoder.log" 2>&1
   else
     name=${s%%:*}; cw=5.0; [ "$name" = "$s" ] || cw=${s#*:}

@@ -37,7 +37,7 @@ FAST_WEIGHTS: dict[str, str] = {
     "wave": "5c5bc04c32a7849ded616f11fa271b0c2b591f2ab7db19dbb6043b08dc4d260b",
 }
 #: sha256 of style-decoder.safetensors (arbitrary styles), or None until it is trained.
-DECODER_SHA256: str | None = "b3bc574b9bc6ff64adf1364bbe8227460c5952459cc035b56e543f74a6fdc47f"
+DECODER_SHA256: str | None = "540abbf71ab504a48b4e70957e289fffe188187390e08534e352e3515ccaf9ac"
 # END TRAINED WEIGHTS
 
 _CARD_LICENCE = "MIT (weights trained here; style paintings public domain)"

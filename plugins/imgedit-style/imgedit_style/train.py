@@ -289,10 +289,11 @@ def main_decoder(argv: list[str]) -> int:
     ap.add_argument("--tap", default="block7", help="encoder tap the decoder inverts (default block7)")
     ap.add_argument("--width", type=int, default=128, help="decoder width (default 128)")
     ap.add_argument("--blocks", type=int, default=2, help="residual blocks at feature resolution (default 2)")
-    ap.add_argument("--skips", default="", help="multi-level: finer taps joined on the way up, comma-separated "
-                                                "(e.g. block4,block2; default none)")
-    ap.add_argument("--upsample", choices=("nearest", "bilinear"), default="nearest",
-                    help="upsampling of the decoder stages (default nearest)")
+    ap.add_argument("--skips", default="auto",
+                    help="multi-level: finer taps joined on the way up, comma-separated; 'auto' = those of "
+                         "block4, block2 finer than --tap; 'none' = one level (the first decoder)")
+    ap.add_argument("--upsample", choices=("nearest", "bilinear"), default="bilinear",
+                    help="upsampling of the decoder stages (default bilinear; the first decoder: nearest)")
     ap.add_argument("--pixel-weight", type=float, default=1.0, help="L1 pixel loss weight")
     ap.add_argument("--feature-weight", type=float, default=1.0, help="perceptual feature loss weight")
     common_args(ap, steps=8000, lr=5e-4)
@@ -306,7 +307,12 @@ def main_decoder(argv: list[str]) -> int:
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     run_dir = args.run_dir or train_root() / "style-decoder"
     torch.manual_seed(args.seed)  # reproducible initialisation
-    skips = tuple(t for t in args.skips.split(",") if t)
+    from imgedit.perceptual import TAP_REDUCTIONS
+
+    if args.skips == "auto":
+        skips = tuple(t for t in ("block4", "block2") if TAP_REDUCTIONS.get(args.tap, 0) > TAP_REDUCTIONS[t])
+    else:
+        skips = tuple(t for t in args.skips.split(",") if t and t != "none")
     try:
         dec = Decoder(args.tap, args.width, args.blocks, skips, args.upsample)
     except ValueError as e:

@@ -76,7 +76,7 @@ def test_train_decoder_lowers_loss(photos, tmp_path):
     args = ["--data", str(photos), "--size", "48", "--batch", "2", "--width", "32", "--blocks", "1",
             "--tap", "block2", "--lr", "2e-3", "--log-every", "5", "--run-dir", str(run), "--precision", "fp32",
             "--curriculum", "0", "--quiet", "--steps", "30"]
-    assert train.main_decoder(args) == 0
+    assert train.main_decoder([*args, "--upsample", "nearest"]) == 0  # the first decoder's layout
     first, last = _first_last(_history(run))
     assert last < 0.8 * first
     dec = Decoder("block2", 32, 1)
@@ -85,7 +85,7 @@ def test_train_decoder_lowers_loss(photos, tmp_path):
     run2 = tmp_path / "dec2"
     args2 = [a if a != str(run) else str(run2) for a in args]
     args2[args2.index("block2")] = "block4"
-    args2 += ["--skips", "block2", "--upsample", "bilinear", "--steps", "10"]
+    args2 += ["--steps", "10"]  # defaults: skips auto (block2), bilinear
     assert train.main_decoder(args2) == 0
     dec2 = Decoder("block4", 32, 1, ("block2",), "bilinear")
     assert train.load_checkpoint(run2, dec2, None)["step"] == 10
