@@ -20,8 +20,8 @@ SHIPPED_STYLES: dict[str, tuple[str, str, int]] = {
     "udnie": ("Udnie", "Francis Picabia", 1913),
 }
 DEFAULT_STYLE = "starry_night"
-#: optimize: weight of the extra chroma total variation (issue 18: colour speckle at 2.4-2.8x the
-#: painting's own -> ~1.1x at +1-13% style loss with 8; benchmarks/style_quality.py)
+#: optimize: weight of the extra chroma total variation (issue 18: colour speckle 3.2x the
+#: painting's own -> 1.4x at +5% style loss on average; BENCHMARKS.md, "Style quality")
 CHROMA_TV = 4.0
 
 REFERENCES_FILE = "style-references.safetensors"
