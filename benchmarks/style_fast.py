@@ -51,16 +51,13 @@ def as_pytorch_examples(net: TransformerNet) -> torch.nn.Module:
 
 
 def load_net(args) -> TransformerNet:
-    from safetensors.torch import load_file
-
     if args.random:
         torch.manual_seed(0)
         return TransformerNet(16, 5).eval().requires_grad_(False)
     if args.weights:
-        state = load_file(args.weights)
-        if any(k.startswith("net.") for k in state):  # a training checkpoint
-            state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
-        return TransformerNet.from_state_dict(state)
+        from style_quality import network_state  # (benchmarks/ is on sys.path when run as a script)
+
+        return TransformerNet.from_state_dict(network_state(args.weights))
     from imgedit import weights as weights_mod
     from imgedit_style.plugin import fast_weight_name, spec
 

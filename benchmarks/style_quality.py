@@ -160,34 +160,34 @@ def image_measures(out: torch.Tensor, photo: torch.Tensor) -> dict:
 
 
 # -- methods -------------------------------------------------------------------------------------------
+def network_state(path: Path) -> dict:
+    """The network's tensors from an exported file or a training checkpoint (``net.`` keys)."""
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    if any(k.startswith("net.") for k in state):
+        state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
+    return state
+
+
 def load_style(args):
     from imgedit import load_model
 
     m = load_model("style", precision=args.precision)
     sm = m.model
     if args.decoder:
-        from safetensors.torch import load_file
-
         from imgedit_style.arbitrary import Decoder
         from imgedit_style.transformer import for_inference
 
-        state = load_file(str(args.decoder))
-        if any(k.startswith("net.") for k in state):
-            state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
-        sm._decoder = for_inference(Decoder.from_state_dict(state), sm.device, sm.ctx.dtype)
+        sm._decoder = for_inference(Decoder.from_state_dict(network_state(args.decoder)), sm.device, sm.ctx.dtype)
         sm._weight_names.add("decoder")
     if args.fast_dir:
-        from safetensors.torch import load_file
-
         from imgedit_style.plugin import fast_weight_name
         from imgedit_style.transformer import TransformerNet, for_inference
 
         for f in sorted(Path(args.fast_dir).glob("*.safetensors")):
             name = f.stem.removeprefix("style-")
-            state = load_file(str(f))
-            if any(k.startswith("net.") for k in state):
-                state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
-            sm._fast[name] = for_inference(TransformerNet.from_state_dict(state), sm.device, sm.ctx.dtype)
+            sm._fast[name] = for_inference(TransformerNet.from_state_dict(network_state(f)), sm.device, sm.ctx.dtype)
             sm._weight_names.add(fast_weight_name(name))
     return m
 

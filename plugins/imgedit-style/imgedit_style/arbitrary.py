@@ -82,6 +82,12 @@ class Decoder(nn.Module):
             self.register_buffer("upsample_mode", torch.tensor([self.UPSAMPLE_MODES.index(upsample)]), persistent=True)
 
     @property
+    def arch(self) -> str:
+        """Architecture name for run folders and model cards, e.g. ``decoder-block7-w128-b2-block4-block2-bilinear``."""
+        return (f"decoder-{self.tap}-w{self.width}-b{self.n_blocks}" + "".join(f"-{t}" for t in self.skips)
+                + ("" if self.upsample == "nearest" else f"-{self.upsample}"))
+
+    @property
     def taps(self) -> tuple[str, ...]:
         """Every encoder tap the decoder reads: its own, then the skips."""
         return (self.tap, *self.skips)
@@ -94,7 +100,7 @@ class Decoder(nn.Module):
         for i, stage in enumerate(self.ups):
             h = stage[0](h)
             if i in self.skip_stage:
-                s = skips[self.skip_stage[i]] if skips is not None else None
+                s = (skips or {}).get(self.skip_stage[i])
                 if s is None:
                     raise ValueError(f"this decoder needs the {self.skip_stage[i]!r} features (skips=)")
                 h = torch.cat([h[:, :, : s.shape[-2], : s.shape[-1]], s.to(h.dtype)], dim=1)

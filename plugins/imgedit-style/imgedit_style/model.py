@@ -231,17 +231,19 @@ class StyleModel(ImageModel):
                 per_style.append({t: feature_stats(fs[t]) for t in taps})
             weights = [w for _, _, w in styles]
             sstats = {t: blend_stats([ps[t] for ps in per_style], weights) for t in taps}
+            whole = xi.shape[-2] * xi.shape[-1] <= self.ctx.tile_pixels
             small = color.resize(xi, color.fit_size(*xi.shape[-2:], 1024))
-            fc = enc(small, taps)
-            cstats = {t: feature_stats(fc[t]) for t in taps}  # whole-image statistics, shared by tiles
+            cstats: dict | None = None  # None: wct measures the features it transforms
+            if not (whole and small is xi):  # tiles (or a downscaled copy) share whole-image statistics
+                fc = enc(small, taps)
+                cstats = {t: feature_stats(fc[t]) for t in taps}
 
             def run(tile: torch.Tensor) -> torch.Tensor:
                 f = enc(tile, taps)
-                g = {t: wct(f[t], *sstats[t], strength, content_stats=cstats[t]) for t in taps}
+                g = {t: wct(f[t], *sstats[t], strength, content_stats=cstats and cstats[t]) for t in taps}
                 return run_native(lambda z: dec.decode(z, size=tuple(tile.shape[-2:])), g, self.ctx.dtype)
 
-            hw = xi.shape[-2] * xi.shape[-1]
-            outs.append(run(xi) if hw <= self.ctx.tile_pixels else
+            outs.append(run(xi) if whole else
                         tiled(run, xi, tile=max(256, int(self.ctx.tile_pixels ** 0.5)), overlap=64))
         return torch.cat(outs)
 

@@ -301,14 +301,12 @@ def main_decoder(argv: list[str]) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from imgedit.perceptual import DEFAULT_STYLE_TAPS, ContentLoss, get_encoder
+    from imgedit.perceptual import DEFAULT_STYLE_TAPS, TAP_REDUCTIONS, ContentLoss, get_encoder
     from imgedit_style.arbitrary import Decoder
 
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     run_dir = args.run_dir or train_root() / "style-decoder"
     torch.manual_seed(args.seed)  # reproducible initialisation
-    from imgedit.perceptual import TAP_REDUCTIONS
-
     if args.skips == "auto":
         skips = tuple(t for t in ("block4", "block2") if TAP_REDUCTIONS.get(args.tap, 0) > TAP_REDUCTIONS[t])
     else:
@@ -317,9 +315,7 @@ def main_decoder(argv: list[str]) -> int:
         dec = Decoder(args.tap, args.width, args.blocks, skips, args.upsample)
     except ValueError as e:
         raise SystemExit(f"imgedit train style-decoder: {e}")
-    arch = f"decoder-{args.tap}-w{args.width}-b{args.blocks}"
-    arch += "".join(f"-{t}" for t in skips) + ("" if args.upsample == "nearest" else f"-{args.upsample}")
-    config = {"arch": arch, "size": args.size, "batch": args.batch,
+    config = {"arch": dec.arch, "size": args.size, "batch": args.batch,
               "lr": args.lr, "curriculum": args.curriculum, "pixel_weight": args.pixel_weight,
               "feature_weight": args.feature_weight, "data": [str(d) for d in args.data],
               "command": command_line("style-decoder", argv), "threads": torch.get_num_threads()}
