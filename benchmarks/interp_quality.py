@@ -237,9 +237,12 @@ def quality(sets: list[str], iters_list: list[int], use_mci: bool, teacher: bool
     for name in sets:
         trips = triplets(name)
         methods = {"frame averaging": lambda a, b: blend(a, b), "OpenCV DIS flow warping": dis_interpolate, **extra}
-        for it in iters_list:  # each pair a cold start from its DIS flow (2 x iters iterations)
-            methods[f"interp.gru init=dis iters={it}"] = \
-                (lambda it: lambda a, b: ours_interpolate(loaded, a, b, it, init="dis"))(it)
+        student = loaded.model.student
+        for it in ([0, 1] + iters_list if student else iters_list):
+            # v1-v3: each pair a cold start from its DIS flow (2 x iters iterations); the distilled
+            # student: its flow blocks, then ``iters`` refiner iterations (0 = the blocks alone)
+            label = f"interp.gru (distilled) iters={it}" if student else f"interp.gru init=dis iters={it}"
+            methods[label] = (lambda it: lambda a, b: ours_interpolate(loaded, a, b, it, init="dis"))(it)
         for mname, fn in methods.items():
             t0 = time.perf_counter()
             preds = [fn(a, b) for a, _, b in trips]
@@ -257,7 +260,8 @@ def quality(sets: list[str], iters_list: list[int], use_mci: bool, teacher: bool
             rows.append((name, "OpenCV DIS warping, quadratic paths (neighbour frames)",
                          np.mean([psnr(p, g) for p, (_, g, _) in zip(preds, trips)]),
                          np.mean([ssim(p, g) for p, (_, g, _) in zip(preds, trips)]), sec))
-            for warm, motion in ((True, "linear"), (False, "linear"), (False, "quadratic")):
+            variants = ((False, "linear"),) if loaded.model.student else ((True, "linear"), (False, "linear"), (False, "quadratic"))
+            for warm, motion in variants:  # (warm starts and motion paths do not apply to the student)
                 t0 = time.perf_counter()
                 ev, od = (ours_sequence(loaded, frames[k::2], warm, motion=motion) for k in (0, 1))
                 preds = [(ev if i % 2 == 0 else od)[i // 2] for i in range(len(trips))]
@@ -276,6 +280,26 @@ def quality(sets: list[str], iters_list: list[int], use_mci: bool, teacher: bool
             sec = (time.perf_counter() - t0) / len(trips)
             rows.append((name, "ffmpeg minterpolate (mci)", np.mean([psnr(p, g) for p, (_, g, _) in zip(preds, trips)]),
                          np.mean([ssim(p, g) for p, (_, g, _) in zip(preds, trips)]), sec))
+    return rows
+
+
+def student_epe(sets: list[str], iters_list: list[int]) -> list[tuple[str, int, float]]:
+    """The distilled student's flow error against the teacher's on the benchmark pairs (never
+    trained on): mean end-point error (px) of ``cat(Ft0, Ft1)`` after the blocks alone (0) and
+    after each number of refiner iterations."""
+    from imgedit_interp.distil import epe
+    from imgedit_interp.teacher import Teacher
+
+    teacher, net = Teacher(), load_ours("fp32").model.net
+    tens = lambda z: torch.from_numpy(z).permute(2, 0, 1)[None].float() / 255  # noqa: E731
+    rows = []
+    for name in sets:
+        trips = triplets(name)
+        with torch.inference_mode():
+            ref = [teacher.flows(tens(a), tens(b)) for a, _, b in trips]
+            for it in iters_list:
+                rows.append((name, it, float(np.mean([epe(net.pair(tens(a), tens(b), it)["flows"], r)
+                                                      for (a, _, b), r in zip(trips, ref)]))))
     return rows
 
 
@@ -319,6 +343,10 @@ def main() -> None:
         print("\n| set | method | PSNR (dB) | SSIM | s / frame |\n|---|---|---:|---:|---:|")
         for r in rows:
             print(f"| {r[0]} | {r[1]} | {r[2]:.2f} | {r[3]:.4f} | {r[4]:.3f} |")
+        if args.teacher and load_ours().model.student:
+            print("\n| set | refiner iterations | student flow EPE vs the teacher (px) |\n|---|---:|---:|")
+            for r in student_epe(args.sets.split(","), [0, 1] + iters_list):
+                print(f"| {r[0]} | {r[1]} | {r[2]:.3f} |")
     if not args.no_speed:
         srows = speed([(854, 480), (1280, 720)], 8 if args.quick else 12, [2, 4] if not args.quick else [4])
         print(f"\n| size | precision | iters | output fps (×2, {torch.get_num_threads()} threads) |\n|---|---|---:|---:|")

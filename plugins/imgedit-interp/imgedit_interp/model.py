@@ -52,7 +52,7 @@ def dis_start(a: torch.Tensor, b: torch.Tensor, f01: torch.Tensor | None = None)
 
 def is_student(tensors) -> bool:
     """Whether a weight file is the distilled interpolator (:mod:`imgedit_interp.student`)."""
-    return any(k.startswith("fuse.") for k in tensors)
+    return any(k.startswith("refiner.") for k in tensors)
 
 
 def load_net(tensors: dict):
@@ -133,7 +133,7 @@ class GRUInterp(ImageModel):
         Costs no extra flow per pair: the flow to the next frame is the next pair's F01.
 
         Distilled weights (:class:`~imgedit_interp.student.DistilNet`) estimate the pair's
-        midpoint flows from zero in ``iters`` iterations (``init``, ``warm`` and ``motion`` do
+        midpoint flows coarse to fine, then refine them in ``iters`` ConvGRU iterations (``init``, ``warm`` and ``motion`` do
         not apply) and place other ``t`` on straight paths."""
         c = self.cache
         if self.student:

@@ -1,19 +1,23 @@
-"""The distilled interpolator (issue 17): a recurrent (ConvGRU) estimator of the intermediate
-flows, trained on a teacher's flows (:mod:`imgedit_interp.teacher`).
+"""The distilled interpolator (issue 17): a coarse-to-fine estimator of the intermediate flows with
+a recurrent (ConvGRU) refiner, trained on a teacher's flows (:mod:`imgedit_interp.teacher`).
 
-For a pair ``I0, I1`` it estimates, at 1/8 resolution, the two flows from the middle frame
-(t = 0.5) to each frame, ``cat(Ft0, Ft1)`` (backward warping: ``It(x) = I0(x + Ft0(x))``), from
-zero, over ``iters`` iterations; no DIS start, so it owns its large-motion stage:
+For a pair ``I0, I1`` it estimates the two flows from the middle frame (t = 0.5) to each frame,
+``cat(Ft0, Ft1)`` (backward warping: ``It(x) = I0(x + Ft0(x))``), with no DIS start:
 
-* both frames' 1/8 features are warped by the current flows and compared in a **correlation
-  pyramid** (:func:`corr_pyramid`: frame 0's warped features against frame 1's shifted over a
-  7x7 window, at 1/8, 1/16 and 1/32: +-3, +-6, +-12 cells = +-24, +-48, +-96 px of the frame per
-  iteration);
-* a ConvGRU update operator turns correlation + flows + context into a flow increment;
-* the last hidden state predicts a **convex upsampling** mask (RAFT: each full-resolution flow
-  vector a learned convex combination of its 3x3 coarse neighbours, sharp at motion edges) and a
-  soft **fusion** logit (zero-initialised: an equal 0.5/0.5 blend, which is what the measurements
-  favour over a learned occlusion mask).
+* a per-frame **encoder** (:class:`FrameEncoder`, 4 channels at full resolution; a video's frame
+  is encoded once and serves two pairs);
+* a **coarse-to-fine stage** of flow blocks (:class:`FlowBlock`) at 1/16, 1/8, 1/4 and 1/2 of the
+  frame, each seeing both frames and their features warped by the flows so far and adding a
+  correction (the first sees them unwarped: large motion is found at 1/16, where +-100 px is a
+  few cells). The layout is the teacher's (RIFE's IFNet, MIT) minus its finest block, so the
+  trainer can start from the teacher's weights (``imgedit train interp-distil --init-teacher``);
+  without its finest block it runs in about half the teacher's time;
+* a **ConvGRU refiner** at 1/8: each iteration it reads both frames and features warped by the
+  current flows (at 1/4, strided to 1/8), updates its hidden state (started from the last
+  block's features) and adds a flow correction, upsampled bilinearly; its zero-initialised head
+  makes iteration 0 exactly the blocks' estimate;
+* a soft **fusion** logit from the refiner's state (zero-initialised: the equal 0.5/0.5 blend the
+  measurements favour over RIFE's learned mask).
 
 Other times ``t`` reuse the pair's midpoint flows along straight paths:
 ``Ft0(t) = 2t Ft0``, ``Ft1(t) = 2(1-t) Ft1``, and the fusion prior ``log((1-t)/t)``.
@@ -24,124 +28,145 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .net import ConvGRU, backwarp, conv
+from .net import ConvGRU, backwarp
 
-RADIUS = 3
-LEVELS = 3
-CORR_DIM = 16
-
-
-def local_corr2(f1: torch.Tensor, f2: torch.Tensor, r: int = RADIUS) -> torch.Tensor:
-    """Channel-mean products of ``f1`` and ``f2`` shifted over a (2r+1)^2 window (zero outside)."""
-    h, w = f1.shape[-2:]
-    f2p = F.pad(f2, (r, r, r, r))
-    return torch.cat([(f1 * f2p[:, :, dy:dy + h, dx:dx + w]).mean(1, keepdim=True)
-                      for dy in range(2 * r + 1) for dx in range(2 * r + 1)], 1)
+SCALES = (16, 8, 4, 2)       #: each block's working scale (the frame shrunk by this, then /4 inside)
+WIDTHS = (192, 128, 96, 64)  #: channels of each block (the teacher's)
+PAD = 64                     #: frames are padded to a multiple of this (the coarsest block's grid)
+FEAT = 4                     #: encoder channels per frame
+EXTRA = 8                    #: side channels each block hands the next (with the fusion logit)
 
 
-def corr_pyramid(w0: torch.Tensor, w1: torch.Tensor, levels: int = LEVELS, r: int = RADIUS) -> torch.Tensor:
-    """Correlation of the warped features ``w0`` against shifted ``w1`` at ``levels`` scales
-    (average-pooled by 2 each), upsampled to the 1/8 grid: (B, levels*(2r+1)^2, h, w). (Both
-    ways would double the correlation, the largest part of an iteration in a 480p profile.)
-    Features should be L2-normalised over channels (then each entry is a scaled cosine)."""
-    h, w = w0.shape[-2:]
-    out = []
-    a, b = w0, w1
-    for lev in range(levels):
-        if lev:
-            a, b = F.avg_pool2d(a, 2, ceil_mode=True), F.avg_pool2d(b, 2, ceil_mode=True)
-        c = local_corr2(a, b, r)
-        out.append(c if lev == 0 else F.interpolate(c, size=(h, w), mode="bilinear", align_corners=False))
-    return torch.cat(out, 1)
+def _act() -> nn.Module:
+    return nn.LeakyReLU(0.2, inplace=True)
 
 
-class FeatureEncoder(nn.Module):
-    """Frame -> 1/8 features (64 ch) and correlation features (CORR_DIM ch, unnormalised)."""
+class FrameEncoder(nn.Module):
+    """Frame (B,3,H,W) in [0,1] -> (B,FEAT,H,W) features (half-resolution convs, upsampled back)."""
 
     def __init__(self):
         super().__init__()
-        # (as slim at 1/2 and 1/4 as interp.gru's encoder: 24/40 channels there cost 60 ms a 480p pair)
-        self.body = nn.Sequential(conv(3, 16, 3, 2), conv(16, 16), conv(16, 32, 3, 2), conv(32, 32),
-                                  conv(32, 64, 3, 2), conv(64, 64))
-        self.corr = conv(64, CORR_DIM, 1, act=False)
+        self.down = nn.Conv2d(3, 16, 3, 2, 1)
+        self.mid = nn.Sequential(_act(), nn.Conv2d(16, 16, 3, 1, 1), _act(), nn.Conv2d(16, 16, 3, 1, 1), _act())
+        self.up = nn.ConvTranspose2d(16, FEAT, 4, 2, 1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        f = self.body(x * 2.0 - 1.0)
-        return f, self.corr(f)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.up(self.mid(self.down(x)))
 
 
-class Update(nn.Module):
-    """Motion encoder + ConvGRU + flow head."""
+class Residual(nn.Module):
+    """``act(conv(x) * gain + x)`` with a learned per-channel gain."""
 
-    def __init__(self, hidden: int, inp: int):
+    def __init__(self, c: int):
         super().__init__()
-        ncorr = LEVELS * (2 * RADIUS + 1) ** 2
-        self.corr = nn.Sequential(conv(ncorr, 64, 1), conv(64, 48))
-        self.flow = nn.Sequential(conv(4, 32, 5), conv(32, 16))
-        self.motion = conv(64, 44)
-        self.gru = ConvGRU(hidden, 44 + 4 + inp)
-        self.head = nn.Sequential(conv(hidden, 48), conv(48, 4, act=False))
-        nn.init.zeros_(self.head[-1][0].weight)
-        nn.init.zeros_(self.head[-1][0].bias)
+        self.conv = nn.Conv2d(c, c, 3, 1, 1)
+        self.gain = nn.Parameter(torch.ones(1, c, 1, 1))
+        self.act = _act()
 
-    def forward(self, h, inp, corr, flow):
-        m = self.motion(torch.cat((self.corr(corr), self.flow(flow * 0.25)), 1))
-        h = self.gru(h, torch.cat((m, flow * 0.25, inp), 1))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.conv(x) * self.gain + x)
+
+
+class FlowBlock(nn.Module):
+    """One coarse-to-fine step: inputs shrunk by ``scale``, two stride-2 convs, eight residual
+    convs, a x4 upsampling back to the shrunk grid, then to full size: ``(flow correction in
+    pixels (B,4), fusion logit (B,1), side features (B,EXTRA), internal features at scale*4)``."""
+
+    def __init__(self, cin: int, c: int):
+        super().__init__()
+        self.down = nn.Sequential(nn.Conv2d(cin, c // 2, 3, 2, 1), _act(), nn.Conv2d(c // 2, c, 3, 2, 1), _act())
+        self.body = nn.Sequential(*[Residual(c) for _ in range(8)])
+        self.up = nn.ConvTranspose2d(c, 4 * (5 + EXTRA), 4, 2, 1)
+        nn.init.zeros_(self.up.weight)  # (from scratch: no motion at first; its output is scaled
+        nn.init.zeros_(self.up.bias)    # by up to 16, so a random start throws flows far off)
+
+    def forward(self, x: torch.Tensor, flow: torch.Tensor | None, scale: int):
+        x = F.interpolate(x, scale_factor=1.0 / scale, mode="bilinear", align_corners=False)
+        if flow is not None:
+            x = torch.cat((x, F.interpolate(flow, scale_factor=1.0 / scale, mode="bilinear",
+                                            align_corners=False) / scale), 1)
+        inner = self.body(self.down(x))
+        out = F.pixel_shuffle(self.up(inner), 2)
+        out = F.interpolate(out, scale_factor=scale, mode="bilinear", align_corners=False)
+        return out[:, :4] * scale, out[:, 4:5], out[:, 5:], inner
+
+
+class Refiner(nn.Module):
+    """The ConvGRU update at 1/8: warped frames and features at 1/4 -> motion features at 1/8 ->
+    GRU -> flow correction (1/8 grid, full-resolution pixels) and fusion logit."""
+
+    def __init__(self, hidden: int = 48, ctx: int = 64):
+        super().__init__()
+        cin = 2 * 3 + 2 * FEAT + 4 + 1 + EXTRA
+        self.hidden = hidden
+        self.start = nn.Conv2d(ctx, hidden, 1)
+        self.motion = nn.Sequential(nn.Conv2d(cin, 48, 3, 2, 1), _act(), nn.Conv2d(48, 48, 3, 1, 1), _act())
+        self.gru = ConvGRU(hidden, 48)
+        self.head = nn.Sequential(nn.Conv2d(hidden, 48, 3, 1, 1), _act(), nn.Conv2d(48, 5, 3, 1, 1))
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+
+    def forward(self, h: torch.Tensor, x4: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.gru(h, self.motion(x4))
         return h, self.head(h)
 
 
 class DistilNet(nn.Module):
-    """See the module docstring. About 0.5 M parameters."""
+    """See the module docstring. ``widths``: channels of the four flow blocks (the teacher's by
+    default; the tests use slimmer ones)."""
 
-    def __init__(self, hidden: int = 48, inp: int = 32):
+    def __init__(self, widths: tuple[int, ...] = WIDTHS, hidden: int = 48):
         super().__init__()
-        self.hidden, self.inp = hidden, inp
-        self.encoder = FeatureEncoder()
-        self.context = conv(128, hidden + inp, 3, act=False)
-        self.corr_scale = nn.Parameter(torch.tensor(10.0))
-        self.update = Update(hidden, inp)
-        self.up = nn.Sequential(conv(hidden, 64), nn.Conv2d(64, 9 * 64, 1))
-        self.fuse = nn.Conv2d(hidden, 1, 3, padding=1)
-        nn.init.zeros_(self.fuse.weight)
-        nn.init.zeros_(self.fuse.bias)
+        self.widths = tuple(widths)
+        self.encoder = FrameEncoder()
+        first = 2 * 3 + 2 * FEAT + 1                   # both frames, both features, t
+        rest = first + 1 + EXTRA + 4                    # + fusion logit, side features, flow
+        self.blocks = nn.ModuleList([FlowBlock(first if i == 0 else rest, c) for i, c in enumerate(widths)])
+        self.refiner = Refiner(hidden, widths[-1])
 
-    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(features, correlation features)`` at 1/8 of frames (B,3,H,W) in [0,1] (padded to a
-        multiple of 8 inside). A video's frame is the second of one pair and the first of the
-        next: :meth:`pair` takes them back (``feats``) so each frame is encoded once."""
-        H, W = x.shape[-2:]
-        x = F.pad(x, (0, -(-W // 8) * 8 - W, 0, -(-H // 8) * 8 - H), mode="replicate")
-        f, c = self.encoder(x)
-        k = (self.corr_scale.abs() * CORR_DIM) ** 0.5
-        # centred per image and channel (instance norm, as RAFT's encoder), then unit length: an
-        # uncentred map's vectors all point one way (cosine ~1 everywhere at initialisation)
-        return f, F.normalize(F.instance_norm(c.float()), dim=1) * k
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoder features of frames (B,3,H,W) in [0,1] (padded to a multiple of :data:`PAD`
+        inside). A video's frame is the second of one pair and the first of the next: :meth:`pair`
+        takes them back (``feats``) so each frame is encoded once."""
+        return self.encoder(_pad(x))
 
-    def pair(self, i0: torch.Tensor, i1: torch.Tensor, iters: int = 6, feats: tuple | None = None) -> dict:
-        """The pair's midpoint flows: ``flows8`` (the 1/8 estimate after each iteration, pixels of
-        the 1/8 grid), ``flows`` (B,4,H,W) full resolution in pixels, ``logit`` (B,1,H,W) fusion.
-        ``i0``/``i1``: (B,3,H,W) in [0,1], any size. ``feats``: ``(features(i0), features(i1))``
-        when already computed."""
+    def pair(self, i0: torch.Tensor, i1: torch.Tensor, iters: int = 2, feats: tuple | None = None) -> dict:
+        """The pair's midpoint flows: ``flows`` (B,4,H,W) in pixels, ``logit`` (B,1,H,W) fusion,
+        ``seq`` (the full-resolution estimate after each block and each refiner iteration,
+        padded size). ``i0``/``i1``: (B,3,H,W) in [0,1], any size; ``feats``:
+        ``(features(i0), features(i1))`` when already computed."""
         B, _, H, W = i0.shape
-        H8, W8 = -(-H // 8) * 8, -(-W // 8) * 8
+        a, b = _pad(i0), _pad(i1)
         if feats is None:
-            f, c = self.features(torch.cat((i0, i1), 0))
-            (fa, fb), (ca, cb) = f.split(B, 0), c.split(B, 0)
+            fa, fb = self.encoder(torch.cat((a, b), 0)).split(B, 0)
         else:
-            (fa, ca), (fb, cb) = feats
-        h, inp = self.context(torch.cat((fa, fb), 1)).split((self.hidden, self.inp), 1)
-        h, inp = torch.tanh(h), F.relu(inp)
-        flow = fa.new_zeros((B, 4, H8 // 8, W8 // 8), dtype=torch.float32)
-        out = []
+            fa, fb = feats
+        t = a.new_full((B, 1, *a.shape[-2:]), 0.5)
+        flow = logit = side = inner = None
+        wa, wb, wfa, wfb = a, b, fa, fb
+        seq = []
+        for block, scale in zip(self.blocks, SCALES):
+            x = torch.cat((wa, wb, wfa, wfb, t) if flow is None else (wa, wb, wfa, wfb, t, logit, side), 1)
+            d, logit, side, inner = block(x, flow, scale)
+            d, logit, side = d.float(), logit.float(), side.float()  # (bf16 autocast: flows add up in fp32)
+            flow = d if flow is None else flow + d
+            seq.append(flow)
+            if len(seq) < len(self.blocks):
+                wa, wb, wfa, wfb = _warp4(a, b, fa, fb, flow)
+        # the refiner works at 1/4 (reads) and 1/8 (state): frames and features shrunk once
+        a4, b4 = F.avg_pool2d(torch.cat((a, fa), 1), 4), F.avg_pool2d(torch.cat((b, fb), 1), 4)
+        side4 = F.avg_pool2d(torch.cat((logit, side), 1), 4)
+        fusion = flow.new_zeros((B, 1, *a.shape[-2:]))  # RIFE's mask (``logit``) is only an input
+        h = torch.tanh(self.refiner.start(inner))
         for _ in range(iters):
-            flow = flow.detach()
-            corr = corr_pyramid(backwarp(ca, flow[:, :2]), backwarp(cb, flow[:, 2:])).to(h.dtype)
-            h, delta = self.update(h, inp, corr, flow.to(h.dtype))
-            flow = flow + delta.float()
-            out.append(flow)
-        full = convex_upsample(flow, self.up(h).float())[:, :, :H, :W]
-        logit = F.interpolate(self.fuse(h).float(), size=(H8, W8), mode="bilinear", align_corners=False)[:, :, :H, :W]
-        return {"flows8": out, "flows": full, "logit": logit}
+            f4 = F.avg_pool2d(flow, 4) / 4
+            x4 = torch.cat((backwarp(a4, f4[:, :2]), backwarp(b4, f4[:, 2:]), f4, side4), 1)
+            h, out = self.refiner(h, x4)
+            up = F.interpolate(out, scale_factor=8, mode="bilinear", align_corners=False)
+            flow = flow + up[:, :4].float() * 8
+            fusion = fusion + up[:, 4:5].float()
+            seq.append(flow)
+        return {"flows": flow[:, :, :H, :W], "logit": fusion[:, :, :H, :W], "seq": seq}
 
     @staticmethod
     def synthesize(i0: torch.Tensor, i1: torch.Tensor, est: dict, t: float | torch.Tensor = 0.5) -> torch.Tensor:
@@ -150,41 +175,34 @@ class DistilNet(nn.Module):
         if not torch.is_tensor(t):
             t = torch.full((B,), float(t), device=i0.device)
         t = t.float().view(B, 1, 1, 1)
-        fl = est["flows"]
+        fl = est["flows"].float()
         w0 = backwarp(i0, fl[:, :2] * (2 * t))
         w1 = backwarp(i1, fl[:, 2:] * (2 * (1 - t)))
-        m = torch.sigmoid(est["logit"] + torch.log((1 - t) / t))
+        m = torch.sigmoid(est["logit"].float() + torch.log((1 - t) / t))
         return m * w0.float() + (1 - m) * w1.float()
 
-    def forward(self, i0, i1, t=0.5, iters: int = 6):
+    def forward(self, i0, i1, t=0.5, iters: int = 2):
         est = self.pair(i0, i1, iters)
         return self.synthesize(i0, i1, est, t), est
 
 
-def convex_upsample(flow: torch.Tensor, mask: torch.Tensor, r: int = 8) -> torch.Tensor:
-    """(B,C,h,w) flow in pixels of the coarse grid -> (B,C,r*h,r*w) in full-resolution pixels:
-    each fine vector is a softmax-weighted (``mask``: (B,9*r*r,h,w)) mix of its 3x3 coarse
-    neighbours (RAFT's convex upsampling), times ``r``."""
-    B, C, h, w = flow.shape
-    m = torch.softmax(mask.view(B, 1, 9, r, r, h, w), dim=2)
-    nb = F.unfold(flow * r, 3, padding=1).view(B, C, 9, 1, 1, h, w)
-    up = (m * nb).sum(2)  # B,C,r,r,h,w
-    return up.permute(0, 1, 4, 2, 5, 3).reshape(B, C, r * h, r * w)
+def _pad(x: torch.Tensor) -> torch.Tensor:
+    H, W = x.shape[-2:]
+    return F.pad(x, (0, -(-W // PAD) * PAD - W, 0, -(-H // PAD) * PAD - H))
 
 
-def flow_sequence_loss(flows8: list[torch.Tensor], full: torch.Tensor | None, target: torch.Tensor,
-                       gamma: float = 0.8) -> torch.Tensor:
-    """RAFT-style flow regression against the teacher's full-resolution ``target`` (B,4,H,W) px:
-    L1 of every iteration's 1/8 estimate against the area-downsampled target (in 1/8-grid pixels),
-    weighted ``gamma ** (n - 1 - i)``, plus the L1 of the upsampled ``full`` flow (full-resolution
-    pixels / 8, the same scale). Zero when the estimates are the teacher's own flow."""
+def _warp4(a, b, fa, fb, flow):
+    """Both frames and both feature maps warped by ``flow`` = cat(Ft0, Ft1)."""
+    f0, f1 = flow[:, :2], flow[:, 2:]
+    w = backwarp(torch.cat((a, fa), 1), f0), backwarp(torch.cat((b, fb), 1), f1)
+    return w[0][:, :3], w[1][:, :3], w[0][:, 3:], w[1][:, 3:]
+
+
+def flow_sequence_loss(seq: list[torch.Tensor], target: torch.Tensor, gamma: float = 0.8) -> torch.Tensor:
+    """RAFT-style flow regression against the teacher's ``target`` (B,4,H,W) px: the L1 of every
+    estimate in ``seq`` (full resolution, possibly padded beyond the target) weighted
+    ``gamma ** (n - 1 - i)`` (later estimates weigh more), in pixels / 8. Zero when every
+    estimate is the teacher's own flow."""
     H, W = target.shape[-2:]
-    h8, w8 = flows8[-1].shape[-2:]
-    tgt = F.pad(target.float(), (0, w8 * 8 - W, 0, h8 * 8 - H), mode="replicate")
-    t8 = F.avg_pool2d(tgt, 8) / 8
-    n = len(flows8)
-    loss = sum(gamma ** (n - 1 - i) * (f.float() - t8).abs().mean() for i, f in enumerate(flows8))
-    if full is not None:
-        loss = loss + (full.float() - target.float()).abs().mean() / 8
-    return loss
-
+    n = len(seq)
+    return sum(gamma ** (n - 1 - i) * (f[:, :, :H, :W].float() - target.float()).abs().mean() for i, f in enumerate(seq)) / 8

@@ -86,6 +86,37 @@ class Teacher:
         return self.run(i0, i1, t)[0]
 
 
+def init_student(net, folder: Path | None = None) -> int:
+    """Copy the teacher's encoder and its first ``len(net.blocks)`` flow blocks into a
+    :class:`~imgedit_interp.student.DistilNet` of the teacher's widths (the same layout under our
+    names; the refiner keeps its own initialisation). Returns the number of tensors copied."""
+    folder = folder or teacher_dir()
+    if not (folder / WEIGHTS).is_file():
+        raise SystemExit(f"the teacher is not installed in {folder}: python -m imgedit_interp.teacher install")
+    state = {k.removeprefix("module."): v for k, v in
+             torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True).items()}
+    names = {"encode.cnn0": "encoder.down", "encode.cnn1": "encoder.mid.1", "encode.cnn2": "encoder.mid.3",
+             "encode.cnn3": "encoder.up"}
+    for i in range(len(net.blocks)):
+        names[f"block{i}.conv0.0.0"] = f"blocks.{i}.down.0"
+        names[f"block{i}.conv0.1.0"] = f"blocks.{i}.down.2"
+        names[f"block{i}.lastconv.0"] = f"blocks.{i}.up"
+        for k in range(8):
+            names[f"block{i}.convblock.{k}.conv"] = f"blocks.{i}.body.{k}.conv"
+            names[f"block{i}.convblock.{k}.beta"] = f"blocks.{i}.body.{k}.gain"
+    ours = net.state_dict()
+    copied = {}
+    for theirs, mine in names.items():
+        for suffix in ("", ".weight", ".bias"):
+            if theirs + suffix in state and mine + suffix in ours:
+                if state[theirs + suffix].shape != ours[mine + suffix].shape:
+                    raise ValueError(f"{theirs + suffix} {tuple(state[theirs + suffix].shape)} does not fit "
+                                     f"{mine + suffix} {tuple(ours[mine + suffix].shape)}")
+                copied[mine + suffix] = state[theirs + suffix].float()
+    net.load_state_dict(copied, strict=False)
+    return len(copied)
+
+
 def blend(i0: torch.Tensor, i1: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
     """The frame at t = 0.5 from intermediate flows: both frames warped, averaged (no mask)."""
     from .net import backwarp
