@@ -260,8 +260,10 @@ def quality(sets: list[str], iters_list: list[int], use_mci: bool, teacher: bool
             rows.append((name, "OpenCV DIS warping, quadratic paths (neighbour frames)",
                          np.mean([psnr(p, g) for p, (_, g, _) in zip(preds, trips)]),
                          np.mean([ssim(p, g) for p, (_, g, _) in zip(preds, trips)]), sec))
-            variants = ((False, "linear"),) if loaded.model.student else ((True, "linear"), (False, "linear"), (False, "quadratic"))
-            for warm, motion in variants:  # (warm starts and motion paths do not apply to the student)
+            variants = ((False, "linear"), (False, "quadratic"))  # (warm starts do not apply to the student)
+            if not loaded.model.student:
+                variants = ((True, "linear"),) + variants
+            for warm, motion in variants:
                 t0 = time.perf_counter()
                 ev, od = (ours_sequence(loaded, frames[k::2], warm, motion=motion) for k in (0, 1))
                 preds = [(ev if i % 2 == 0 else od)[i // 2] for i in range(len(trips))]

@@ -79,6 +79,7 @@ class _PairCache:
     base: tuple | None = None           #: (full-resolution flow, its 1/8 version) the flow refines
     acc: torch.Tensor | None = None     #: the pair's acceleration cat(A0, A1) (quadratic motion)
     ahead: tuple | None = None          #: (index, next index, DIS flow between them): the next pair's F01
+    #: (the student's: (index, next index, that pair's estimate, the next frame's features))
     feats_a: tuple | None = None
     stats: dict = field(default_factory=lambda: {"pairs": 0, "cold": 0, "warm": 0, "resets": 0})
 
@@ -133,11 +134,11 @@ class GRUInterp(ImageModel):
         Costs no extra flow per pair: the flow to the next frame is the next pair's F01.
 
         Distilled weights (:class:`~imgedit_interp.student.DistilNet`) estimate the pair's
-        midpoint flows coarse to fine, then refine them in ``iters`` ConvGRU iterations (``init``, ``warm`` and ``motion`` do
-        not apply) and place other ``t`` on straight paths."""
+        midpoint flows coarse to fine, then refine them in ``iters`` ConvGRU iterations (``init``
+        and ``warm`` do not apply); ``motion`` as above, from the neighbouring pairs' estimates."""
         c = self.cache
         if self.student:
-            return self._student_frame(a, b, t, iters, scale)
+            return self._student_frame(a, b, t, iters, scale, motion)
         if c.pair != (a.index, b.index):
             ga, gb = to_flow_grid(a.image, scale), to_flow_grid(b.image, scale)
             fa = self._features(a, scale)
@@ -188,15 +189,33 @@ class GRUInterp(ImageModel):
                                                             align_corners=False)}
         return est, fb
 
-    def _student_frame(self, a: Frame, b: Frame, t: float, iters: int, scale: float) -> torch.Tensor:
+    def _student_frame(self, a: Frame, b: Frame, t: float, iters: int, scale: float, motion: str) -> torch.Tensor:
+        """The student's frame at ``t``. With ``motion="quadratic"`` the pair's paths bend by the
+        acceleration from the pairs before and after it (:func:`~imgedit_interp.student.acceleration`):
+        the next pair (one frame of :meth:`edit_sequence`'s look-ahead) is estimated now and
+        its estimate kept for when it comes, so no pair is estimated twice."""
+        from .student import acceleration
+
         c = self.cache
         if c.pair != (a.index, b.index):
-            known = c.feats if c.feat_index == a.index else None  # a was the previous pair's b: encoded once
-            c.flow, c.feats = self._student_pair(a.image, b.image, iters, scale, fa=known)
-            c.feat_index, c.pair = b.index, (a.index, b.index)
-            c.stats["pairs"] += 1
-            c.stats["cold"] += 1
-        return self.net.synthesize(a.image.float(), b.image.float(), c.flow, t).clamp(0, 1)
+            prev = c.flow["flows"] if c.pair is not None and c.pair[1] == a.index and c.flow is not None else None
+            if c.ahead is not None and c.ahead[:2] == (a.index, b.index):
+                est, fb = c.ahead[2], c.ahead[3]
+            else:
+                known = c.feats if c.feat_index == a.index else None  # a was the previous pair's b: encoded once
+                est, fb = self._student_pair(a.image, b.image, iters, scale, fa=known)
+                c.stats["pairs"] += 1
+                c.stats["cold"] += 1
+            c.ahead, nxt_flows = None, None
+            nxt = self._next.get(b.index) if motion == "quadratic" else None
+            if nxt is not None:
+                nest, fn = self._student_pair(b.image, nxt.image, iters, scale, fa=fb)
+                c.stats["pairs"] += 1
+                c.stats["cold"] += 1
+                c.ahead, nxt_flows = (b.index, nxt.index, nest, fn), nest["flows"]
+            c.acc = acceleration(est["flows"], prev, nxt_flows) if motion == "quadratic" else None
+            c.flow, c.feats, c.feat_index, c.pair = est, fb, b.index, (a.index, b.index)
+        return self.net.synthesize(a.image.float(), b.image.float(), c.flow, t, acc=c.acc).clamp(0, 1)
 
     # -- the ImageModel API -----------------------------------------------------------------
     def flow(self, a: torch.Tensor, b: torch.Tensor, iters: int = 4, scale: float = 1.0, init: str = "dis",

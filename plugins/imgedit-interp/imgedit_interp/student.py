@@ -169,21 +169,51 @@ class DistilNet(nn.Module):
         return {"flows": flow[:, :, :H, :W], "logit": fusion[:, :, :H, :W], "seq": seq}
 
     @staticmethod
-    def synthesize(i0: torch.Tensor, i1: torch.Tensor, est: dict, t: float | torch.Tensor = 0.5) -> torch.Tensor:
-        """The frame at ``t`` from a pair's :meth:`pair` result (straight paths off the midpoint)."""
+    def synthesize(i0: torch.Tensor, i1: torch.Tensor, est: dict, t: float | torch.Tensor = 0.5,
+                   acc: torch.Tensor | None = None) -> torch.Tensor:
+        """The frame at ``t`` from a pair's :meth:`pair` result: straight paths off the midpoint,
+        or, with ``acc`` (:func:`acceleration`), paths bent by that constant acceleration."""
         B = i0.shape[0]
         if not torch.is_tensor(t):
             t = torch.full((B,), float(t), device=i0.device)
         t = t.float().view(B, 1, 1, 1)
         fl = est["flows"].float()
-        w0 = backwarp(i0, fl[:, :2] * (2 * t))
-        w1 = backwarp(i1, fl[:, 2:] * (2 * (1 - t)))
+        bend = 0.0 if acc is None else t * (1 - t) / 2 * acc
+        w0 = backwarp(i0, fl[:, :2] * (2 * t) + bend)
+        w1 = backwarp(i1, fl[:, 2:] * (2 * (1 - t)) + bend)
         m = torch.sigmoid(est["logit"].float() + torch.log((1 - t) / t))
         return m * w0.float() + (1 - m) * w1.float()
 
     def forward(self, i0, i1, t=0.5, iters: int = 2):
         est = self.pair(i0, i1, iters)
         return self.synthesize(i0, i1, est, t), est
+
+
+ACC_LIMIT = 0.75  #: |acceleration| is capped at ACC_LIMIT * (|the pair's motion| + 1 px), as interp.gru v1-v3
+
+
+def acceleration(flows: torch.Tensor, prev: torch.Tensor | None, nxt: torch.Tensor | None) -> torch.Tensor | None:
+    """The motion's acceleration (B,2,H,W, px per frame^2) at each midpoint pixel of a pair, from
+    its midpoint flows ``flows = cat(Ft0, Ft1)`` and those of the pair before (frames -1, 0) and
+    after it (1, 2) on the same video (None where there is none: a scene start or end).
+
+    Each pair's motion is ``m = Ft1 - Ft0`` (frame 0 -> frame 1 through the midpoint pixel). The
+    point seen at midpoint ``p`` was at ``p + Ft0`` in frame 0, so the previous pair's midpoint
+    for it is about ``p + Ft0 - m/2`` and the next pair's ``p + Ft1 + m/2``: their motions are
+    read there, and the acceleration is their central difference (one-sided with one neighbour).
+    A constant acceleration ``a`` puts the point at time t ``t (1-t) / 2 * a`` off the straight
+    path (QVI's quadratic model; :meth:`DistilNet.synthesize`). Capped at :data:`ACC_LIMIT`
+    times the motion plus one pixel: where a neighbour's flow is wrong (occlusions) the bend
+    must not throw a pixel further than the motion itself."""
+    if prev is None and nxt is None:
+        return None
+    ft0, ft1 = flows[:, :2].float(), flows[:, 2:].float()
+    m = ft1 - ft0
+    mp = None if prev is None else backwarp(prev[:, 2:] - prev[:, :2], ft0 - m / 2)
+    mn = None if nxt is None else backwarp(nxt[:, 2:] - nxt[:, :2], ft1 + m / 2)
+    a = (mn - mp) / 2 if mp is not None and mn is not None else (mn - m if mn is not None else m - mp)
+    lim = ACC_LIMIT * (torch.hypot(m[:, :1], m[:, 1:]) + 1.0)
+    return a * (lim / torch.hypot(a[:, :1], a[:, 1:]).clamp_min(1e-6)).clamp(max=1.0)
 
 
 def _pad(x: torch.Tensor) -> torch.Tensor:
