@@ -204,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         val_files = [val_files[int(k * step)] for k in range(args.val_samples)]
     net = DistilNet()
     base = [p for n, p in net.named_parameters() if not n.startswith("refiner.")]
-    opt = torch.optim.AdamW([{"params": base, "mult": args.block_lr},
-                             {"params": list(net.refiner.parameters()), "mult": 1.0}], lr=args.lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW([{"params": base}, {"params": list(net.refiner.parameters())}], lr=args.lr,
+                            weight_decay=1e-4)
+    mults = (args.block_lr, 1.0)  # (this invocation's, also on a resumed run)
     config = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "data": f"{len(data)} teacher samples in {args.cache}, {len(val_files)} validation samples"}
     run = TrainRun(args.out, {"model": net}, {"opt": opt}, config, rng=data.rng, name="interp-distil")
@@ -231,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
 
     def train_step(step: int) -> dict:
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step) * g["mult"]
+        for g, mult in zip(opt.param_groups, mults):
+            g["lr"] = lr_at(step) * mult
         i0, it, i1, flows, has_mid = data.batch(args.batch)
         opt.zero_grad(set_to_none=True)
         with autocast():

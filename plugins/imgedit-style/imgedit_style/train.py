@@ -185,6 +185,10 @@ def main_style(argv: list[str]) -> int:
     ap.add_argument("--width", type=int, default=16,
                     help="network width (default 16: 2.3x faster to train and run than Johnson et al.'s 32)")
     ap.add_argument("--blocks", type=int, default=5, help="residual blocks (default 5)")
+    ap.add_argument("--upsample", choices=("nearest", "bilinear"), default="nearest",
+                    help="x2 upsampling before each up-convolution (default nearest)")
+    ap.add_argument("--style-tap-weight", action="append", default=[], metavar="TAP=W",
+                    help="weight of one style tap's Gram term (default 1 each; repeatable), e.g. block10=4")
     common_args(ap, steps=4000, lr=1e-3)
     args = ap.parse_args(argv)
     if args.threads:
@@ -199,8 +203,16 @@ def main_style(argv: list[str]) -> int:
     name = args.out or style_name
     run_dir = args.run_dir or train_root() / f"style-{name}"
     torch.manual_seed(args.seed)  # reproducible initialisation
-    net = TransformerNet(args.width, args.blocks)
-    config = {"arch": f"transformer-w{args.width}-b{args.blocks}", "style": args.style, "style_size": args.style_size,
+    net = TransformerNet(args.width, args.blocks, args.upsample)
+    tap_weights = {}
+    for item in args.style_tap_weight:
+        tap, _, w = item.partition("=")
+        try:
+            tap_weights[tap.strip()] = float(w)
+        except ValueError:
+            raise SystemExit(f"--style-tap-weight {item!r}: expected TAP=WEIGHT, e.g. block10=4") from None
+    config = {"arch": net.arch, "style": args.style, "style_size": args.style_size,
+              "style_tap_weights": tap_weights,
               "style_weight": args.style_weight, "content_weight": args.content_weight, "tv_weight": args.tv_weight,
               "content_taps": args.content_taps, "size": args.size, "batch": args.batch, "lr": args.lr, "curriculum": args.curriculum,
               "data": [str(d) for d in args.data], "command": command_line("style", argv),
@@ -210,7 +222,11 @@ def main_style(argv: list[str]) -> int:
         grams = style_grams(resize_long(style_img, args.style_size), encoder=encoder)
         from imgedit.perceptual import StyleLoss
 
-        loss = PerceptualLoss(StyleLoss.from_grams(grams), content_weight=args.content_weight,
+        try:
+            style = StyleLoss.from_grams(grams, tap_weights=tap_weights)
+        except ValueError as exc:
+            raise SystemExit(f"--style-tap-weight: {exc}") from None
+        loss = PerceptualLoss(style, content_weight=args.content_weight,
                               content_taps=tuple(args.content_taps.split(",")),
                               style_weight=args.style_weight, tv_weight=args.tv_weight, encoder=encoder)
 

@@ -103,11 +103,17 @@ def upsample2_reflect_pad1(x: torch.Tensor) -> torch.Tensor:
 
 
 class UpConv(nn.Module):
-    def __init__(self, cin: int, cout: int):
+    """x2 upsampling then a 3x3 convolution: ``nearest`` (the first networks) or ``bilinear``
+    (smoother: nearest doubling twice leaves a 4 px grid on flat areas, BENCHMARKS.md)."""
+
+    def __init__(self, cin: int, cout: int, mode: str = "nearest"):
         super().__init__()
         self.conv = ConvLayer(cin, cout, 3)
+        self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "bilinear":
+            return self.conv(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
         if torch.is_grad_enabled() and (x.requires_grad or self.conv[1].weight.requires_grad):
             return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
         return self.conv[1](upsample2_reflect_pad1(x))
@@ -117,10 +123,14 @@ class TransformerNet(nn.Module):
     """The fast style network. ``width`` and ``blocks`` are read back from a state dict by
     :meth:`from_state_dict`, so exported files are self-describing."""
 
-    def __init__(self, width: int = 32, blocks: int = 5):
+    UPSAMPLE_MODES = ("nearest", "bilinear")
+
+    def __init__(self, width: int = 32, blocks: int = 5, upsample: str = "nearest"):
         super().__init__()
+        if upsample not in self.UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {self.UPSAMPLE_MODES}, not {upsample!r}")
         w = width
-        self.width, self.blocks = width, blocks
+        self.width, self.blocks, self.upsample = width, blocks, upsample
         self.down = nn.Sequential(
             ConvLayer(3, w, 9), StatsNorm(w), nn.ReLU(inplace=True),
             ConvLayer(w, 2 * w, 3, 2), StatsNorm(2 * w), nn.ReLU(inplace=True),
@@ -128,10 +138,17 @@ class TransformerNet(nn.Module):
         )
         self.res = nn.Sequential(*[ResidualBlock(4 * w) for _ in range(blocks)])
         self.up = nn.Sequential(
-            UpConv(4 * w, 2 * w), StatsNorm(2 * w), nn.ReLU(inplace=True),
-            UpConv(2 * w, w), StatsNorm(w), nn.ReLU(inplace=True),
+            UpConv(4 * w, 2 * w, upsample), StatsNorm(2 * w), nn.ReLU(inplace=True),
+            UpConv(2 * w, w, upsample), StatsNorm(w), nn.ReLU(inplace=True),
             ConvLayer(w, 3, 9),
         )
+        if upsample != "nearest":  # (files of nearest networks have no such key: they load as before)
+            self.register_buffer("upsample_mode", torch.tensor([self.UPSAMPLE_MODES.index(upsample)]), persistent=True)
+
+    @property
+    def arch(self) -> str:
+        """Architecture name for run folders and model cards, e.g. ``transformer-w16-b5-bilinear``."""
+        return f"transformer-w{self.width}-b{self.blocks}" + ("" if self.upsample == "nearest" else f"-{self.upsample}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
@@ -146,8 +163,9 @@ class TransformerNet(nn.Module):
     def from_state_dict(cls, state: dict[str, torch.Tensor]) -> "TransformerNet":
         width = int(state["down.0.1.weight"].shape[0])
         blocks = len({k.split(".")[1] for k in state if k.startswith("res.")})
-        net = cls(width, blocks)
-        net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        mode = cls.UPSAMPLE_MODES[int(state["upsample_mode"].reshape(-1)[0])] if "upsample_mode" in state else "nearest"
+        net = cls(width, blocks, mode)
+        net.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}, strict=True)
         return net.eval().requires_grad_(False)
 
     @contextlib.contextmanager
