@@ -305,10 +305,24 @@ def student_epe(sets: list[str], iters_list: list[int]) -> list[tuple[str, int, 
     return rows
 
 
-def speed(sizes: list[tuple[int, int]], n_frames: int, iters_list: list[int]) -> list[tuple]:
-    """Output fps of edit_sequence ×2 (the first output frame includes no warm-up)."""
+def speed(sizes: list[tuple[int, int]], n_frames: int, iters_list: list[int], teacher: bool = False) -> list[tuple]:
+    """Output fps of edit_sequence ×2 (the first output frame includes no warm-up); with
+    ``teacher``, also the teacher (RIFE as it composes, fp32) over the same pairs: 2 output
+    frames per pair, as ×2 has."""
     frames = [read_rgb(p) for p in sorted((SHARED / "sample_video").glob("*.png"))][:n_frames]
     rows = []
+    if teacher:
+        from imgedit_interp.teacher import Teacher
+
+        t = Teacher()
+        for w, h in sizes:
+            tens = [torch.from_numpy(cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)).permute(2, 0, 1)[None].float() / 255
+                    for f in frames]
+            t.run(tens[0], tens[1])  # warm-up
+            t0 = time.perf_counter()
+            for a, b in zip(tens, tens[1:]):
+                t.run(a, b)
+            rows.append((f"{w}x{h}", "teacher fp32", "-", 2 * (len(tens) - 1) / (time.perf_counter() - t0)))
     for prec in ("fp32", "bf16"):
         loaded = load_ours(prec)
         for w, h in sizes:
@@ -350,7 +364,9 @@ def main() -> None:
             for r in student_epe(args.sets.split(","), [0, 1] + iters_list):
                 print(f"| {r[0]} | {r[1]} | {r[2]:.3f} |")
     if not args.no_speed:
-        srows = speed([(854, 480), (1280, 720)], 8 if args.quick else 12, [2, 4] if not args.quick else [4])
+        student = load_ours().model.student
+        srows = speed([(854, 480), (1280, 720)], 8 if args.quick else 12,
+                      ([1, 2] if student else [2, 4]) if not args.quick else ([1] if student else [4]), args.teacher)
         print(f"\n| size | precision | iters | output fps (×2, {torch.get_num_threads()} threads) |\n|---|---|---:|---:|")
         for r in srows:
             print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} |")

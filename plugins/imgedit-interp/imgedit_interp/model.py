@@ -61,7 +61,9 @@ def load_net(tensors: dict):
     if is_student(tensors):
         from .student import DistilNet
 
-        net = DistilNet()
+        n = len({k.split(".")[1] for k in tensors if k.startswith("blocks.")})
+        net = DistilNet(widths=tuple(int(tensors[f"blocks.{i}.down.2.weight"].shape[0]) for i in range(n)),
+                        hidden=int(tensors["refiner.start.weight"].shape[0]))
     else:
         net = InterpNet(**arch_of(tensors))
     net.load_state_dict({k: v.float() for k, v in tensors.items()})

@@ -117,6 +117,8 @@ class DistilNet(nn.Module):
 
     def __init__(self, widths: tuple[int, ...] = WIDTHS, hidden: int = 48):
         super().__init__()
+        if len(widths) != len(SCALES):
+            raise ValueError(f"the student has {len(SCALES)} flow blocks (scales {SCALES}), not {len(widths)}")
         self.widths = tuple(widths)
         self.encoder = FrameEncoder()
         first = 2 * 3 + 2 * FEAT + 1                   # both frames, both features, t
