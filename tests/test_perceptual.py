@@ -319,3 +319,20 @@ def test_building_the_shared_encoder_leaves_the_global_rng_alone(monkeypatch):
     torch.manual_seed(0)
     backbone.get_encoder("cpu")
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_jitter_crop_cuts_every_tensor_alike_at_every_alignment():
+    from imgedit.perceptual import jitter_crop
+
+    a = torch.arange(2 * 3 * 10 * 12, dtype=torch.float32).view(2, 3, 10, 12)
+    b = a * 2
+    seen = set()
+    g = torch.Generator().manual_seed(0)
+    for _ in range(64):
+        ca, cb = jitter_crop((a, b), 4, generator=g)
+        assert ca.shape == cb.shape == (2, 3, 7, 9) and torch.equal(cb, ca * 2)
+        dy, dx = int(ca[0, 0, 0, 0]) // 12, int(ca[0, 0, 0, 0]) % 12
+        assert torch.equal(ca, a[..., dy:dy + 7, dx:dx + 9])
+        seen.add((dy, dx))
+    assert seen == {(y, x) for y in range(4) for x in range(4)}
+    assert jitter_crop((a,), 1)[0] is a

@@ -43,6 +43,7 @@ from imgedit.perceptual.losses import (
     TotalVariation,
     content_loss,
     gram_matrix,
+    jitter_crop,
     perceptual_distance,
     style_grams,
     style_loss,

@@ -40,6 +40,7 @@ __all__ = [
     "TotalVariation",
     "content_loss",
     "gram_matrix",
+    "jitter_crop",
     "perceptual_distance",
     "style_grams",
     "style_loss",
@@ -334,6 +335,22 @@ class StyleLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"taps={self.taps}"
+
+
+def jitter_crop(tensors: Sequence[Tensor], shift: int, generator: torch.Generator | None = None) -> list[Tensor]:
+    """The same random crop of every (B, C, H, W) tensor: ``shift - 1`` rows and columns are cut,
+    ``dy``/``dx`` in ``[0, shift)`` of them from the top/left (uniform), the rest from the
+    bottom/right; ``shift <= 1`` returns them unchanged.
+
+    The encoder's strided layers sample on a fixed grid (stride 4 at block2, 32 below block10),
+    so a loss computed at one alignment can be lowered by patterns locked to that grid (the 4 px
+    grid of optimised and fast-network outputs). Drawing a new alignment each step, for the
+    generated image and its content target together, removes that reward."""
+    if shift <= 1:
+        return list(tensors)
+    d = torch.randint(0, shift, (2,), generator=generator).tolist()
+    cut = shift - 1
+    return [t[..., d[0]:t.shape[-2] - (cut - d[0]), d[1]:t.shape[-1] - (cut - d[1])] for t in tensors]
 
 
 # --------------------------------------------------------------------------------------------

@@ -189,12 +189,15 @@ def main_style(argv: list[str]) -> int:
                     help="x2 upsampling before each up-convolution (default nearest)")
     ap.add_argument("--style-tap-weight", action="append", default=[], metavar="TAP=W",
                     help="weight of one style tap's Gram term (default 1 each; repeatable), e.g. block10=4")
+    ap.add_argument("--jitter", type=int, default=0, metavar="PX",
+                    help="compute the losses at a random alignment in [0, PX) each step (the network's "
+                    "output and its photo cropped alike; 4 removes the reward for a 4 px grid; default 0: off)")
     common_args(ap, steps=4000, lr=1e-3)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from imgedit.perceptual import PerceptualLoss, get_encoder, style_grams
+    from imgedit.perceptual import PerceptualLoss, jitter_crop, get_encoder, style_grams
     from imgedit_style.color import resize_long
     from imgedit_style.transformer import TransformerNet
 
@@ -212,7 +215,7 @@ def main_style(argv: list[str]) -> int:
         except ValueError:
             raise SystemExit(f"--style-tap-weight {item!r}: expected TAP=WEIGHT, e.g. block10=4") from None
     config = {"arch": net.arch, "style": args.style, "style_size": args.style_size,
-              "style_tap_weights": tap_weights,
+              "style_tap_weights": tap_weights, "jitter": args.jitter,
               "style_weight": args.style_weight, "content_weight": args.content_weight, "tv_weight": args.tv_weight,
               "content_taps": args.content_taps, "size": args.size, "batch": args.batch, "lr": args.lr, "curriculum": args.curriculum,
               "data": [str(d) for d in args.data], "command": command_line("style", argv),
@@ -231,8 +234,8 @@ def main_style(argv: list[str]) -> int:
                               style_weight=args.style_weight, tv_weight=args.tv_weight, encoder=encoder)
 
         def loss_fn(batch: torch.Tensor, bf16: bool) -> dict:
-            targets = loss.content_targets(batch)
-            return loss(net(batch), targets)
+            out, batch = jitter_crop((net(batch), batch), args.jitter)
+            return loss(out, loss.content_targets(batch))
 
         data = PhotoSet(args.data, short_side=round(args.size * 1.25), min_side=args.size // 2, log=log)
         log(f"training style {name!r} ({config['arch']}) for {args.steps} steps -> {run_dir}")

@@ -143,19 +143,20 @@ def test_user_style_exported_and_used_by_name(photos, tmp_path, monkeypatch):
 
 
 def test_bilinear_network_with_tap_weights_trains_exports_and_loads(photos, tmp_path, monkeypatch):
-    """`--upsample bilinear` is recorded in the weights (the loader rebuilds the same network)
-    and `--style-tap-weight` reaches the style loss; a bad weight is a one-line usage error."""
+    """`--upsample bilinear` is recorded in the weights (the loader rebuilds the same network),
+    `--style-tap-weight` reaches the style loss, `--jitter` trains on shifted crops; a bad weight
+    is a one-line usage error."""
     fake_plugin = tmp_path / "plugin.py"
     shutil.copy(train.PLUGIN_FILE, fake_plugin)
     monkeypatch.setattr(train, "PLUGIN_FILE", fake_plugin)
     run, export_dir = tmp_path / "run", tmp_path / "pretrained"
     base = ["--style", "wave", "--data", str(photos), "--size", "48", "--batch", "2", "--width", "8", "--blocks", "1",
             "--run-dir", str(run), "--precision", "fp32", "--curriculum", "0", "--quiet", "--upsample", "bilinear"]
-    assert train.main_style(base + ["--steps", "3", "--style-tap-weight", "block10=4", "--export",
+    assert train.main_style(base + ["--steps", "3", "--style-tap-weight", "block10=4", "--jitter", "4", "--export",
                                     "--export-dir", str(export_dir)]) == 0
     state = json.loads((run / "state.json").read_text())
     assert state["config"]["arch"] == "transformer-w8-b1-bilinear"
-    assert state["config"]["style_tap_weights"] == {"block10": 4.0}
+    assert state["config"]["style_tap_weights"] == {"block10": 4.0} and state["config"]["jitter"] == 4
     from safetensors.torch import load_file
 
     net = TransformerNet.from_state_dict(load_file(str(export_dir / "style-wave.safetensors")))
