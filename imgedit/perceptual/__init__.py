@@ -70,6 +70,7 @@ __all__ = [
     "default_weights_path",
     "get_encoder",
     "gram_matrix",
+    "jitter_crop",
     "load_backbone_state_dict",
     "perceptual_distance",
     "style_grams",
