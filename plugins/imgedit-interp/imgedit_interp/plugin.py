@@ -9,15 +9,15 @@ from imgedit.api import Capability, ModelSpec, Option, TrainerSpec, WeightFile, 
 
 WEIGHTS_FILE = "interp-gru-v3.safetensors"
 WEIGHTS_SHA256 = "d61e17f58671889b556335576c56c427b2461f5ad10ae2147217eeafbe28aef8"
-TRAIN_COMMAND = ("bash tools/train_interp.sh && imgedit train interp --out ~/.cache/imgedit/train/interp-v3 "
-                 "--export gru-v3")
+TRAIN_COMMAND = ("bash tools/train_interp_distil.sh && imgedit train interp-distil --export gru-v4 --ship")
 
 
 @hookimpl
 def imgedit_register_models(register):
     register(ModelSpec(
         name="interp.gru",
-        summary="Frame interpolation: each pair's OpenCV DIS flow refined by a ConvGRU; quadratic motion along a video.",
+        summary="Frame interpolation: intermediate flows distilled from RIFE (coarse-to-fine blocks, a ConvGRU "
+                "refiner), an equal blend; quadratic motion along a video.",
         factory="imgedit_interp.model:GRUInterp",
         capabilities=(Capability.EDIT_SEQUENCE, Capability.FLOW),
         licence="MIT",
@@ -33,12 +33,12 @@ def imgedit_register_models(register):
             Option("fps", "float", None, "target frame rate (overrides factor)", min=1, max=1000),
             Option("scale", "float", 1.0, "estimate motion at this fraction of the resolution "
                    "(0.5 for 4K)", min=0.125, max=1.0),
-            Option("iters", "int", 4, "flow refinement iterations per frame pair (twice as many "
-                   "from a zero start)", min=1, max=32),
-            Option("init", "choice", "dis", "cold-start flow of each scene: OpenCV DIS (refined by "
-                   "the recurrence) or zero", choices=("dis", "zero")),
-            Option("warm", "bool", False, "start each frame pair from the previous pair's refined "
-                   "motion instead of its own DIS flow (faster, but interp-gru-v3 was not trained for "
+            Option("iters", "int", 1, "ConvGRU refinement iterations per frame pair (DIS-start weights "
+                   "v1-v3: twice as many from a zero start)", min=1, max=32),
+            Option("init", "choice", "dis", "DIS-start weights (v1-v3) only: cold-start flow of each "
+                   "pair, OpenCV DIS (refined by the recurrence) or zero", choices=("dis", "zero")),
+            Option("warm", "bool", False, "DIS-start weights (v1-v3) only: start each frame pair from the "
+                   "previous pair's refined motion instead of its own DIS flow (v3 was not trained for "
                    "it: 30.5 dB instead of 33.7 on sample_video)"),
             Option("motion", "choice", "quadratic", "in-between positions on a video: quadratic "
                    "(constant acceleration, estimated from the neighbouring frames) or linear",

@@ -15,6 +15,19 @@ def loaded():
     return load_model("interp.gru", device="cpu", precision="fp32")
 
 
+@pytest.fixture(scope="module")
+def dis_start():
+    """interp.gru running a network of the DIS-start layout (weights v1-v3, still loadable as
+    user models), randomly initialised: what is checked with it (which pairs start warm or
+    cold, resets) does not depend on training."""
+    from imgedit_interp.net import InterpNet
+
+    m = load_model("interp.gru", device="cpu", precision="fp32")
+    torch.manual_seed(0)
+    m.model.net = InterpNet().eval()
+    return m
+
+
 def _texture(h: int, w: int, seed: int = 0) -> torch.Tensor:
     """A smooth random colour texture (sum of blurred noise octaves), (1,3,h,w) in [0,1]."""
     g = torch.Generator().manual_seed(seed)
@@ -50,8 +63,21 @@ def test_recovers_a_translation_far_better_than_blending(loaded):
     assert ours > 32
 
 
-def test_flow_once_per_pair_warm_start_and_reset_at_cut(loaded):
+def test_flow_once_per_pair_and_nothing_blended_across_a_cut(loaded):
+    imgs = [torch.roll(_texture(48, 64, seed=s), shifts=i, dims=3) for i, s in enumerate((1, 1, 1, 7, 7, 7))]
+    outs = list(loaded.edit_sequence(_frames(imgs, cuts=(3,)), {"factor": 4, "iters": 2}))
+    assert len(outs) == 24
+    st = loaded.model.stats
+    assert st["pairs"] == 4, st  # x4 asks 3 times per pair, the look-ahead once more: estimated once
+    assert st["resets"] == 2, st  # start of the sequence + the cut
+    for k in (8, 9, 10, 11, 12):  # frames 9..11 repeat frame 2 or frame 3 exactly
+        img = outs[k].image
+        assert torch.equal(img, imgs[2].clamp(0, 1)) or torch.equal(img, imgs[3].clamp(0, 1)), k
+
+
+def test_flow_once_per_pair_warm_start_and_reset_at_cut(dis_start):
     # 6 frames, cut before frame 3, warm starts on: pairs (0,1) cold, (1,2) warm, (3,4) cold, (4,5) warm
+    loaded = dis_start
     imgs = [_texture(48, 64, seed=s) for s in (1, 1, 1, 7, 7, 7)]
     imgs = [torch.roll(im, shifts=i, dims=3) for i, im in enumerate(imgs)]
     outs = list(loaded.edit_sequence(_frames(imgs, cuts=(3,)), {"factor": 4, "iters": 2, "init": "zero", "warm": True}))
