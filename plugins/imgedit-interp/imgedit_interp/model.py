@@ -182,9 +182,13 @@ class GRUInterp(ImageModel):
         size (flows and fusion logit brought back to full resolution), and ``b``'s
         :meth:`~imgedit_interp.student.DistilNet.features` (the next pair's ``fa``)."""
         h, w = a.shape[-2:]
+        a, b = a.float(), b.float()
         ga, gb = (a, b) if scale >= 1.0 else (to_flow_grid(a, scale), to_flow_grid(b, scale))
-        fb = self.net.features(gb)
-        est = self.net.pair(ga, gb, iters, feats=(fa if fa is not None else self.net.features(ga), fb))
+        # fp32 even under bf16 autocast: bf16 measured slower for this network on CPU (480p x2:
+        # 6.49 vs 6.96 output fps, BENCHMARKS.md), and its flows add up over five stages
+        with torch.autocast(a.device.type, enabled=False):
+            fb = self.net.features(gb)
+            est = self.net.pair(ga, gb, iters, feats=(fa if fa is not None else self.net.features(ga), fb))
         if ga.shape[-2:] != (h, w):
             est = {"flows": resize_flow(est["flows"], (h, w)),
                    "logit": torch.nn.functional.interpolate(est["logit"], size=(h, w), mode="bilinear",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from imgedit.api import Capability, ModelSpec, Option, TrainerSpec, WeightFile, hookimpl
 
-WEIGHTS_FILE = "interp-gru-v3.safetensors"
-WEIGHTS_SHA256 = "d61e17f58671889b556335576c56c427b2461f5ad10ae2147217eeafbe28aef8"
+WEIGHTS_FILE = "interp-gru-v4.safetensors"
+WEIGHTS_SHA256 = "4b66ffaa720872faad046211b685dbbb4fc92b215ccd27f2292354262052b918"
 TRAIN_COMMAND = ("bash tools/train_interp_distil.sh && imgedit train interp-distil --export gru-v4 --ship")
 
 
