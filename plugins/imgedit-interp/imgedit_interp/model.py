@@ -4,7 +4,14 @@ Frame-rate conversion (which output times exist, what happens at cuts) is
 :func:`imgedit.sequence.retime`'s job; this model only supplies ``interpolate(a, b, t)``. Per pair
 of input frames it computes encoder features and the bidirectional flow once (a ×4 or ×8
 conversion asks for several ``t`` of the same pair: they reuse the cache), and the features of
-``b`` are reused as the features of ``a`` of the next pair. By default every pair starts from its
+``b`` are reused as the features of ``a`` of the next pair.
+
+The shipped weights (interp-gru-v4) are the distilled student (:mod:`imgedit_interp.student`):
+coarse-to-fine flow blocks and a ConvGRU refiner estimate each pair's midpoint flows; along a
+video the paths bend by the acceleration from the neighbouring pairs (:meth:`GRUInterp._student_frame`).
+The rest of this docstring describes the DIS-start layout (v1-v3 files, still loadable).
+
+With DIS-start weights every pair starts from its
 own OpenCV DIS flow (``init=dis``), which the recurrence (``iters`` iterations) and the synthesis
 (at full resolution) refine; ``init=zero`` starts from zero motion with ``2 * iters`` iterations.
 With ``warm=True`` a pair instead starts from the previous pair's refined flow (no DIS per pair);
