@@ -162,17 +162,20 @@ def acceleration(f01: torch.Tensor, f10: torch.Tensor, f0p: torch.Tensor | None,
     None when neither neighbour exists."""
     if f0p is None and f1n is None:
         return None
+    a0 = torch.zeros_like(f01) if f0p is None else cap_acceleration(f01 + f0p, f01)
+    a1 = torch.zeros_like(f10) if f1n is None else cap_acceleration(f10 + f1n, f10)
+    return torch.cat((a0, a1), 1)
 
+
+def cap_acceleration(a: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """``a`` (B,2,H,W) with each vector's length capped at ``ACC_LIMIT`` times the motion ``f``'s
+    there plus one pixel: where a neighbour's flow fails (occlusions, a cut) the quadratic term
+    must not throw a pixel further than the motion itself."""
     def norm(v: torch.Tensor) -> torch.Tensor:  # hypot: torch's norm over dim 1 is slow on DIS's (H,W,2) layout
         return torch.hypot(v[:, 0:1], v[:, 1:2])
 
-    def capped(a: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-        lim = ACC_LIMIT * (norm(f) + 1.0)
-        return a * (lim / norm(a).clamp_min(1e-6)).clamp(max=1.0)
-
-    a0 = torch.zeros_like(f01) if f0p is None else capped(f01 + f0p, f01)
-    a1 = torch.zeros_like(f10) if f1n is None else capped(f10 + f1n, f10)
-    return torch.cat((a0, a1), 1)
+    lim = ACC_LIMIT * (norm(f) + 1.0)
+    return a * (lim / norm(a).clamp_min(1e-6)).clamp(max=1.0)
 
 
 def resize_flow(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

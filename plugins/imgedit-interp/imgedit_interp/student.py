@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .net import ConvGRU, backwarp
+from .net import ConvGRU, backwarp, cap_acceleration
 
 SCALES = (16, 8, 4, 2)       #: each block's working scale (the frame shrunk by this, then /4 inside)
 WIDTHS = (192, 128, 96, 64)  #: channels of each block (the teacher's)
@@ -191,9 +191,6 @@ class DistilNet(nn.Module):
         return self.synthesize(i0, i1, est, t), est
 
 
-ACC_LIMIT = 0.75  #: |acceleration| is capped at ACC_LIMIT * (|the pair's motion| + 1 px), as interp.gru v1-v3
-
-
 def acceleration(flows: torch.Tensor, prev: torch.Tensor | None, nxt: torch.Tensor | None) -> torch.Tensor | None:
     """The motion's acceleration (B,2,H,W, px per frame^2) at each midpoint pixel of a pair, from
     its midpoint flows ``flows = cat(Ft0, Ft1)`` and those of the pair before (frames -1, 0) and
@@ -204,9 +201,8 @@ def acceleration(flows: torch.Tensor, prev: torch.Tensor | None, nxt: torch.Tens
     for it is about ``p + Ft0 - m/2`` and the next pair's ``p + Ft1 + m/2``: their motions are
     read there, and the acceleration is their central difference (one-sided with one neighbour).
     A constant acceleration ``a`` puts the point at time t ``t (1-t) / 2 * a`` off the straight
-    path (QVI's quadratic model; :meth:`DistilNet.synthesize`). Capped at :data:`ACC_LIMIT`
-    times the motion plus one pixel: where a neighbour's flow is wrong (occlusions) the bend
-    must not throw a pixel further than the motion itself."""
+    path (QVI's quadratic model; :meth:`DistilNet.synthesize`). Capped as the DIS-start model's
+    (:func:`~imgedit_interp.net.cap_acceleration`)."""
     if prev is None and nxt is None:
         return None
     ft0, ft1 = flows[:, :2].float(), flows[:, 2:].float()
@@ -214,8 +210,7 @@ def acceleration(flows: torch.Tensor, prev: torch.Tensor | None, nxt: torch.Tens
     mp = None if prev is None else backwarp(prev[:, 2:] - prev[:, :2], ft0 - m / 2)
     mn = None if nxt is None else backwarp(nxt[:, 2:] - nxt[:, :2], ft1 + m / 2)
     a = (mn - mp) / 2 if mp is not None and mn is not None else (mn - m if mn is not None else m - mp)
-    lim = ACC_LIMIT * (torch.hypot(m[:, :1], m[:, 1:]) + 1.0)
-    return a * (lim / torch.hypot(a[:, :1], a[:, 1:]).clamp_min(1e-6)).clamp(max=1.0)
+    return cap_acceleration(a, m)
 
 
 def _pad(x: torch.Tensor) -> torch.Tensor:
