@@ -310,14 +310,15 @@ def speed(sizes: list[tuple[int, int]], n_frames: int, iters_list: list[int], te
     ``teacher``, also the teacher (RIFE as it composes, fp32) over the same pairs: 2 output
     frames per pair, as ×2 has."""
     frames = [read_rgb(p) for p in sorted((SHARED / "sample_video").glob("*.png"))][:n_frames]
+    resized = {(w, h): [torch.from_numpy(cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)).permute(2, 0, 1)[None].float() / 255
+                        for f in frames] for w, h in sizes}
     rows = []
     if teacher:
         from imgedit_interp.teacher import Teacher
 
         t = Teacher()
         for w, h in sizes:
-            tens = [torch.from_numpy(cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)).permute(2, 0, 1)[None].float() / 255
-                    for f in frames]
+            tens = resized[(w, h)]
             t.run(tens[0], tens[1])  # warm-up
             t0 = time.perf_counter()
             for a, b in zip(tens, tens[1:]):
@@ -326,8 +327,7 @@ def speed(sizes: list[tuple[int, int]], n_frames: int, iters_list: list[int], te
     for prec in ("fp32", "bf16"):
         loaded = load_ours(prec)
         for w, h in sizes:
-            tens = [torch.from_numpy(cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)).permute(2, 0, 1)[None].float() / 255
-                    for f in frames]
+            tens = resized[(w, h)]
             for it in iters_list:
                 list(loaded.edit_sequence(tens[:2], {"iters": it}, rate=24))  # warm-up
                 t0 = time.perf_counter()
