@@ -55,7 +55,7 @@ def load_net(args) -> TransformerNet:
         torch.manual_seed(0)
         return TransformerNet(16, 5).eval().requires_grad_(False)
     if args.weights:
-        from style_quality import network_state  # (benchmarks/ is on sys.path when run as a script)
+        from imgedit_style.train import network_state
 
         return TransformerNet.from_state_dict(network_state(args.weights))
     from imgedit import weights as weights_mod

@@ -27,7 +27,7 @@ paintings), ``optimize`` (the reference; its results are cached in ``--cache``).
         [--methods decoder,fast,arbitrary,optimize] [--speed]
 
 Photos: ~/.cache/imgedit/media/eval (``bash tools/fetch_media.sh``; held aside from training) and
-../shared/data/content when present. Unseen paintings: ~/.cache/imgedit/media/styles.
+../shared/data/content when present. Unseen paintings: ~/.cache/imgedit/media/styles/gcompris_paintings.
 """
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from imgedit.metrics import laplacian_variance, psnr, ssim
+from imgedit_style.train import network_state
 
 HOME_MEDIA = Path.home() / ".cache" / "imgedit" / "media"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -76,7 +77,10 @@ def photo_paths(n: int) -> list[Path]:
 
 
 def unseen_paintings(n: int) -> list[Path]:
-    return sorted(p for p in (HOME_MEDIA / "styles").rglob("*") if p.suffix.lower() in (".jpg", ".png", ".webp"))[:n]
+    """The 8 Van Goghs of media/styles/gcompris_paintings (not media/styles/train_paintings, which the
+    stylizing decoder trains on)."""
+    return sorted(p for p in (HOME_MEDIA / "styles" / "gcompris_paintings").rglob("*")
+                  if p.suffix.lower() in (".jpg", ".png", ".webp"))[:n]
 
 
 # -- measures ----------------------------------------------------------------------------------------
@@ -160,16 +164,6 @@ def image_measures(out: torch.Tensor, photo: torch.Tensor) -> dict:
 
 
 # -- methods -------------------------------------------------------------------------------------------
-def network_state(path: Path) -> dict:
-    """The network's tensors from an exported file or a training checkpoint (``net.`` keys)."""
-    from safetensors.torch import load_file
-
-    state = load_file(str(path))
-    if any(k.startswith("net.") for k in state):
-        state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
-    return state
-
-
 def load_style(args):
     from imgedit import load_model
 

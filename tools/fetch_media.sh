@@ -4,19 +4,36 @@
 # extracted into OUTDIR without installing anything system-wide.
 # Usage:  bash tools/fetch_media.sh [OUTDIR] [--no-pypi]     (default OUTDIR: ~/.cache/imgedit/media)
 #         WITH_E=1 adds Enlightenment's 4K photos (+400 MB download). Idempotent: a finished
-#         OUTDIR (with .complete) is left alone.
+#         OUTDIR (with .complete) is left alone, except that the paintings below are added to an
+#         OUTDIR finished before they were part of it.
+# Paintings: styles/gcompris_paintings (8 Van Goghs: the arbitrary method's *unseen* paintings in
+# benchmarks/style_quality.py) and styles/train_paintings (20 paintings reassembled from GCompris'
+# jigsaw pieces by tools/stitch_paintings.py: the stylizing decoder's training paintings; the Great
+# Wave (= the shipped `wave` style) and Van Gogh's Village Street in Auvers are left out).
 set -euo pipefail
 OUT=$(realpath -m "${1:-$HOME/.cache/imgedit/media}")
-if [ -f "$OUT/.complete" ]; then echo "media already in $OUT"; exit 0; fi
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PYPIL=${PYTHON:-$REPO/.venv/bin/python}   # stitching the jigsaw paintings needs Pillow (make install)
+
+stitch_paintings() {   # $1: the unpacked GCompris activities folder
+  if "$PYPIL" -c "import PIL" 2>/dev/null; then
+    "$PYPIL" "$REPO/tools/stitch_paintings.py" "$1/paintings/resource" "$OUT/styles/train_paintings" \
+      --exclude GreatWave --exclude gogh_auvert >/dev/null && touch "$OUT/styles/train_paintings/.complete"
+  else echo "skipped styles/train_paintings: no Python with Pillow at $PYPIL (run make install, or set PYTHON)"; fi
+}
+
+if [ -f "$OUT/.complete" ] && [ -f "$OUT/styles/train_paintings/.complete" ]; then echo "media already in $OUT"; exit 0; fi
 if [ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v -e lock -e partial)" ]; then apt-get update -qq; fi
 PIP="python3 -m pip"
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 cd "$W"        # as root, apt prints "Download is performed unsandboxed as root": harmless
+ONLY_PAINTINGS=0; [ -f "$OUT/.complete" ] && ONLY_PAINTINGS=1
 
 # ---------- Debian packages: apt-get download + dpkg-deb -x (no install) ----------
 DEBS="gcompris-qt-data scratch kphotoalbum tuxpaint-data palapeli-data
       plasma-workspace-wallpapers mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 lxqt-themes
       opencv-doc python3-imageio visp-images-data forensics-samples-files"
+[ $ONLY_PAINTINGS = 1 ] && DEBS=gcompris-qt-data
 apt-get download $DEBS                     # ~490 MB of .deb files, into $W
 for f in *.deb; do p=${f%%_*}; mkdir -p "x/$p"; dpkg-deb -x "$f" "x/$p"; done
 
@@ -49,6 +66,8 @@ def extract(path, out):
 for f in sorted(glob.glob(sys.argv[1] + '/*.rcc')): extract(f, sys.argv[2])
 PY
 A=gc/gcompris/src/activities
+stitch_paintings "$A"
+if [ $ONLY_PAINTINGS = 1 ]; then echo "added styles/train_paintings to $OUT"; exit 0; fi
 put photos/gcompris $A/erase/resource/*.webp \
     $A/categorization/resource/images/{fishes,monuments,renewable,tools,others}/*.webp \
     $A/explore_world_animals/resource/animals/*.webp $A/explore_farm_animals/resource/animals/*.webp \

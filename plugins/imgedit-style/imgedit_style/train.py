@@ -301,6 +301,91 @@ Johnson-style feed-forward network ({state['config']['arch']}) for `imgedit styl
 
 # ------------------------------------------------------------------------------------------------
 # imgedit train style-decoder
+class PaintingStats:
+    """Paintings for the stylizing decoder, read once; their feature statistics (per-tap mean and
+    covariance for WCT) and Grams at a long side of ``SCALES`` x the crop size, cached per size."""
+
+    SCALES = (1.0, 1.25)
+
+    def __init__(self, sources: list[Path], encoder, wct_taps, gram_taps, log: Callable[[str], None]):
+        from imgedit.training import list_images
+
+        self.encoder, self.wct_taps, self.gram_taps = encoder, tuple(wct_taps), tuple(gram_taps)
+        self.names, self.images = [], []
+        for f in list_images(sources):
+            img = read_rgb(f, 512)
+            if img is not None:
+                self.names.append(f.stem)
+                self.images.append(img.float()[None] / 255.0)
+        if not self.images:
+            raise SystemExit(f"--styles: no paintings found in {', '.join(map(str, sources))}")
+        log(f"styles: {len(self.images)} paintings")
+        self._cache: dict[tuple[int, int], dict] = {}
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def get(self, index: int, crop: int, scale: int) -> dict:
+        return self.stats_at(index, round(crop * self.SCALES[scale]))
+
+    @torch.no_grad()
+    def stats_at(self, index: int, long_side: int) -> dict:
+        """``{"mean": {tap: (1,C,1)}, "cov": {tap: (1,C,C)}, "gram": {tap: (1,C,C)}}`` of painting ``index``."""
+        from imgedit.perceptual import gram_matrix
+        from imgedit_style.arbitrary import feature_stats
+        from imgedit_style.color import resize_long
+
+        key = (index, long_side)
+        if key not in self._cache:
+            with torch.autocast("cpu", enabled=False):
+                f = self.encoder(resize_long(self.images[index], long_side),
+                                 tuple(dict.fromkeys((*self.wct_taps, *self.gram_taps))))
+                st = {t: feature_stats(f[t]) for t in self.wct_taps}
+                self._cache[key] = {"mean": {t: m for t, (m, _) in st.items()},
+                                    "cov": {t: c for t, (_, c) in st.items()},
+                                    "gram": {t: gram_matrix(f[t]) for t in self.gram_taps}}
+        return self._cache[key]
+
+
+def network_state(path: Path) -> dict:
+    """A network's tensors from an exported file or a training checkpoint (its ``net.`` keys)."""
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    if any(k.startswith("net.") for k in state):
+        state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
+    return state
+
+
+def _init_sha256(source: str) -> str:
+    """sha256 of the file ``--init`` names (``shipped``: the shipped decoder's declared sha256)."""
+    import hashlib
+
+    if source == "shipped":
+        from imgedit_style.plugin import DECODER_SHA256
+
+        return DECODER_SHA256 or "?"
+    path = Path(source).expanduser()
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "?"
+
+
+def _init_decoder(dec: torch.nn.Module, source: str) -> None:
+    """Load starting weights (``shipped`` = the shipped decoder) into ``dec`` (same architecture)."""
+    from imgedit import weights as weights_mod
+    from imgedit_style.arbitrary import Decoder
+
+    if source == "shipped":
+        from imgedit_style.plugin import spec
+
+        state = weights_mod.load(spec(), "decoder")
+    else:
+        state = network_state(Path(source).expanduser())
+    other = Decoder.from_state_dict(state)
+    if other.arch != dec.arch:
+        raise SystemExit(f"--init {source}: a {other.arch} decoder, not {dec.arch}")
+    dec.load_state_dict(other.state_dict())
+
+
 def main_decoder(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="imgedit train style-decoder",
                                  description="Train the decoder of the arbitrary-style method to invert "
@@ -315,13 +400,25 @@ def main_decoder(argv: list[str]) -> int:
                     help="upsampling of the decoder stages (default bilinear; the first decoder: nearest)")
     ap.add_argument("--pixel-weight", type=float, default=1.0, help="L1 pixel loss weight")
     ap.add_argument("--feature-weight", type=float, default=1.0, help="perceptual feature loss weight")
+    ap.add_argument("--styles", type=Path, action="append", default=None,
+                    help="paintings (folders, searched recursively): train the decoder to stylize too. Most of "
+                         "each batch is WCT'd with a random painting's statistics and decoded; the loss asks "
+                         "for those features (x --content-weight) and the painting's Grams (x --style-weight); "
+                         "the rest of the batch reconstructs its photo as without --styles")
+    ap.add_argument("--style-weight", type=float, default=1.0, help="--styles: Gram loss weight")
+    ap.add_argument("--content-weight", type=float, default=1.0,
+                    help="--styles: weight of the loss to the transformed (WCT) features")
+    ap.add_argument("--identity", type=float, default=0.25,
+                    help="--styles: fraction of each batch that reconstructs its photo (at least one image)")
+    ap.add_argument("--init", default=None, metavar="FILE|shipped",
+                    help="start from these decoder weights (same architecture); 'shipped' = the shipped decoder")
     common_args(ap, steps=8000, lr=5e-4)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from imgedit.perceptual import DEFAULT_STYLE_TAPS, TAP_REDUCTIONS, ContentLoss, get_encoder
-    from imgedit_style.arbitrary import Decoder
+    from imgedit.perceptual import DEFAULT_STYLE_TAPS, TAP_REDUCTIONS, ContentLoss, get_encoder, style_loss
+    from imgedit_style.arbitrary import Decoder, wct
 
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     run_dir = args.run_dir or train_root() / "style-decoder"
@@ -338,18 +435,55 @@ def main_decoder(argv: list[str]) -> int:
               "lr": args.lr, "curriculum": args.curriculum, "pixel_weight": args.pixel_weight,
               "feature_weight": args.feature_weight, "data": [str(d) for d in args.data],
               "command": command_line("style-decoder", argv), "threads": torch.get_num_threads()}
+    if args.styles:
+        config.update(styles=[str(d) for d in args.styles], style_weight=args.style_weight,
+                      content_weight=args.content_weight, identity=args.identity)
+    if args.init:
+        config.update(init=args.init, init_sha256=_init_sha256(args.init))
     if not args.export_only:
+        if args.init and (args.fresh or not (run_dir / "state.json").exists()):
+            _init_decoder(dec, args.init)
         encoder = get_encoder("cpu")
         feat_taps = tuple(dict.fromkeys((*DEFAULT_STYLE_TAPS[:4], *dec.taps)))
         feature_loss = ContentLoss(feat_taps, normalize=True)
+        transformed_loss = ContentLoss(dec.taps, normalize=True)
+        paintings = PaintingStats(args.styles, encoder, dec.taps, DEFAULT_STYLE_TAPS, log) if args.styles else None
 
-        def loss_fn(batch: torch.Tensor, bf16: bool) -> dict:
+        def reconstruction(batch: torch.Tensor) -> dict:
             with torch.no_grad():
                 target = encoder(batch, feat_taps)
             y = dec.decode(target, size=tuple(batch.shape[-2:]))
             pix = (y.float() - batch.float()).abs().mean()
             feat = feature_loss(encoder(y, feat_taps), target)
             return {"pixel": pix, "feature": feat, "total": args.pixel_weight * pix + args.feature_weight * feat}
+
+        def stylization(batch: torch.Tensor) -> dict:
+            size = batch.shape[-1]
+            picks = torch.randint(len(paintings), (batch.shape[0],)).tolist()
+            scales = torch.randint(len(PaintingStats.SCALES), (batch.shape[0],)).tolist()
+            stats = [paintings.get(i, size, s) for i, s in zip(picks, scales)]
+            with torch.no_grad():
+                fc = encoder(batch, dec.taps)
+                target = {t: wct(fc[t].float(), torch.cat([st["mean"][t] for st in stats]),
+                                 torch.cat([st["cov"][t] for st in stats])) for t in dec.taps}
+            y = dec.decode(target, size=tuple(batch.shape[-2:]))
+            fy = encoder(y, tuple(dict.fromkeys((*DEFAULT_STYLE_TAPS, *dec.taps))))
+            grams = {t: torch.cat([st["gram"][t] for st in stats]) for t in DEFAULT_STYLE_TAPS}
+            content = transformed_loss(fy, target)
+            style = style_loss(fy, grams)
+            return {"content": content, "style": style, "total": args.content_weight * content + args.style_weight * style}
+
+        def loss_fn(batch: torch.Tensor, bf16: bool) -> dict:
+            if paintings is None:
+                return reconstruction(batch)
+            n_id = max(1, round(args.identity * batch.shape[0]))
+            rec = reconstruction(batch[:n_id])
+            if n_id >= batch.shape[0]:
+                return rec
+            sty = stylization(batch[n_id:])
+            w = n_id / batch.shape[0]
+            return {**{k: v for k, v in rec.items() if k != "total"}, **{k: v for k, v in sty.items() if k != "total"},
+                    "total": w * rec["total"] + (1 - w) * sty["total"]}
 
         data = PhotoSet(args.data, short_side=round(args.size * 1.25), min_side=args.size // 2, log=log)
         log(f"training the style decoder ({config['arch']}) for {args.steps} steps -> {run_dir}")
@@ -358,31 +492,63 @@ def main_decoder(argv: list[str]) -> int:
         def reconstruct(x: torch.Tensor) -> torch.Tensor:
             return dec.decode(encoder(x, list(dec.taps)), size=tuple(x.shape[-2:]))
 
+        def stylize(x: torch.Tensor, i: int) -> torch.Tensor:
+            st = paintings.stats_at(i, max(x.shape[-2:]))
+            f = encoder(x, list(dec.taps))
+            return dec.decode({t: wct(f[t].float(), st["mean"][t], st["cov"][t]) for t in dec.taps},
+                              size=tuple(x.shape[-2:]))
+
+        def preview(path: Path) -> None:
+            write_preview(path, dec, photos, reconstruct)
+            if paintings is not None:  # preview-style.jpg: the photos stylized with two of the paintings
+                dec.eval()
+                try:
+                    with torch.no_grad():
+                        rows = [photos] + [[stylize(x, i).clamp(0, 1) for x in photos]
+                                           for i in (0, len(paintings) // 2)]
+                finally:
+                    dec.train()
+                write_sheet(path.with_name("preview-style.jpg"), rows)
+
         state = train_loop(args=args, net=dec, run_dir=run_dir, loss_fn=loss_fn, data=data, config=config,
-                           description="style-decoder", log=log,
-                           preview=lambda path: write_preview(path, dec, photos, reconstruct))
+                           description="style-decoder", log=log, preview=preview)
     else:
         state = load_checkpoint(run_dir, dec, None)
         if state is None:
             raise SystemExit(f"no checkpoint in {run_dir}")
     if args.export or args.export_only:
         out = (args.export_dir or default_export_dir()) / "style-decoder.safetensors"
+        cfg = state["config"]
+        rec = f"L1 pixel x{cfg['pixel_weight']} + normalised feature MSE x{cfg['feature_weight']}"
+        if cfg.get("styles"):
+            what = ("Trained to reconstruct photos and to stylize them: most of each batch is WCT'd with a "
+                    "random training painting's statistics, decoded, and asked for those features and the "
+                    "painting's Grams.")
+            data = (f"photos: {describe_data(cfg['data'])}; paintings: {', '.join(tilde(d) for d in cfg['styles'])}"
+                    + (" (20 paintings reassembled from GCompris' jigsaw pieces, WebMuseum scans, GPL-3+; "
+                       "`bash tools/fetch_media.sh`)" if any("train_paintings" in d for d in cfg["styles"]) else ""))
+            losses = (f"{cfg['identity']:.0%} of each batch: {rec}; the rest: normalised MSE to the WCT'd "
+                      f"features x{cfg['content_weight']} + Gram loss (stem, block0/2/4/7/10) x{cfg['style_weight']}")
+        else:
+            what, data, losses = "Trained on photos only (reconstruction), never on paintings.", \
+                f"photos only: {describe_data(cfg['data'])}", rec
+        start = (f"\n| starting weights | `{cfg['init']}` (sha256 `{cfg.get('init_sha256', '?')}`) |"
+                 if cfg.get("init") else "")
         card = f"""# style-decoder: decoder of the arbitrary-style method
 
 Inverts EfficientNet-Lite0 {', '.join(f'`{t}`' for t in dec.taps)} features to images; `imgedit stylize --method arbitrary`
-whitens/colours those features with any painting's statistics (WCT) and decodes them. Trained on
-photos only (reconstruction), never on paintings.
+whitens/colours those features with any painting's statistics (WCT) and decodes them. {what}
 
 | | |
 |---|---|
 | file | `style-decoder.safetensors` (fp16, {{SIZE}}) |
 | sha256 | `{{SHA256}}` |
-| architecture | {state['config']['arch']} |
-| training data | photos only: {describe_data(state['config']['data'])} |
-| command | `{tilde(state['config'].get('command', '?'))}` |
-| steps | {state['step']} (batch {state['config']['batch']}, crops {state['config']['size']} px) |
+| architecture | {cfg['arch']} |
+| training data | {data} |
+| command | `{tilde(cfg.get('command', '?'))}` |{start}
+| steps | {state['step']} (batch {cfg['batch']}, crops {cfg['size']} px) |
 | wall time | {state['wall_seconds'] / 60:.1f} min |
-| losses | L1 pixel x{state['config']['pixel_weight']} + normalised feature MSE x{state['config']['feature_weight']} |
+| losses | {losses} |
 | licence | MIT |
 
 ## Loss curve

@@ -91,6 +91,46 @@ def test_train_decoder_lowers_loss(photos, tmp_path):
     assert train.load_checkpoint(run2, dec2, None)["step"] == 10
 
 
+def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
+    """`--styles`: part of each batch reconstructs, the rest is WCT'd with a painting and decoded;
+    its Gram loss falls; `--init` starts from given weights, a wrong layout is refused."""
+    paintings = tmp_path / "paintings"
+    paintings.mkdir()
+    yy, xx = np.mgrid[0:80, 0:80]
+    stripes = np.stack([(np.sin(xx / 2.0) > 0) * 230, (np.sin((xx + yy) / 3.0) > 0) * 200,
+                        np.full_like(xx, 40)], axis=-1).astype(np.uint8)
+    Image.fromarray(stripes).save(paintings / "stripes.png")
+    run0, run = tmp_path / "dec0", tmp_path / "dec"
+    base = ["--data", str(photos), "--size", "48", "--batch", "4", "--width", "32", "--blocks", "1",
+            "--tap", "block4", "--precision", "fp32", "--curriculum", "0", "--quiet", "--log-every", "1"]
+    assert train.main_decoder([*base, "--steps", "2", "--run-dir", str(run0)]) == 0
+    args = [*base, "--styles", str(paintings), "--style-weight", "5", "--identity", "0.25", "--lr", "2e-3",
+            "--init", str(run0 / "last.safetensors"), "--run-dir", str(run)]
+    assert train.main_decoder([*args, "--steps", "1"]) == 0
+    from safetensors.torch import load_file
+
+    start, after_one = load_file(str(run0 / "last.safetensors")), load_file(str(run / "last.safetensors"))
+    w = "net.inp.1.weight"
+    assert (after_one[w] - start[w]).abs().max() < 5e-3  # one Adam step from the --init weights
+    assert train.main_decoder([*args, "--steps", "40"]) == 0  # resumes (no second --init)
+    hist = _history(run)
+    assert {"pixel", "feature", "content", "style"} <= set(hist[0])
+    early = np.mean([h["style"] for h in hist[:5]])
+    late = np.mean([h["style"] for h in hist[-5:]])
+    assert late < 0.8 * early, (early, late)
+    assert (run / "preview-style.jpg").is_file()
+    fake_plugin = tmp_path / "plugin.py"
+    shutil.copy(train.PLUGIN_FILE, fake_plugin)
+    monkeypatch.setattr(train, "PLUGIN_FILE", fake_plugin)
+    assert train.main_decoder([*args, "--export-only", "--export-dir", str(tmp_path / "out")]) == 0
+    card = (tmp_path / "out" / "style-decoder.md").read_text()
+    init_sha = hashlib.sha256((run0 / "last.safetensors").read_bytes()).hexdigest()
+    assert f"sha256 `{init_sha}`" in card and "paintings:" in card and "x5.0" in card
+    with pytest.raises(SystemExit, match="decoder-block4-w32-b1"):
+        train.main_decoder([*base, "--width", "16", "--init", str(run0 / "last.safetensors"),
+                            "--steps", "1", "--run-dir", str(tmp_path / "dec3")])
+
+
 def test_record_sha256_updates_only_the_block(tmp_path, monkeypatch):
     f = tmp_path / "plugin.py"
     shutil.copy(train.PLUGIN_FILE, f)
