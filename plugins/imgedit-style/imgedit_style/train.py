@@ -192,6 +192,10 @@ def main_style(argv: list[str]) -> int:
     ap.add_argument("--jitter", type=int, default=0, metavar="PX",
                     help="compute the losses at a random alignment in [0, PX) each step (the network's "
                     "output and its photo cropped alike; 4 removes the reward for a 4 px grid; default 0: off)")
+    ap.add_argument("--equivariance", type=float, default=0.0, metavar="W",
+                    help="weight of a shift-equivariance loss: the network's output for the photo shifted by "
+                         "1-3 px must be its output shifted alike (L1, away from the borders); a network "
+                         "whose output depends on the position modulo its stride-4 grid pays for it (default 0: off)")
     common_args(ap, steps=4000, lr=1e-3)
     args = ap.parse_args(argv)
     if args.threads:
@@ -215,7 +219,7 @@ def main_style(argv: list[str]) -> int:
         except ValueError:
             raise SystemExit(f"--style-tap-weight {item!r}: expected TAP=WEIGHT, e.g. block10=4") from None
     config = {"arch": net.arch, "style": args.style, "style_size": args.style_size,
-              "style_tap_weights": tap_weights, "jitter": args.jitter,
+              "style_tap_weights": tap_weights, "jitter": args.jitter, "equivariance": args.equivariance,
               "style_weight": args.style_weight, "content_weight": args.content_weight, "tv_weight": args.tv_weight,
               "content_taps": args.content_taps, "size": args.size, "batch": args.batch, "lr": args.lr, "curriculum": args.curriculum,
               "data": [str(d) for d in args.data], "command": command_line("style", argv),
@@ -234,8 +238,13 @@ def main_style(argv: list[str]) -> int:
                               style_weight=args.style_weight, tv_weight=args.tv_weight, encoder=encoder)
 
         def loss_fn(batch: torch.Tensor, bf16: bool) -> dict:
-            out, batch = jitter_crop((net(batch), batch), args.jitter)
-            return loss(out, loss.content_targets(batch))
+            full = net(batch)
+            out, cropped = jitter_crop((full, batch), args.jitter)
+            losses = loss(out, loss.content_targets(cropped))
+            if args.equivariance > 0:
+                eq = shift_equivariance(net, batch[:1], full[:1])
+                losses = {**losses, "equivariance": eq, "total": losses["total"] + args.equivariance * eq}
+            return losses
 
         data = PhotoSet(args.data, short_side=round(args.size * 1.25), min_side=args.size // 2, log=log)
         log(f"training style {name!r} ({config['arch']}) for {args.steps} steps -> {run_dir}")
@@ -250,6 +259,33 @@ def main_style(argv: list[str]) -> int:
     if args.export or args.export_only:
         _export_style(net, name, state, args, argv, log)
     return 0
+
+
+def shift_equivariance(net: torch.nn.Module, x: torch.Tensor, out: torch.Tensor, max_shift: int = 3,
+                       margin: int = 8) -> torch.Tensor:
+    """L1 between ``net(x shifted by (dy, dx))`` and ``out`` (= ``net(x)``) shifted alike, for a random
+    shift in [0, max_shift]^2 other than (0, 0) (torch's RNG), ``margin`` px from the borders. Zero
+    for a shift-equivariant network; a stride-4 network with a position-dependent (grid) response
+    pays for it."""
+    while True:
+        dy, dx = (int(v) for v in torch.randint(0, max_shift + 1, (2,)))
+        if dy or dx:
+            break
+    shifted = net(x[:, :, dy:, dx:])
+    ref = out[:, :, dy:, dx:]
+    h, w = min(shifted.shape[-2], ref.shape[-2]), min(shifted.shape[-1], ref.shape[-1])
+    m = margin
+    return (shifted[:, :, m:h - m, m:w - m].float() - ref[:, :, m:h - m, m:w - m].float()).abs().mean()
+
+
+def _loss_extras(cfg: dict) -> str:
+    """The optional terms of a fast network's recipe for its card (empty for the plain recipe)."""
+    parts = [f"{t} Gram x{w:g}" for t, w in cfg.get("style_tap_weights", {}).items()]
+    if cfg.get("jitter"):
+        parts.append(f"losses at a random {cfg['jitter']} px alignment")
+    if cfg.get("equivariance"):
+        parts.append(f"shift equivariance x{cfg['equivariance']:g}")
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def _export_style(net, name: str, state: dict, args, argv: list[str], log) -> None:
@@ -273,7 +309,7 @@ Johnson-style feed-forward network ({state['config']['arch']}) for `imgedit styl
 | steps | {state['step']} (batch {state['config']['batch']}, crops {state['config']['size']} px, first {state['config']['curriculum']:.0%} at half size) |
 | wall time | {state['wall_seconds'] / 60:.1f} min |
 | trained | started {state.get('started', '?')}, {state['config'].get('threads', '?')} torch CPU thread(s) |
-| losses | content {state['config']['content_weight']}, style {state['config']['style_weight']}, TV {state['config']['tv_weight']} (EfficientNet-Lite0 perceptual losses) |
+| losses | content {state['config']['content_weight']}, style {state['config']['style_weight']}, TV {state['config']['tv_weight']} (EfficientNet-Lite0 perceptual losses){_loss_extras(state['config'])} |
 | licence | MIT (weights); the painting is in the public domain |
 
 ## Loss curve

@@ -131,6 +131,36 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
                             "--steps", "1", "--run-dir", str(tmp_path / "dec3")])
 
 
+def test_shift_equivariance_loss():
+    """Zero for a pointwise network, positive for one whose output depends on the position
+    modulo 4 (a stride-4 grid), and `--equivariance` trains through it."""
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 40, 40)
+    pointwise = torch.nn.Conv2d(3, 3, 1)
+    with torch.no_grad():
+        assert float(train.shift_equivariance(pointwise, x, pointwise(x))) < 1e-6
+
+    class Grid(torch.nn.Module):
+        def forward(self, z):
+            g = torch.zeros_like(z)
+            g[:, :, ::4, ::4] = 0.5
+            return z + g
+
+    grid = Grid()
+    assert float(train.shift_equivariance(grid, x, grid(x))) > 0.01
+
+
+def test_train_style_with_equivariance(photos, tmp_path):
+    run = tmp_path / "run"
+    args = ["--style", "wave", "--data", str(photos), "--size", "48", "--batch", "2", "--width", "8",
+            "--blocks", "1", "--run-dir", str(run), "--precision", "fp32", "--curriculum", "0", "--quiet",
+            "--steps", "4", "--log-every", "1", "--equivariance", "2", "--upsample", "bilinear"]
+    assert train.main_style(args) == 0
+    hist = _history(run)
+    assert all(h["equivariance"] > 0 for h in hist)
+    assert json.loads((run / "state.json").read_text())["config"]["equivariance"] == 2.0
+
+
 def test_record_sha256_updates_only_the_block(tmp_path, monkeypatch):
     f = tmp_path / "plugin.py"
     shutil.copy(train.PLUGIN_FILE, f)
