@@ -77,6 +77,12 @@ def write_preview(path: Path, net: torch.nn.Module, photos: list[torch.Tensor],
     write_sheet(path, [photos, outputs])
 
 
+def jitter_arg(ap: argparse.ArgumentParser, what: str) -> None:
+    ap.add_argument("--jitter", type=int, default=0, metavar="PX",
+                    help=f"compute {what} at a random alignment in [0, PX) each step (the output cropped by "
+                         "0..PX-1 px before the loss encoder; 4 removes the reward for a 4 px grid; default 0: off)")
+
+
 def common_args(ap: argparse.ArgumentParser, steps: int, lr: float) -> None:
     ap.add_argument("--data", type=Path, action="append", required=True,
                     help="folder of photos (recursive; repeatable)")
@@ -189,9 +195,7 @@ def main_style(argv: list[str]) -> int:
                     help="x2 upsampling before each up-convolution (default nearest)")
     ap.add_argument("--style-tap-weight", action="append", default=[], metavar="TAP=W",
                     help="weight of one style tap's Gram term (default 1 each; repeatable), e.g. block10=4")
-    ap.add_argument("--jitter", type=int, default=0, metavar="PX",
-                    help="compute the losses at a random alignment in [0, PX) each step (the network's "
-                    "output and its photo cropped alike; 4 removes the reward for a 4 px grid; default 0: off)")
+    jitter_arg(ap, "the losses")
     ap.add_argument("--equivariance", type=float, default=0.0, metavar="W",
                     help="weight of a shift-equivariance loss: the network's output for the photo shifted by "
                          "1-3 px must be its output shifted alike (L1, away from the borders); a network "
@@ -446,6 +450,7 @@ def main_decoder(argv: list[str]) -> int:
                     help="--styles: weight of the loss to the transformed (WCT) features")
     ap.add_argument("--identity", type=float, default=0.25,
                     help="--styles: fraction of each batch that reconstructs its photo (at least one image)")
+    jitter_arg(ap, "--styles' Gram loss")
     ap.add_argument("--init", default=None, metavar="FILE|shipped",
                     help="start from these decoder weights (same architecture); 'shipped' = the shipped decoder")
     common_args(ap, steps=8000, lr=5e-4)
@@ -453,7 +458,7 @@ def main_decoder(argv: list[str]) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from imgedit.perceptual import DEFAULT_STYLE_TAPS, TAP_REDUCTIONS, ContentLoss, get_encoder, style_loss
+    from imgedit.perceptual import DEFAULT_STYLE_TAPS, TAP_REDUCTIONS, ContentLoss, get_encoder, jitter_crop, style_loss
     from imgedit_style.arbitrary import Decoder, wct
 
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
@@ -473,7 +478,7 @@ def main_decoder(argv: list[str]) -> int:
               "command": command_line("style-decoder", argv), "threads": torch.get_num_threads()}
     if args.styles:
         config.update(styles=[str(d) for d in args.styles], style_weight=args.style_weight,
-                      content_weight=args.content_weight, identity=args.identity)
+                      content_weight=args.content_weight, identity=args.identity, jitter=args.jitter)
     if args.init:
         config.update(init=args.init, init_sha256=_init_sha256(args.init))
     if not args.export_only:
@@ -503,10 +508,13 @@ def main_decoder(argv: list[str]) -> int:
                 target = {t: wct(fc[t].float(), torch.cat([st["mean"][t] for st in stats]),
                                  torch.cat([st["cov"][t] for st in stats])) for t in dec.taps}
             y = dec.decode(target, size=tuple(batch.shape[-2:]))
-            fy = encoder(y, tuple(dict.fromkeys((*DEFAULT_STYLE_TAPS, *dec.taps))))
             grams = {t: torch.cat([st["gram"][t] for st in stats]) for t in DEFAULT_STYLE_TAPS}
-            content = transformed_loss(fy, target)
-            style = style_loss(fy, grams)
+            if args.jitter:  # Grams of the output at a random alignment; the WCT targets at its own
+                content = transformed_loss(encoder(y, dec.taps), target)
+                style = style_loss(encoder(jitter_crop([y], args.jitter)[0], DEFAULT_STYLE_TAPS), grams)
+            else:
+                fy = encoder(y, tuple(dict.fromkeys((*DEFAULT_STYLE_TAPS, *dec.taps))))
+                content, style = transformed_loss(fy, target), style_loss(fy, grams)
             return {"content": content, "style": style, "total": args.content_weight * content + args.style_weight * style}
 
         def loss_fn(batch: torch.Tensor, bf16: bool) -> dict:
@@ -564,7 +572,8 @@ def main_decoder(argv: list[str]) -> int:
                     + (" (20 paintings reassembled from GCompris' jigsaw pieces, WebMuseum scans, GPL-3+; "
                        "`bash tools/fetch_media.sh`)" if any("train_paintings" in d for d in cfg["styles"]) else ""))
             losses = (f"{cfg['identity']:.0%} of each batch: {rec}; the rest: normalised MSE to the WCT'd "
-                      f"features x{cfg['content_weight']} + Gram loss (stem, block0/2/4/7/10) x{cfg['style_weight']}")
+                      f"features x{cfg['content_weight']} + Gram loss (stem, block0/2/4/7/10) x{cfg['style_weight']}"
+                      + (f" at a random {cfg['jitter']} px alignment" if cfg.get("jitter") else ""))
         else:
             what, data, losses = "Trained on photos only (reconstruction), never on paintings.", \
                 f"photos only: {describe_data(cfg['data'])}", rec

@@ -104,7 +104,7 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
     base = ["--data", str(photos), "--size", "48", "--batch", "4", "--width", "32", "--blocks", "1",
             "--tap", "block4", "--precision", "fp32", "--curriculum", "0", "--quiet", "--log-every", "1"]
     assert train.main_decoder([*base, "--steps", "2", "--run-dir", str(run0)]) == 0
-    args = [*base, "--styles", str(paintings), "--style-weight", "5", "--identity", "0.25", "--lr", "2e-3",
+    args = [*base, "--styles", str(paintings), "--style-weight", "5", "--identity", "0.25", "--lr", "2e-3", "--jitter", "4",
             "--init", str(run0 / "last.safetensors"), "--run-dir", str(run)]
     assert train.main_decoder([*args, "--steps", "1"]) == 0
     from safetensors.torch import load_file
