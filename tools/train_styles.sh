@@ -8,8 +8,8 @@
 # Export after looking at the previews (writes pretrained/*.safetensors + model card and
 # declares the sha256 in plugins/imgedit-style/imgedit_style/plugin.py):
 #   imgedit train style --style NAME <same args> --export-only
-#   imgedit train style-decoder <same args> --export-only
-# Environment: STEPS (fast styles, default 2000), DECODER_STEPS (default 3000), THREADS (2),
+#   imgedit train style-decoder <the last stage's args> --export-only
+# Environment: STEPS (fast styles, default 2000), DECODER_STEPS (stage 1, default 2000), THREADS (2),
 # IMGEDIT_PHOTOS (default ~/.cache/imgedit/media/photos, fetched by tools/fetch_media.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +23,18 @@ runs=("$@")
 [ ${#runs[@]} -gt 0 ] || runs=(starry_night wave:2 the_scream:2 composition_vii udnie:3 decoder)
 for s in "${runs[@]}"; do
   if [ "$s" = decoder ]; then
-    .venv/bin/imgedit train style-decoder --data "$PHOTOS" --steps "${DECODER_STEPS:-2000}" \
-      --threads "${THREADS:-2}" >> "$LOGS/style-decoder.log" 2>&1
+    # three stages, each resumable, each starting from the one before (the shipped decoder's card):
+    # 1. reconstruction only (photos); 2. + stylizing with the training paintings (Gram loss x3);
+    # 3. Gram loss x5 at a random 4 px alignment (against the grid), heavier pixel loss (colour)
+    PAINTINGS="$(dirname "$PHOTOS")/styles/train_paintings"
+    [ -d "$PAINTINGS" ] || bash tools/fetch_media.sh
+    D=(.venv/bin/imgedit train style-decoder --data "$PHOTOS" --threads "${THREADS:-2}")
+    S=(--styles "$PAINTINGS" --identity 0.5 --lr 1e-4 --curriculum 0)
+    "${D[@]}" --steps "${DECODER_STEPS:-2000}" --run-dir "$LOGS/style-decoder-ml" >> "$LOGS/style-decoder.log" 2>&1
+    "${D[@]}" "${S[@]}" --init "$LOGS/style-decoder-ml/last.safetensors" --style-weight 3 --pixel-weight 2 \
+      --feature-weight 2 --steps 3000 --run-dir "$LOGS/style-decoder-s3i5" >> "$LOGS/style-decoder.log" 2>&1
+    "${D[@]}" "${S[@]}" --init "$LOGS/style-decoder-s3i5/last.safetensors" --style-weight 5 --pixel-weight 4 \
+      --feature-weight 2 --jitter 4 --steps 2000 --run-dir "$LOGS/style-decoder-s5j" >> "$LOGS/style-decoder.log" 2>&1
   else
     name=${s%%:*}; cw=5.0; [ "$name" = "$s" ] || cw=${s#*:}
     .venv/bin/imgedit train style --style "$name" --data "$PHOTOS" --steps "${STEPS:-2000}" \

@@ -577,7 +577,7 @@ def main_decoder(argv: list[str]) -> int:
         else:
             what, data, losses = "Trained on photos only (reconstruction), never on paintings.", \
                 f"photos only: {describe_data(cfg['data'])}", rec
-        start = (f"\n| starting weights | `{cfg['init']}` (sha256 `{cfg.get('init_sha256', '?')}`) |"
+        start = (f"\n| starting weights | `{tilde(cfg['init'])}` (sha256 `{cfg.get('init_sha256', '?')}`) |"
                  if cfg.get("init") else "")
         card = f"""# style-decoder: decoder of the arbitrary-style method
 
