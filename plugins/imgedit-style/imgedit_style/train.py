@@ -83,6 +83,13 @@ def jitter_arg(ap: argparse.ArgumentParser, what: str) -> None:
                          "0..PX-1 px before the loss encoder; 4 removes the reward for a 4 px grid; default 0: off)")
 
 
+def equivariance_arg(ap: argparse.ArgumentParser, what: str) -> None:
+    ap.add_argument("--equivariance", type=float, default=0.0, metavar="W",
+                    help=f"weight of a shift-equivariance loss: {what} by 1-3 px must be its output shifted "
+                         "alike (L1, away from the borders); an output that depends on the position in the "
+                         "stride-4 grid pays for it (default 0: off)")
+
+
 def common_args(ap: argparse.ArgumentParser, steps: int, lr: float) -> None:
     ap.add_argument("--data", type=Path, action="append", required=True,
                     help="folder of photos (recursive; repeatable)")
@@ -196,10 +203,7 @@ def main_style(argv: list[str]) -> int:
     ap.add_argument("--style-tap-weight", action="append", default=[], metavar="TAP=W",
                     help="weight of one style tap's Gram term (default 1 each; repeatable), e.g. block10=4")
     jitter_arg(ap, "the losses")
-    ap.add_argument("--equivariance", type=float, default=0.0, metavar="W",
-                    help="weight of a shift-equivariance loss: the network's output for the photo shifted by "
-                         "1-3 px must be its output shifted alike (L1, away from the borders); a network "
-                         "whose output depends on the position modulo its stride-4 grid pays for it (default 0: off)")
+    equivariance_arg(ap, "the network's output for the photo shifted")
     common_args(ap, steps=4000, lr=1e-3)
     args = ap.parse_args(argv)
     if args.threads:
@@ -451,6 +455,7 @@ def main_decoder(argv: list[str]) -> int:
     ap.add_argument("--identity", type=float, default=0.25,
                     help="--styles: fraction of each batch that reconstructs its photo (at least one image)")
     jitter_arg(ap, "--styles' Gram loss")
+    equivariance_arg(ap, "the method's output (encode, WCT, decode) for the photo shifted")
     ap.add_argument("--init", default=None, metavar="FILE|shipped",
                     help="start from these decoder weights (same architecture); 'shipped' = the shipped decoder")
     common_args(ap, steps=8000, lr=5e-4)
@@ -478,7 +483,8 @@ def main_decoder(argv: list[str]) -> int:
               "command": command_line("style-decoder", argv), "threads": torch.get_num_threads()}
     if args.styles:
         config.update(styles=[str(d) for d in args.styles], style_weight=args.style_weight,
-                      content_weight=args.content_weight, identity=args.identity, jitter=args.jitter)
+                      content_weight=args.content_weight, identity=args.identity, jitter=args.jitter,
+                      equivariance=args.equivariance)
     if args.init:
         config.update(init=args.init, init_sha256=_init_sha256(args.init))
     if not args.export_only:
@@ -515,7 +521,18 @@ def main_decoder(argv: list[str]) -> int:
             else:
                 fy = encoder(y, tuple(dict.fromkeys((*DEFAULT_STYLE_TAPS, *dec.taps))))
                 content, style = transformed_loss(fy, target), style_loss(fy, grams)
-            return {"content": content, "style": style, "total": args.content_weight * content + args.style_weight * style}
+            out = {"content": content, "style": style, "total": args.content_weight * content + args.style_weight * style}
+            if args.equivariance > 0:  # the whole method (encode, WCT, decode) on a shifted photo
+                st0 = stats[0]
+
+                def method(z: torch.Tensor) -> torch.Tensor:
+                    f = encoder(z, dec.taps)
+                    return dec.decode({t: wct(f[t].float(), st0["mean"][t], st0["cov"][t]) for t in dec.taps},
+                                      size=tuple(z.shape[-2:]))
+
+                eq = shift_equivariance(method, batch[:1], y[:1])
+                out.update(equivariance=eq, total=out["total"] + args.equivariance * eq)
+            return out
 
         def loss_fn(batch: torch.Tensor, bf16: bool) -> dict:
             if paintings is None:
@@ -573,7 +590,8 @@ def main_decoder(argv: list[str]) -> int:
                        "`bash tools/fetch_media.sh`)" if any("train_paintings" in d for d in cfg["styles"]) else ""))
             losses = (f"{cfg['identity']:.0%} of each batch: {rec}; the rest: normalised MSE to the WCT'd "
                       f"features x{cfg['content_weight']} + Gram loss (stem, block0/2/4/7/10) x{cfg['style_weight']}"
-                      + (f" at a random {cfg['jitter']} px alignment" if cfg.get("jitter") else ""))
+                      + (f" at a random {cfg['jitter']} px alignment" if cfg.get("jitter") else "")
+                      + (f" + shift equivariance x{cfg['equivariance']:g}" if cfg.get("equivariance") else ""))
         else:
             what, data, losses = "Trained on photos only (reconstruction), never on paintings.", \
                 f"photos only: {describe_data(cfg['data'])}", rec

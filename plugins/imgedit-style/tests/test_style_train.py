@@ -104,7 +104,7 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
     base = ["--data", str(photos), "--size", "48", "--batch", "4", "--width", "32", "--blocks", "1",
             "--tap", "block4", "--precision", "fp32", "--curriculum", "0", "--quiet", "--log-every", "1"]
     assert train.main_decoder([*base, "--steps", "2", "--run-dir", str(run0)]) == 0
-    args = [*base, "--styles", str(paintings), "--style-weight", "5", "--identity", "0.25", "--lr", "2e-3", "--jitter", "4",
+    args = [*base, "--styles", str(paintings), "--style-weight", "5", "--identity", "0.25", "--lr", "2e-3", "--jitter", "4", "--equivariance", "1",
             "--init", str(run0 / "last.safetensors"), "--run-dir", str(run)]
     assert train.main_decoder([*args, "--steps", "1"]) == 0
     from safetensors.torch import load_file
@@ -114,7 +114,7 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
     assert (after_one[w] - start[w]).abs().max() < 5e-3  # one Adam step from the --init weights
     assert train.main_decoder([*args, "--steps", "40"]) == 0  # resumes (no second --init)
     hist = _history(run)
-    assert {"pixel", "feature", "content", "style"} <= set(hist[0])
+    assert {"pixel", "feature", "content", "style", "equivariance"} <= set(hist[0])
     early = np.mean([h["style"] for h in hist[:5]])
     late = np.mean([h["style"] for h in hist[-5:]])
     assert late < 0.8 * early, (early, late)
