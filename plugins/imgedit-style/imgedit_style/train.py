@@ -485,6 +485,9 @@ def main_decoder(argv: list[str]) -> int:
         config.update(styles=[str(d) for d in args.styles], style_weight=args.style_weight,
                       content_weight=args.content_weight, identity=args.identity, jitter=args.jitter,
                       equivariance=args.equivariance)
+    elif args.jitter or args.equivariance:
+        raise SystemExit("imgedit train style-decoder: --jitter and --equivariance act on the stylizing "
+                         "batches: add --styles DIR")
     if args.init:
         config.update(init=args.init, init_sha256=_init_sha256(args.init))
     if not args.export_only:
@@ -495,6 +498,13 @@ def main_decoder(argv: list[str]) -> int:
         feature_loss = ContentLoss(feat_taps, normalize=True)
         transformed_loss = ContentLoss(dec.taps, normalize=True)
         paintings = PaintingStats(args.styles, encoder, dec.taps, DEFAULT_STYLE_TAPS, log) if args.styles else None
+
+        def transform(feats: dict, mean: dict, cov: dict) -> dict:
+            return {t: wct(feats[t].float(), mean[t], cov[t]) for t in dec.taps}
+
+        def stylize(x: torch.Tensor, st: dict) -> torch.Tensor:
+            """The arbitrary method with one painting's statistics ``st`` (PaintingStats)."""
+            return dec.decode(transform(encoder(x, dec.taps), st["mean"], st["cov"]), size=tuple(x.shape[-2:]))
 
         def reconstruction(batch: torch.Tensor) -> dict:
             with torch.no_grad():
@@ -510,9 +520,8 @@ def main_decoder(argv: list[str]) -> int:
             scales = torch.randint(len(PaintingStats.SCALES), (batch.shape[0],)).tolist()
             stats = [paintings.get(i, size, s) for i, s in zip(picks, scales)]
             with torch.no_grad():
-                fc = encoder(batch, dec.taps)
-                target = {t: wct(fc[t].float(), torch.cat([st["mean"][t] for st in stats]),
-                                 torch.cat([st["cov"][t] for st in stats])) for t in dec.taps}
+                target = transform(encoder(batch, dec.taps), {t: torch.cat([st["mean"][t] for st in stats]) for t in dec.taps},
+                                   {t: torch.cat([st["cov"][t] for st in stats]) for t in dec.taps})
             y = dec.decode(target, size=tuple(batch.shape[-2:]))
             grams = {t: torch.cat([st["gram"][t] for st in stats]) for t in DEFAULT_STYLE_TAPS}
             if args.jitter:  # Grams of the output at a random alignment; the WCT targets at its own
@@ -523,14 +532,7 @@ def main_decoder(argv: list[str]) -> int:
                 content, style = transformed_loss(fy, target), style_loss(fy, grams)
             out = {"content": content, "style": style, "total": args.content_weight * content + args.style_weight * style}
             if args.equivariance > 0:  # the whole method (encode, WCT, decode) on a shifted photo
-                st0 = stats[0]
-
-                def method(z: torch.Tensor) -> torch.Tensor:
-                    f = encoder(z, dec.taps)
-                    return dec.decode({t: wct(f[t].float(), st0["mean"][t], st0["cov"][t]) for t in dec.taps},
-                                      size=tuple(z.shape[-2:]))
-
-                eq = shift_equivariance(method, batch[:1], y[:1])
+                eq = shift_equivariance(lambda z: stylize(z, stats[0]), batch[:1], y[:1])
                 out.update(equivariance=eq, total=out["total"] + args.equivariance * eq)
             return out
 
@@ -553,19 +555,14 @@ def main_decoder(argv: list[str]) -> int:
         def reconstruct(x: torch.Tensor) -> torch.Tensor:
             return dec.decode(encoder(x, list(dec.taps)), size=tuple(x.shape[-2:]))
 
-        def stylize(x: torch.Tensor, i: int) -> torch.Tensor:
-            st = paintings.stats_at(i, max(x.shape[-2:]))
-            f = encoder(x, list(dec.taps))
-            return dec.decode({t: wct(f[t].float(), st["mean"][t], st["cov"][t]) for t in dec.taps},
-                              size=tuple(x.shape[-2:]))
-
         def preview(path: Path) -> None:
             write_preview(path, dec, photos, reconstruct)
             if paintings is not None:  # preview-style.jpg: the photos stylized with two of the paintings
                 dec.eval()
                 try:
                     with torch.no_grad():
-                        rows = [photos] + [[stylize(x, i).clamp(0, 1) for x in photos]
+                        rows = [photos] + [[stylize(x, paintings.stats_at(i, max(x.shape[-2:]))).clamp(0, 1)
+                                            for x in photos]
                                            for i in (0, len(paintings) // 2)]
                 finally:
                     dec.train()

@@ -126,6 +126,8 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
     card = (tmp_path / "out" / "style-decoder.md").read_text()
     init_sha = hashlib.sha256((run0 / "last.safetensors").read_bytes()).hexdigest()
     assert f"sha256 `{init_sha}`" in card and "paintings:" in card and "x5.0" in card
+    with pytest.raises(SystemExit, match="add --styles"):
+        train.main_decoder([*base, "--jitter", "4", "--steps", "1", "--run-dir", str(tmp_path / "dec4")])
     with pytest.raises(SystemExit, match="decoder-block4-w32-b1"):
         train.main_decoder([*base, "--width", "16", "--init", str(run0 / "last.safetensors"),
                             "--steps", "1", "--run-dir", str(tmp_path / "dec3")])
