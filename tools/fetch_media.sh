@@ -14,6 +14,7 @@ set -euo pipefail
 OUT=$(realpath -m "${1:-$HOME/.cache/imgedit/media}")
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PYPIL=${PYTHON:-$REPO/.venv/bin/python}   # stitching the jigsaw paintings needs Pillow (make install)
+case $PYPIL in /*) ;; */*) PYPIL="$PWD/$PYPIL" ;; esac   # (the script works in a temp folder)
 
 stitch_paintings() {   # $1: the unpacked GCompris activities folder
   if "$PYPIL" -c "import PIL" 2>/dev/null; then
@@ -67,7 +68,8 @@ for f in sorted(glob.glob(sys.argv[1] + '/*.rcc')): extract(f, sys.argv[2])
 PY
 A=gc/gcompris/src/activities
 stitch_paintings "$A"
-if [ $ONLY_PAINTINGS = 1 ]; then echo "added styles/train_paintings to $OUT"; exit 0; fi
+if [ $ONLY_PAINTINGS = 1 ]; then
+  [ -f "$OUT/styles/train_paintings/.complete" ] && echo "added styles/train_paintings to $OUT"; exit 0; fi
 put photos/gcompris $A/erase/resource/*.webp \
     $A/categorization/resource/images/{fishes,monuments,renewable,tools,others}/*.webp \
     $A/explore_world_animals/resource/animals/*.webp $A/explore_farm_animals/resource/animals/*.webp \
