@@ -10,7 +10,8 @@
 #   imgedit train style --style NAME <same args> --export-only
 #   imgedit train style-decoder <the last stage's args> --export-only
 # Environment: STEPS (fast styles, default 2000), DECODER_STEPS (stage 1, default 2000), THREADS (2),
-# IMGEDIT_PHOTOS (default ~/.cache/imgedit/media/photos, fetched by tools/fetch_media.sh).
+# IMGEDIT_PHOTOS (default ~/.cache/imgedit/media/photos, fetched by tools/fetch_media.sh),
+# IMGEDIT_PAINTINGS (the decoder's, default ~/.cache/imgedit/media/styles/train_paintings, likewise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
@@ -26,7 +27,7 @@ for s in "${runs[@]}"; do
     # three stages, each resumable, each starting from the one before (the shipped decoder's card):
     # 1. reconstruction only (photos); 2. + stylizing with the training paintings (Gram loss x3);
     # 3. Gram loss x5 at a random 4 px alignment (against the grid), heavier pixel loss (colour)
-    PAINTINGS="$(dirname "$PHOTOS")/styles/train_paintings"
+    PAINTINGS="${IMGEDIT_PAINTINGS:-$HOME/.cache/imgedit/media/styles/train_paintings}"
     [ -d "$PAINTINGS" ] || bash tools/fetch_media.sh
     D=(.venv/bin/imgedit train style-decoder --data "$PHOTOS" --threads "${THREADS:-2}")
     S=(--styles "$PAINTINGS" --identity 0.5 --lr 1e-4 --curriculum 0)
