@@ -1,6 +1,6 @@
 """Reassemble the paintings of GCompris' jigsaw activity from their pieces.
 
-GCompris ships about 25 paintings (WebMuseum scans, GPL-3+) only as jigsaw pieces (RGBA, each
+GCompris 3.1 ships 22 paintings (WebMuseum scans, GPL-3+) only as jigsaw pieces (RGBA, each
 placed by its centre in a ``board*.qml`` file, as fractions of a background of the given size).
 This pastes every board's pieces onto one canvas and writes the painting as PNG:
 

@@ -355,12 +355,8 @@ class PaintingStats:
         from imgedit.training import list_images
 
         self.encoder, self.wct_taps, self.gram_taps = encoder, tuple(wct_taps), tuple(gram_taps)
-        self.names, self.images = [], []
-        for f in list_images(sources):
-            img = read_rgb(f, 512)
-            if img is not None:
-                self.names.append(f.stem)
-                self.images.append(img.float()[None] / 255.0)
+        self.images = [img.float()[None] / 255.0 for img in (read_rgb(f, 512) for f in list_images(sources))
+                       if img is not None]
         if not self.images:
             raise SystemExit(f"--styles: no paintings found in {', '.join(map(str, sources))}")
         log(f"styles: {len(self.images)} paintings")
@@ -445,8 +441,8 @@ def main_decoder(argv: list[str]) -> int:
     ap.add_argument("--pixel-weight", type=float, default=1.0, help="L1 pixel loss weight")
     ap.add_argument("--feature-weight", type=float, default=1.0, help="perceptual feature loss weight")
     ap.add_argument("--styles", type=Path, action="append", default=None,
-                    help="paintings (folders, searched recursively): train the decoder to stylize too. Most of "
-                         "each batch is WCT'd with a random painting's statistics and decoded; the loss asks "
+                    help="paintings (folders, searched recursively): train the decoder to stylize too. Each "
+                         "batch but its --identity part is WCT'd with a random painting's statistics and decoded; the loss asks "
                          "for those features (x --content-weight) and the painting's Grams (x --style-weight); "
                          "the rest of the batch reconstructs its photo as without --styles")
     ap.add_argument("--style-weight", type=float, default=1.0, help="--styles: Gram loss weight")
@@ -579,9 +575,9 @@ def main_decoder(argv: list[str]) -> int:
         cfg = state["config"]
         rec = f"L1 pixel x{cfg['pixel_weight']} + normalised feature MSE x{cfg['feature_weight']}"
         if cfg.get("styles"):
-            what = ("Trained to reconstruct photos and to stylize them: most of each batch is WCT'd with a "
-                    "random training painting's statistics, decoded, and asked for those features and the "
-                    "painting's Grams.")
+            what = (f"Trained to reconstruct photos and to stylize them: {1 - cfg['identity']:.0%} of each batch "
+                    "is WCT'd with a random training painting's statistics, decoded, and asked for those features "
+                    "and the painting's Grams.")
             data = (f"photos: {describe_data(cfg['data'])}; paintings: {', '.join(tilde(d) for d in cfg['styles'])}"
                     + (" (20 paintings reassembled from GCompris' jigsaw pieces, WebMuseum scans, GPL-3+; "
                        "`bash tools/fetch_media.sh`)" if any("train_paintings" in d for d in cfg["styles"]) else ""))

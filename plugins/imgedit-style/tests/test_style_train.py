@@ -135,7 +135,7 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
 
 def test_shift_equivariance_loss():
     """Zero for a pointwise network, positive for one whose output depends on the position
-    modulo 4 (a stride-4 grid), and `--equivariance` trains through it."""
+    modulo 4 (a stride-4 grid)."""
     torch.manual_seed(0)
     x = torch.rand(1, 3, 40, 40)
     pointwise = torch.nn.Conv2d(3, 3, 1)
