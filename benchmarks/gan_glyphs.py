@@ -127,6 +127,9 @@ def main() -> None:
         f"{torch.get_num_threads()} threads; model {args.model}; held-out {len(held)} glyphs, "
         f"training set {len(train_set)}")
 
+    def guess(x):  # the GAN's encoder (refined below), or a VAE's posterior mean (final)
+        return gm.guess(x) if hasattr(gm, "guess") else gm.encode(x)
+
     # ---- 1. inversion --------------------------------------------------------------------------
     rng = random.Random(1)
     idx = rng.sample(range(len(held)), args.n)
@@ -136,7 +139,9 @@ def main() -> None:
     def run(label, start, steps):
         t0 = time.perf_counter()
         with torch.inference_mode():
-            z0 = gm.E(x) if start == "encoder" else torch.zeros(len(x), gm.nz)
+            z0 = guess(x)
+            if start != "encoder":  # the mean latent (a class-conditional model keeps the encoder's class)
+                z0[:, :gm.nz - getattr(gm, "n_classes", 0)] = 0
         z = gm.refine(z0, x, steps) if steps else z0
         secs = (time.perf_counter() - t0) / len(x)
         with torch.inference_mode():
@@ -173,12 +178,10 @@ def main() -> None:
                     for k, a in enumerate(attrs)))
     shipped = gm.directions()
 
-    def first_guess(x):  # the GAN's encoder (refined below), or a VAE's posterior mean (final)
-        return gm.E(x) if hasattr(gm, "E") else gm.encode(x)
 
     # classifier-normal directions from the training set's encoded latents (same latents as shipped)
     with torch.inference_mode():
-        lat = torch.cat([first_guess(train_set.take(list(range(i, min(i + 500, len(train_set))))))
+        lat = torch.cat([guess(train_set.take(list(range(i, min(i + 500, len(train_set))))))
                          for i in range(0, len(train_set), 500)])
     conditional = getattr(gm, "_combos", None) is not None
     candidates: dict[str, dict] = {("shipped (attribute axis)" if conditional else "shipped (mean difference)"): shipped}
@@ -206,7 +209,7 @@ def main() -> None:
             continue
         xs = held.take(pick)
         with torch.inference_mode():
-            z0 = first_guess(xs)
+            z0 = guess(xs)
         z = gm.refine(z0, xs, args.edit_steps) if hasattr(gm, "refine") else z0
         sign = torch.tensor([-1.0 if truth[i] else 1.0 for i in pick])[:, None]
         with torch.inference_mode():

@@ -50,6 +50,10 @@ class GanModel(LatentModel):
         self._directions = {k[len("direction."):]: v.float() for k, v in state.items() if k.startswith("direction.")}
         # conditional models (``train gan --conditional``): the latent ends with attribute coordinates,
         # sampled from the training data's combinations
+        # class-conditional models (``train gan --class-column``): the latent ends with a one-hot of
+        # the class (the letter), sampled as often as in the data, read by the encoder, kept by edits
+        self._classes = state.get("prior.classes")
+        self.n_classes = 0 if self._classes is None else len(self._classes)
         self._combos = state.get("prior.attributes")
         self._combo_p = state.get("prior.attribute_counts")
         if self._combos is not None:
@@ -67,7 +71,12 @@ class GanModel(LatentModel):
 
     def sample_latents(self, n: int, generator: torch.Generator, truncation: float = 1.0, **_) -> torch.Tensor:
         """N(0, I) latents, scaled by ``truncation`` towards the mean (0 = the mean image); a
-        conditional model's attribute coordinates are drawn from its data's combinations."""
+        conditional model's attribute coordinates are drawn from its data's combinations, a
+        class-conditional model's class from its data's class frequencies."""
+        if self.n_classes:
+            z = torch.randn((n, self.nz - self.n_classes), generator=generator) * truncation
+            pick = torch.multinomial(self._classes.float(), n, replacement=True, generator=generator)
+            return torch.cat([z, F.one_hot(pick, self.n_classes).float()], 1)
         if self._combos is None:
             return torch.randn((n, self.nz), generator=generator) * truncation
         k = self._combos.shape[1]
@@ -81,37 +90,54 @@ class GanModel(LatentModel):
     def encode(self, images: torch.Tensor, steps: int = 100, **_) -> torch.Tensor:
         x = F.interpolate(images.float(), size=(SIZE, SIZE), mode="bilinear", align_corners=False,
                           antialias=images.shape[-1] > SIZE or images.shape[-2] > SIZE)
-        z = self.E(x).float()
+        z = self.guess(x)
         if steps > 0:
             z = self.refine(z, x, steps)
         return z
 
+    def guess(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's latents of 64x64 images (a class-conditional model's class: its most
+        likely one, as a one-hot)."""
+        return snap_classes(self.E(x).float(), self.n_classes)
+
     def refine(self, z: torch.Tensor, target: torch.Tensor, steps: int) -> torch.Tensor:
-        """Optimise latents ``z`` (B, nz) so that G(z) matches ``target`` (B,3,64,64)."""
-        return refine_latents(self.G, z, target, steps)
+        """Optimise latents ``z`` (B, nz) so that G(z) matches ``target`` (B,3,64,64) (a
+        class-conditional model's class part stays as it is)."""
+        return refine_latents(self.G, z, target, steps, fixed=self.n_classes)
+
+
+def snap_classes(z: torch.Tensor, classes: int) -> torch.Tensor:
+    """Latents whose last ``classes`` coordinates are class scores -> the same with a one-hot of
+    the highest score (no change when ``classes`` is 0)."""
+    if not classes:
+        return z
+    return torch.cat([z[:, :-classes], F.one_hot(z[:, -classes:].argmax(1), classes).to(z.dtype)], 1)
 
 
 def refine_latents(G, z: torch.Tensor, target: torch.Tensor, steps: int, lr: float = 0.05,
-                   prior: float = 1e-3) -> torch.Tensor:
+                   prior: float = 1e-3, fixed: int = 0) -> torch.Tensor:
     """The inversion's optimisation (also the trainer's export metrics): Adam on z, loss L1 +
     perceptual distance + a prior keeping |z| near sqrt(nz), cosine ramp-down of the rate. Each
-    image's loss is its own (summed), so the result does not depend on the batch."""
+    image's loss is its own (summed), so the result does not depend on the batch. The last
+    ``fixed`` coordinates (a class one-hot) are not optimised and not in the prior."""
     from imgedit.perceptual import perceptual_distance
 
     with torch.inference_mode(False), torch.enable_grad(), torch.autocast(target.device.type, enabled=False):
         target = target.clone().float()
-        z = z.clone().float().requires_grad_(True)
+        z = z.clone().float()
+        tail = z[:, z.shape[1] - fixed:]
+        z = z[:, :z.shape[1] - fixed].clone().requires_grad_(True)
         opt = torch.optim.Adam([z], lr=lr)
         radius = math.sqrt(z.shape[1])
         for i in range(steps):
             for g in opt.param_groups:  # cosine ramp-down over the last 3/4 of the run
                 t = i / max(1, steps)
                 g["lr"] = lr * (1.0 if t < 0.25 else 0.5 * (1 + math.cos(math.pi * (t - 0.25) / 0.75)))
-            img = G(z)
+            img = G(torch.cat([z, tail], 1))
             loss = (F.l1_loss(img, target, reduction="none").mean((1, 2, 3))
                     + perceptual_distance(img, target)
                     + prior * (z.norm(dim=1) - radius).pow(2))
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
             opt.step()
-        return z.detach()
+        return torch.cat([z.detach(), tail], 1)

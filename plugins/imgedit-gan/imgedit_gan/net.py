@@ -60,20 +60,35 @@ def _trunk(channels: int, ndf: int, norm: str) -> list[nn.Module]:
 
 
 class Discriminator(nn.Module):
-    """``norm="sn"``: spectral norm on every layer (default); ``"bn"``: the paper's BatchNorm."""
+    """``norm="sn"``: spectral norm on every layer (default); ``"bn"``: the paper's BatchNorm.
 
-    def __init__(self, ndf: int = 32, channels: int = 3, norm: str = "sn"):
+    ``classes > 0``: a projection discriminator (Miyato & Koyama 2018) for class-conditional runs:
+    the logit gains ``<embed(y), mean-pooled trunk features>``, so D judges "a real image *of class
+    y*" and G must draw the class it was given."""
+
+    def __init__(self, ndf: int = 32, channels: int = 3, norm: str = "sn", classes: int = 0):
         super().__init__()
         self.channels = channels
         last = nn.Conv2d(ndf * 8, 1, 4, 1, 0)
         self.net = nn.Sequential(*_trunk(channels, ndf, norm),
                                  nn.utils.parametrizations.spectral_norm(last) if norm == "sn" else last)
+        self.embed = None
+        if classes:
+            emb = nn.Embedding(classes, ndf * 8)
+            nn.init.normal_(emb.weight, 0.0, 0.02)
+            self.embed = nn.utils.parametrizations.spectral_norm(emb) if norm == "sn" else emb
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, 64, 64) in [0,1] -> (B,) logits."""
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 3, 64, 64) in [0,1] (and, for a projection D, (B,) class indices) -> (B,) logits."""
         if self.channels == 1:
             x = x.mean(1, keepdim=True)
-        return self.net(x * 2 - 1).flatten()
+        h = self.net[:-1](x * 2 - 1)
+        out = self.net[-1](h).flatten()
+        if self.embed is not None:
+            if y is None:
+                raise ValueError("a class-conditional discriminator needs the classes y")
+            out = out + (self.embed(y).to(h.dtype) * h.mean((2, 3))).sum(1)
+        return out
 
 
 class Encoder(nn.Module):

@@ -45,6 +45,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
                     help="with --labels: the latent ends with one coordinate per attribute (-1/+1), "
                          "G learns to obey it through an attribute classifier trained beside D on "
                          "the real images' labels; each attribute's direction is its coordinate axis")
+    ap.add_argument("--class-column", default=None, metavar="COLUMN",
+                    help="with --labels: a class-conditional GAN on a categorical column (e.g. `char` "
+                         "for glyphs): the latent ends with a one-hot of the class, D is a projection "
+                         "discriminator, the encoder also reads the class. Edits and directions move "
+                         "only the N(0, I) part, so an edit cannot change the class (the letter)")
     ap.add_argument("--aux", type=float, default=1.0, help="--conditional: weight of G's attribute "
                     "loss (the classifier's cross-entropy on the attributes G was asked for)")
     ap.add_argument("--aux-after", type=int, default=1500,
@@ -130,9 +135,20 @@ class GanTrainer:
         #: (N, k) attributes of every image as -1/+1 (the latent's last k coordinates)
         self.cond = torch.tensor([[1.0 if r[c] == "1" else -1.0 for c in self.cond_names] for r in self.data.rows]
                                  ).reshape(n, k)
-        self.latent_size = args.nz + k
+        #: class-conditional runs (--class-column): the classes, and every image's class index
+        self.class_names: list[str] = []
+        self.class_y = None
+        if args.class_column:
+            if args.conditional:
+                raise SystemExit("--class-column and --conditional cannot be combined")
+            if not self.data.rows or args.class_column not in self.data.rows[0]:
+                raise SystemExit(f"--class-column {args.class_column}: no such column in {args.labels}")
+            self.class_names = sorted({r[args.class_column] for r in self.data.rows})
+            self.class_y = torch.tensor([self.class_names.index(r[args.class_column]) for r in self.data.rows])
+        nc = len(self.class_names)
+        self.latent_size = args.nz + k + nc
         self.G = Generator(self.latent_size, args.ngf, ch)
-        self.D = Discriminator(args.ndf, ch, args.d_norm)
+        self.D = Discriminator(args.ndf, ch, args.d_norm, classes=nc)
         self.E = Encoder(self.latent_size, args.ndf, ch)
         # conditional runs: an attribute classifier of its own (sharing D's trunk, AC-GAN style,
         # made D win outright on glyphs: G stayed noise), trained on the real images' labels
@@ -173,7 +189,8 @@ class GanTrainer:
         opts = {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e, **({"opt_c": self.opt_c} if k else {}),
                 **({"opt_k": self.opt_k} if self.K else {})}
         self.run = TrainRun(args.out, modules, opts, config, rng=self.rng,
-                            must_match=("nz", "ngf", "ndf", "gray", "data", "labels", "d_norm", "conditional", "keep", "init_from", "tune"), log=log, name=f"gan {args.name}",
+                            must_match=("nz", "ngf", "ndf", "gray", "data", "labels", "d_norm", "conditional", "keep", "init_from", "tune",
+                                        "class_column"), log=log, name=f"gan {args.name}",
                             generators={"augment": self.aug_gen})
         self._real_stats = None
 
@@ -253,10 +270,16 @@ class GanTrainer:
         """Latents of the prior: N(0, I) for the first ``nz`` coordinates, then (conditional runs)
         the attributes of random training images, so that combinations occur as in the data."""
         z = torch.randn(n, self.args.nz, generator=generator)
-        if not self.cond_names:
+        if not (self.cond_names or self.class_names):
             return z
-        pick = torch.randint(len(self.train_idx), (n,), generator=generator)
-        return torch.cat([z, self.cond[torch.tensor(self.train_idx)[pick]]], 1)
+        pick = torch.tensor(self.train_idx)[torch.randint(len(self.train_idx), (n,), generator=generator)]
+        if self.class_names:  # classes as often as in the data
+            return torch.cat([z, F.one_hot(self.class_y[pick], len(self.class_names)).float()], 1)
+        return torch.cat([z, self.cond[pick]], 1)
+
+    def classes_of(self, z: torch.Tensor) -> torch.Tensor | None:
+        """The class indices a class-conditional latent asks for (None for other runs)."""
+        return z[:, self.args.nz:].argmax(1) if self.class_names else None
 
     # -- phase 1 --------------------------------------------------------------------------------
     def gan_step(self, step: int) -> dict:
@@ -271,12 +294,14 @@ class GanTrainer:
         if self.K is not None:
             z = self.flip_pairs(z)
         c_fake = z[:, a.nz:]
+        y_real = self.class_y[idx] if self.class_names else None
+        y_fake = self.classes_of(z)
         stats = {}
         with self.autocast():
             fake = self.G(z)
             # (real and fake in separate batches: with --d-norm bn each gets its own statistics, as in the paper)
-            d_real = self.D(diff_augment(real, a.augment, self.aug_gen)).float()
-            d_fake = self.D(diff_augment(fake.detach(), a.augment, self.aug_gen)).float()
+            d_real = self.D(diff_augment(real, a.augment, self.aug_gen), y_real).float()
+            d_fake = self.D(diff_augment(fake.detach(), a.augment, self.aug_gen), y_fake).float()
             if a.loss == "hinge":
                 loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
             else:
@@ -284,7 +309,7 @@ class GanTrainer:
         r1 = torch.zeros(())
         if a.r1 > 0 and step % 16 == 0:  # lazy R1 on un-augmented reals
             x = real.detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
+            (g,) = torch.autograd.grad(self.D(x, y_real).sum(), x, create_graph=True)
             r1 = g.pow(2).flatten(1).sum(1).mean() * (a.r1 / 2) * 16
         self.opt_d.zero_grad(set_to_none=True)
         (loss_d + r1).backward()
@@ -311,7 +336,7 @@ class GanTrainer:
                     "d_fake": d_fake.float().mean().item(), **stats}
         with self.autocast():
             gen = self.G(z)
-            out = self.D(diff_augment(gen, a.augment, self.aug_gen)).float()
+            out = self.D(diff_augment(gen, a.augment, self.aug_gen), y_fake).float()
             loss_g = -out.mean() if a.loss == "hinge" else F.softplus(-out).mean()
             if k:  # ... and G must make images it reads as the attributes asked for
                 self.C.eval()
@@ -351,15 +376,26 @@ class GanTrainer:
         z = self.sample_latents(a.batch)
         with torch.no_grad():
             fake = self.G_ema(z)
-        real, c_real = self.real_labelled(a.batch // 4)
+        idx = [self.train_idx[self.rng.randrange(len(self.train_idx))] for _ in range(a.batch // 4)]
+        real, c_real = self.data.take(idx), self.cond[idx]
+        stats = {}
         with self.autocast():
-            lat = F.mse_loss(self.E(fake).float(), z)
+            guess = self.E(fake).float()
             z_real = self.E(real).float()
+        if self.class_names:  # the noise part is regressed, the class part is a classifier
+            y_fake, y_real = self.classes_of(z), self.class_y[idx]
+            lat = F.mse_loss(guess[:, :a.nz], z[:, :a.nz])
+            cls = F.cross_entropy(guess[:, a.nz:], y_fake) + F.cross_entropy(z_real[:, a.nz:], y_real)
+            stats["class"] = cls.item()
+            # real images are reconstructed with their own class (the encoder's guess of it is trained above)
+            z_real = torch.cat([z_real[:, :a.nz], F.one_hot(y_real, len(self.class_names)).float()], 1)
+        else:
+            lat, cls = F.mse_loss(guess, z), 0.0
+        with self.autocast():
             rec = self.G_ema(z_real).float()
         pix = F.l1_loss(rec, real)
         perc = perceptual_distance(rec, real).mean()
-        loss = lat + pix + perc
-        stats = {}
+        loss = lat + pix + perc + cls
         if self.cond_names:  # a real image's attribute coordinates are its labels
             attr = F.mse_loss(z_real[:, a.nz:], c_real)
             loss = loss + attr
@@ -392,10 +428,16 @@ class GanTrainer:
         self.E.eval()
         samples = self.G_ema(self.fixed_z)
         real = self.data.take(self.held[:8] if len(self.held) >= 8 else list(range(min(8, len(self.data)))))
-        rec = self.G_ema(self.E(real))
+        rec = self.G_ema(self.guess(real))
         rows = [[s[None] for s in samples[:8]], [s[None] for s in samples[8:16]],
                 [r[None] for r in real], [r[None] for r in rec]]
         write_sheet(self.run.folder / "preview.jpg", rows)
+
+    def guess(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's latents of images ``x`` (a class-conditional run's class part one-hot)."""
+        from imgedit_gan.model import snap_classes
+
+        return snap_classes(self.E(x).float(), len(self.class_names))
 
     def fit(self) -> None:
         a = self.args
@@ -410,11 +452,21 @@ class GanTrainer:
 
 
 # ------------------------------------------------------------------------------------------------
+def keep_classes(direction: torch.Tensor, classes: int) -> torch.Tensor:
+    """A direction of a class-conditional model moves only the noise part: its class coordinates
+    are zeroed, so an edit keeps the class (the letter)."""
+    if classes:
+        direction = direction.clone()
+        direction[-classes:] = 0
+    return direction
+
+
 def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
     """Tensors and metadata of an exported model: G_ema, E, and the directions."""
     from imgedit.directions import directions_from_labels, pca_directions
 
     a = tr.args
+    nc = len(tr.class_names)
     tensors = {f"G.{k}": v for k, v in tr.G_ema.state_dict().items()}
     tensors.update({f"E.{k}": v for k, v in tr.E.state_dict().items()})
     tr.G_ema.eval()
@@ -437,19 +489,23 @@ def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
         for i in range(0, len(tr.data), 500):
             x = tr.data.take(list(range(i, min(i + 500, len(tr.data)))))
             with torch.no_grad():
-                z = tr.E(x)
-            chunks.append(refine_latents(tr.G_ema, z, x, a.direction_steps) if a.direction_steps else z)
+                z = tr.guess(x)
+            chunks.append(refine_latents(tr.G_ema, z, x, a.direction_steps, fixed=nc) if a.direction_steps else z)
         lat = torch.cat(chunks)
-        for attr, d in directions_from_labels(lat.detach(), tr.data.rows, tr.data.attributes).items():
-            tensors[f"direction.{attr}"] = d
+        for attr, d in directions_from_labels(lat.detach(), tr.data.rows,
+                                              [c for c in tr.data.attributes if c != a.class_column]).items():
+            tensors[f"direction.{attr}"] = keep_classes(d, nc)
             names.append(attr)
     if a.pca:
         with torch.no_grad():
             for i, d in enumerate(pca_directions(tr.G_ema, tr.sample_latents(4000, torch.Generator().manual_seed(5)), a.pca)):
-                tensors[f"direction.pc{i}"] = d
+                tensors[f"direction.pc{i}"] = keep_classes(d, nc)
                 names.append(f"pc{i}")
+    if nc:  # the class prior (how often each class occurs) and that the latent ends with its one-hot
+        tensors["prior.classes"] = torch.bincount(tr.class_y[tr.train_idx], minlength=nc).float()
     meta = {"arch": "dcgan64", "nz": str(tr.latent_size), "attributes": ",".join(tr.cond_names), "ngf": str(a.ngf), "ndf": str(a.ndf),
             "direction_steps": str(a.direction_steps),
+            **({"class_column": a.class_column, "classes": ",".join(tr.class_names)} if nc else {}),
             "channels": "1" if a.gray else "3", "steps": str(tr.run.step), "directions": ",".join(names)}
     return tensors, meta
 
@@ -458,7 +514,6 @@ def export_metrics(tr: GanTrainer, n: int = 32, steps: int = 100) -> dict:
     """Numbers for the model card: the FID-like score with 2,000 samples against the held-aside
     images, and the inversion quality (encoder alone, encoder + ``steps`` optimisation steps) on
     ``n`` held-aside images -- what `imgedit encode` reports, on images the model never saw."""
-    import math
 
     from imgedit.perceptual import perceptual_distance
     from imgedit.perceptual.fid import feature_stats, frechet_distance
@@ -477,9 +532,9 @@ def export_metrics(tr: GanTrainer, n: int = 32, steps: int = 100) -> dict:
         x = tr.data.take(tr.held[:n])
         for label, k in (("encoder", 0), (f"encoder + {steps} steps", steps)):
             with torch.no_grad():
-                z = tr.E(x)
+                z = tr.guess(x)
             if k:
-                z = refine_latents(tr.G_ema, z, x, k)
+                z = refine_latents(tr.G_ema, z, x, k, fixed=len(tr.class_names))
             with torch.no_grad():
                 rec = tr.G_ema(z)
                 mse = (rec - x).pow(2).flatten(1).mean(1)
@@ -505,7 +560,7 @@ DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
   {len(tr.held)} held aside for the FID-like score)
 - **Command** (the last training session's; rerunning it resumes or reproduces the run): `{command}`
 - **Steps**: {a.steps} GAN + {a.encoder_steps} encoder, batch {a.batch}, {run.wall / 3600:.2f} h of training
-- **Architecture**: latent {tr.latent_size} ({a.nz} N(0, I){f" + {len(tr.cond_names)} attribute coordinates -1/+1: " + ", ".join(tr.cond_names) + f"; G made to obey them by an attribute classifier trained beside D on the labels, weight {a.aux} (off for {a.aux_after} steps, then ramped up as long)" if tr.cond_names else ""}),
+- **Architecture**: latent {tr.latent_size} ({a.nz} N(0, I){f" + {len(tr.cond_names)} attribute coordinates -1/+1: " + ", ".join(tr.cond_names) + f"; G made to obey them by an attribute classifier trained beside D on the labels, weight {a.aux} (off for {a.aux_after} steps, then ramped up as long)" if tr.cond_names else ""}{f" + a one-hot of the {len(tr.class_names)} classes of `{a.class_column}`; projection discriminator; directions move only the N(0, I) part, so edits keep the class" if tr.class_names else ""}),
   ngf {a.ngf}, ndf {a.ndf}, {'grayscale' if a.gray else 'RGB'}; {'hinge' if a.loss == 'hinge' else 'non-saturating'} loss,
   {'spectral norm' if a.d_norm == 'sn' else 'BatchNorm'} on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}{f"; started from `{a.init_from}` (attribute inputs = its directions), G frozen for {a.d_warmup} steps" if a.init_from else ''}{"; only G's attribute inputs trained (the rest of G is the base model's)" if a.tune == "attributes" else ''}{f"; half of each batch has one attribute flipped and a `{a.keep}` classifier trained on the labels must read the pair the same (weight {a.keep_weight})" if a.keep else ''}
 - **FID-like score** (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is better; only

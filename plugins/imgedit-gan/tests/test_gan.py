@@ -239,3 +239,46 @@ def test_conditional_fine_tune_of_a_trained_model(glyph_set, tiny_model, tmp_pat
     with pytest.raises(SystemExit, match="no such column"):
         train.GanTrainer(train.parse(tiny_args(glyph_set, tmp_path / "x", 2, 0, "--conditional", "--keep", "font")),
                          log=lambda m: None)
+
+
+def test_class_conditional_run_keeps_the_class_out_of_edits(glyph_set, tmp_path):
+    """--class-column char: the latent ends with a one-hot of the letter, D is a projection
+    discriminator that reads the class, a resumed run continues exactly; the export samples
+    one-hot classes, the encoder's class part is snapped to a one-hot and left alone by the
+    inversion, and every direction is zero on the class part (an edit cannot change the letter)."""
+    from safetensors.torch import load_file
+
+    extra = ("--class-column", "char", "--name", "tinyk", "--direction-steps", "2")
+    assert train.main(tiny_args(glyph_set, tmp_path / "a", 6, 3, *extra)) == 0
+    assert train.main(tiny_args(glyph_set, tmp_path / "b", 3, 0, *extra)) == 0
+    assert train.main(tiny_args(glyph_set, tmp_path / "b", 6, 3, *extra, "--export")) == 0
+    a, b = load_file(str(tmp_path / "a" / "last.safetensors")), load_file(str(tmp_path / "b" / "last.safetensors"))
+    assert [k for k in a if not torch.equal(a[k], b[k])] == []
+    assert any(k.startswith("D.embed") for k in a)                   # the projection's class embedding
+    w = load_file(str(Path(os.environ["IMGEDIT_MODELS_DIR"]) / "gan.tinyk.safetensors"))
+    nc = 62
+    assert w["G.net.0.weight"].shape[0] == 16 + nc and w["prior.classes"].shape == (nc,)
+    for name in ("bold", "italic"):
+        d = w[f"direction.{name}"].float()
+        assert d[16:].abs().sum() == 0 and d[:16].abs().sum() > 0
+    m = load_model("gan.tinyk", precision="fp32").model
+    z = m.sample_latents(8, torch.Generator().manual_seed(0))
+    assert z.shape == (8, 16 + nc) and torch.equal(z[:, 16:].sum(1), torch.ones(8))
+    assert set(z[:, 16:].flatten().tolist()) == {0.0, 1.0}
+    x = m.generate(z)
+    lat = m.encode(x, steps=3)
+    assert torch.equal(lat[:, 16:].sum(1), torch.ones(8)) and set(lat[:, 16:].flatten().tolist()) == {0.0, 1.0}
+    assert torch.equal(lat[:, 16:], m.guess(x)[:, 16:])            # the inversion leaves the class alone
+    # D really reads the class: the same images score differently under another class
+    tr = train.GanTrainer(train.parse(tiny_args(glyph_set, tmp_path / "a", 6, 3, *extra)), log=lambda m: None)
+    tr.run.resume()
+    tr.D.eval()
+    real = tr.data.take([0, 1, 2, 3])
+    with torch.no_grad():
+        assert not torch.allclose(tr.D(real, tr.class_y[:4]), tr.D(real, (tr.class_y[:4] + 1) % nc))
+    with pytest.raises(SystemExit, match="no such column"):
+        train.GanTrainer(train.parse(tiny_args(glyph_set, tmp_path / "x", 2, 0, "--class-column", "glyph")),
+                         log=lambda m: None)
+    with pytest.raises(SystemExit, match="cannot be combined"):
+        train.GanTrainer(train.parse(tiny_args(glyph_set, tmp_path / "x", 2, 0, "--class-column", "char",
+                                               "--conditional")), log=lambda m: None)
