@@ -15,6 +15,6 @@ cd "$(dirname "$0")/.."
 D=~/.cache/imgedit/data/glyphs
 [ -f "$D/labels.csv" ] || .venv/bin/python -m imgedit_gan.glyphs --install --out "$D"
 exec nice -n ${NICE:-10} .venv/bin/imgedit train gan --data "$D" --labels "$D/labels.csv" --gray --class-column char \
-  --name glyphs --out ~/.cache/imgedit/train/gan-glyphs-class --init-from gan.glyphs --d-warmup 500 --steps ${STEPS:-3500} --encoder-steps 1000 --fid-every 500 \
+  --name glyphs --out ~/.cache/imgedit/train/gan-glyphs-class --init-from gan.glyphs --d-warmup 500 --steps ${STEPS:-3500} --encoder-steps ${ENCODER_STEPS:-2500} --fid-every 500 \
   --summary 'glyphs of 97 fonts, letter-conditional' \
   --licence 'weights MIT; trained on fonts under SIL OFL 1.1 (Liberation, Noto), GPL-3+ with font exception (FreeFont), AGPL-3 with font exception (URW base35), Bitstream Vera licence (DejaVu)' "$@"
