@@ -261,6 +261,7 @@ def test_class_conditional_run_keeps_the_class_out_of_edits(glyph_set, tmp_path)
     for name in ("bold", "italic"):
         d = w[f"direction.{name}"].float()
         assert d[16:].abs().sum() == 0 and d[:16].abs().sum() > 0
+    registry.reload()
     m = load_model("gan.tinyk", precision="fp32").model
     z = m.sample_latents(8, torch.Generator().manual_seed(0))
     assert z.shape == (8, 16 + nc) and torch.equal(z[:, 16:].sum(1), torch.ones(8))
