@@ -73,16 +73,14 @@ class GanModel(LatentModel):
         """N(0, I) latents, scaled by ``truncation`` towards the mean (0 = the mean image); a
         conditional model's attribute coordinates are drawn from its data's combinations, a
         class-conditional model's class from its data's class frequencies."""
+        k = 0 if self._combos is None else self._combos.shape[1]
+        parts = [torch.randn((n, self.nz - k - self.n_classes), generator=generator) * truncation]
+        if k:
+            parts.append(self._combos[torch.multinomial(self._combo_p, n, replacement=True, generator=generator)])
         if self.n_classes:
-            z = torch.randn((n, self.nz - self.n_classes), generator=generator) * truncation
             pick = torch.multinomial(self._classes.float(), n, replacement=True, generator=generator)
-            return torch.cat([z, F.one_hot(pick, self.n_classes).float()], 1)
-        if self._combos is None:
-            return torch.randn((n, self.nz), generator=generator) * truncation
-        k = self._combos.shape[1]
-        z = torch.randn((n, self.nz - k), generator=generator) * truncation
-        pick = torch.multinomial(self._combo_p, n, replacement=True, generator=generator)
-        return torch.cat([z, self._combos[pick]], 1)
+            parts.append(F.one_hot(pick, self.n_classes).float())
+        return torch.cat(parts, 1)
 
     def generate(self, latents: torch.Tensor, **_) -> torch.Tensor:
         return self.G(self._check(latents).to(self.device)).float()

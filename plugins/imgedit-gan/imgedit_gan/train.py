@@ -57,6 +57,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
                          "linearly over as many again: G first learns "
                          "the images as an unconditional GAN (with it on from step 0, G collapsed to a "
                          "few shapes on glyphs)")
+    ap.add_argument("--aux-ndf", type=int, default=None,
+                    help="--conditional: width of the attribute classifier (default --ndf / 2)")
+    ap.add_argument("--aux-lr", type=float, default=2e-4, help="--conditional: the attribute classifier's learning rate")
+    ap.add_argument("--aux-augment", default=None, metavar="POLICY",
+                    help="--conditional: DiffAugment policy of the attribute classifier's images, real "
+                         "and generated (default: --augment; '' = none: cutout hides what tells "
+                         "monospace and narrow glyphs apart); its loss then weighs each attribute's "
+                         "positives and negatives equally")
     ap.add_argument("--keep", default=None, metavar="COLUMN",
                     help="--conditional: a label column edits must not change (e.g. `char` for glyphs): "
                          "half of each batch is the other half with one attribute flipped, and a "
@@ -139,8 +147,6 @@ class GanTrainer:
         self.class_names: list[str] = []
         self.class_y = None
         if args.class_column:
-            if args.conditional:
-                raise SystemExit("--class-column and --conditional cannot be combined")
             if not self.data.rows or args.class_column not in self.data.rows[0]:
                 raise SystemExit(f"--class-column {args.class_column}: no such column in {args.labels}")
             self.class_names = sorted({r[args.class_column] for r in self.data.rows})
@@ -152,7 +158,10 @@ class GanTrainer:
         self.E = Encoder(self.latent_size, args.ndf, ch)
         # conditional runs: an attribute classifier of its own (sharing D's trunk, AC-GAN style,
         # made D win outright on glyphs: G stayed noise), trained on the real images' labels
-        self.C = Encoder(k, max(8, args.ndf // 2), ch) if k else None
+        self.C = Encoder(k, args.aux_ndf or max(8, args.ndf // 2), ch) if k else None
+        #: with --aux-augment, the positives' weight per attribute in the classifier's loss (negatives / positives)
+        pos = (self.cond > 0).float().sum(0)
+        self.pos_weight = ((n - pos) / pos.clamp_min(1)).clamp(1e-2, 1e2) if args.aux_augment is not None else None
         self.keep_classes: list[str] = []
         if args.keep:
             if not k:
@@ -177,7 +186,7 @@ class GanTrainer:
         self.opt_g = torch.optim.Adam(self.G.parameters(), args.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), args.lr_d or args.lr, betas=betas)
         self.opt_e = torch.optim.Adam(self.E.parameters(), 1e-3, betas=(0.9, 0.999))
-        self.opt_c = torch.optim.Adam(self.C.parameters(), 2e-4, betas=betas) if k else None
+        self.opt_c = torch.optim.Adam(self.C.parameters(), args.aux_lr, betas=betas) if k else None
         self.opt_k = torch.optim.Adam(self.K.parameters(), 1e-3, betas=(0.9, 0.999)) if self.K else None
         self.bf16 = bf16_autocast_default() if args.bf16 is None else args.bf16
         self.aug_gen = torch.Generator().manual_seed(args.seed + 1)
@@ -190,7 +199,7 @@ class GanTrainer:
                 **({"opt_k": self.opt_k} if self.K else {})}
         self.run = TrainRun(args.out, modules, opts, config, rng=self.rng,
                             must_match=("nz", "ngf", "ndf", "gray", "data", "labels", "d_norm", "conditional", "keep", "init_from", "tune",
-                                        "class_column"), log=log, name=f"gan {args.name}",
+                                        "class_column", "aux_ndf"), log=log, name=f"gan {args.name}",
                             generators={"augment": self.aug_gen})
         self._real_stats = None
 
@@ -268,18 +277,20 @@ class GanTrainer:
 
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Latents of the prior: N(0, I) for the first ``nz`` coordinates, then (conditional runs)
-        the attributes of random training images, so that combinations occur as in the data."""
+        the attributes of random training images, so that combinations occur as in the data, then
+        (class-conditional runs) a one-hot of a random training image's class."""
         z = torch.randn(n, self.args.nz, generator=generator)
         if not (self.cond_names or self.class_names):
             return z
         pick = torch.tensor(self.train_idx)[torch.randint(len(self.train_idx), (n,), generator=generator)]
-        if self.class_names:  # classes as often as in the data
-            return torch.cat([z, F.one_hot(self.class_y[pick], len(self.class_names)).float()], 1)
-        return torch.cat([z, self.cond[pick]], 1)
+        parts = [z, self.cond[pick]]
+        if self.class_names:  # classes as often as in the data (and with their own attributes)
+            parts.append(F.one_hot(self.class_y[pick], len(self.class_names)).float())
+        return torch.cat(parts, 1)
 
     def classes_of(self, z: torch.Tensor) -> torch.Tensor | None:
         """The class indices a class-conditional latent asks for (None for other runs)."""
-        return z[:, self.args.nz:].argmax(1) if self.class_names else None
+        return z[:, -len(self.class_names):].argmax(1) if self.class_names else None
 
     # -- phase 1 --------------------------------------------------------------------------------
     def gan_step(self, step: int) -> dict:
@@ -293,7 +304,7 @@ class GanTrainer:
         k = len(self.cond_names)
         if self.K is not None:
             z = self.flip_pairs(z)
-        c_fake = z[:, a.nz:]
+        c_fake = z[:, a.nz:a.nz + k]
         y_real = self.class_y[idx] if self.class_names else None
         y_fake = self.classes_of(z)
         stats = {}
@@ -318,7 +329,8 @@ class GanTrainer:
             self.C.train()
             with self.autocast():
                 loss_c = F.binary_cross_entropy_with_logits(
-                    self.C(diff_augment(real, a.augment, self.aug_gen)).float(), (c_real > 0).float())
+                    self.C(diff_augment(real, self.aux_policy, self.aug_gen)).float(), (c_real > 0).float(),
+                    pos_weight=self.pos_weight)
             self.opt_c.zero_grad(set_to_none=True)
             loss_c.backward()
             self.opt_c.step()
@@ -341,7 +353,7 @@ class GanTrainer:
             if k:  # ... and G must make images it reads as the attributes asked for
                 self.C.eval()
                 aux_g = F.binary_cross_entropy_with_logits(
-                    self.C(diff_augment(gen, a.augment, self.aug_gen)).float(), (c_fake > 0).float())
+                    self.C(diff_augment(gen, self.aux_policy, self.aug_gen)).float(), (c_fake > 0).float())
                 loss_g = loss_g + self.aux_weight(step) * aux_g
                 stats["cls_fake"] = aux_g.item()
             if self.K is not None:  # a flipped attribute must leave the --keep class alone
@@ -358,6 +370,11 @@ class GanTrainer:
         ema_update(self.G_ema, self.G, a.ema if step > 200 + a.d_warmup else 0.0)
         return {"d": loss_d.item(), "g": loss_g.item(), "d_real": d_real.float().mean().item(),
                 "d_fake": d_fake.float().mean().item(), **stats}
+
+    @property
+    def aux_policy(self) -> str:
+        """The DiffAugment policy of the attribute classifier's images."""
+        return self.args.augment if self.args.aux_augment is None else self.args.aux_augment
 
     def aux_weight(self, step: int) -> float:
         """Weight of G's attribute loss at ``step``: 0, then a linear ramp to ``--aux``."""
@@ -382,13 +399,14 @@ class GanTrainer:
         with self.autocast():
             guess = self.E(fake).float()
             z_real = self.E(real).float()
-        if self.class_names:  # the noise part is regressed, the class part is a classifier
+        nc = len(self.class_names)
+        if nc:  # the noise (and attribute) part is regressed, the class part is a classifier
             y_fake, y_real = self.classes_of(z), self.class_y[idx]
-            lat = F.mse_loss(guess[:, :a.nz], z[:, :a.nz])
-            cls = F.cross_entropy(guess[:, a.nz:], y_fake) + F.cross_entropy(z_real[:, a.nz:], y_real)
+            lat = F.mse_loss(guess[:, :-nc], z[:, :-nc])
+            cls = F.cross_entropy(guess[:, -nc:], y_fake) + F.cross_entropy(z_real[:, -nc:], y_real)
             stats["class"] = cls.item()
             # real images are reconstructed with their own class (the encoder's guess of it is trained above)
-            z_real = torch.cat([z_real[:, :a.nz], F.one_hot(y_real, len(self.class_names)).float()], 1)
+            z_real = torch.cat([z_real[:, :-nc], F.one_hot(y_real, nc).float()], 1)
         else:
             lat, cls = F.mse_loss(guess, z), 0.0
         with self.autocast():
@@ -397,7 +415,7 @@ class GanTrainer:
         perc = perceptual_distance(rec, real).mean()
         loss = lat + pix + perc + cls
         if self.cond_names:  # a real image's attribute coordinates are its labels
-            attr = F.mse_loss(z_real[:, a.nz:], c_real)
+            attr = F.mse_loss(z_real[:, a.nz:a.nz + len(self.cond_names)], c_real)
             loss = loss + attr
             stats["attributes"] = attr.item()
         self.opt_e.zero_grad(set_to_none=True)
