@@ -176,6 +176,12 @@ def main() -> None:
     log(f"classifier accuracy on held-out originals: letter {(pl == truth_l).float().mean():.1%}; "
         + ", ".join(f"{a} {(pa[:, k] == torch.tensor([r[a] == '1' for r in held.rows])).float().mean():.1%}"
                     for k, a in enumerate(attrs)))
+    # an edit towards an attribute can only be counted when the judge recognises that attribute in
+    # fonts it never saw: its recall on the held-out positives bounds what the edits can score
+    truth_a = torch.tensor([[r[a] == "1" for a in attrs] for r in held.rows])
+    log("attribute classifier on held-out originals, recall of positives / of negatives: "
+        + ", ".join(f"{a} {pa[truth_a[:, k], k].float().mean():.1%} / {(~pa[~truth_a[:, k], k]).float().mean():.1%} "
+                    f"({len({r['font'] for r in held.rows if r[a] == '1'})} fonts)" for k, a in enumerate(attrs)))
     shipped = gm.directions()
 
 

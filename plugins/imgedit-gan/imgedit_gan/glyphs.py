@@ -71,11 +71,15 @@ def font_attributes(path: Path) -> dict[str, int] | None:
         italic = bool(fs_sel & 0x01) or bool(mac & 2) or (post is not None and post.italicAngle != 0)
         mono = bool(post and post.isFixedPitch) or (os2 is not None and os2.panose.bProportion == 9)
         width = getattr(os2, "usWidthClass", 5) if os2 else 5
-        narrow = width <= 4
+        name = path.stem.lower()
+        # some condensed faces keep the normal width class (Roboto Condensed): their name says it
+        narrow = width <= 4 or any(w in name for w in ("cond", "narrow", "compress"))
         family_class = (getattr(os2, "sFamilyClass", 0) >> 8) if os2 else 0
         serif_style = os2.panose.bSerifStyle if os2 else 0
         # IBM family classes 1-5, 7 are serif designs, 8 sans; PANOSE serif style 11-13 are sans
-        if family_class in (1, 2, 3, 4, 5, 7):
+        if "sans" in name:  # e.g. Open Sans Condensed Light's family class says serif
+            serif = False
+        elif family_class in (1, 2, 3, 4, 5, 7):
             serif = True
         elif family_class == 8:
             serif = False
@@ -84,7 +88,6 @@ def font_attributes(path: Path) -> dict[str, int] | None:
         elif 2 <= serif_style <= 10:
             serif = True
         else:  # no classification: trust the name
-            name = path.stem.lower()
             serif = "serif" in name and "sans" not in name
         return {"bold": int(bold), "italic": int(italic), "monospace": int(mono), "serif": int(serif),
                 "narrow": int(narrow)}

@@ -316,3 +316,21 @@ def test_letter_and_attribute_conditional_run(glyph_set, tiny_model, tmp_path):
     lat = m.encode(m.generate(zs[:4]), steps=2)
     assert torch.equal(lat[:, 18:], m.guess(m.generate(zs[:4]))[:, 18:])   # the letter stays the encoder's
 
+
+
+def test_font_labels_read_condensed_and_sans_from_the_name(tmp_path):
+    """Width class and family class are not always set (Roboto Condensed keeps the normal width,
+    Open Sans Condensed Light claims a serif class): the font's name also says narrow or sans."""
+    from PIL import ImageFont
+
+    from imgedit_gan.glyphs import font_attributes
+
+    data = ImageFont.load_default(size=20).font_bytes        # Pillow's bundled Aileron Regular
+    labels = {}
+    for stem in ("Aileron-Regular", "AileronCondensed-Regular", "AileronNarrow-Bold", "AileronSerif-Regular",
+                 "AileronSansSerif-Regular"):
+        (tmp_path / f"{stem}.ttf").write_bytes(data)
+        labels[stem] = font_attributes(tmp_path / f"{stem}.ttf")
+    assert labels["Aileron-Regular"] == {"bold": 0, "italic": 0, "monospace": 0, "serif": 0, "narrow": 0}
+    assert labels["AileronCondensed-Regular"]["narrow"] == 1 and labels["AileronNarrow-Bold"]["narrow"] == 1
+    assert labels["AileronSerif-Regular"]["serif"] == 1 and labels["AileronSansSerif-Regular"]["serif"] == 0
