@@ -4,7 +4,12 @@ and attribute edits judged by classifiers trained separately on the labels.
     python -m imgedit_gan.glyphs --packages fonts-open-sans fonts-roboto-unhinted fonts-lato \\
         fonts-cantarell fonts-crosextra-carlito fonts-crosextra-caladea fonts-ebgaramond \\
         fonts-linuxlibertine fonts-inconsolata fonts-comic-neue --out ~/.cache/imgedit/data/glyphs-heldout
-    python benchmarks/gan_glyphs.py [--model gan.glyphs] [--n 100] [--steps 200]
+    python benchmarks/gan_glyphs.py [--model gan.glyphs] [--n 100] [--steps 200] [--judge-data DIR ...]
+
+The judges learn from the training set, and with ``--judge-data`` also from other fonts (JUDGES):
+
+    python -m imgedit_gan.glyphs --install --packages fonts-noto-mono fonts-hack fonts-firacode \
+        fonts-jetbrains-mono fonts-go fonts-roboto-slab fonts-noto-extra --out ~/.cache/imgedit/data/glyphs-judges
 
 1. **Inversion** (``--n`` held-out glyphs, batch): encoder + optimisation with ``steps/4`` steps
    vs optimisation alone (from the mean latent, z = 0) with ``steps`` and with ``steps/4``, and
@@ -62,11 +67,36 @@ class SmallCNN(nn.Module):
         return self.net(x.mean(1, keepdim=True) * 2 - 1)
 
 
-def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps: int, log) -> SmallCNN:
+class JoinedSet:
+    """Several labelled glyph sets as one (``rows`` and ``take`` as a LabelledSet's)."""
+
+    def __init__(self, *sets):
+        self.sets = sets
+        self.rows = [r for s in sets for r in s.rows]
+        self.where = [(k, i) for k, s in enumerate(sets) for i in range(len(s))]
+
+    def __len__(self):
+        return len(self.rows)
+
+    def take(self, idx):
+        parts = [(j, *self.where[i]) for j, i in enumerate(idx)]
+        out = None
+        for k, s in enumerate(self.sets):
+            mine = [(j, i) for j, kk, i in parts if kk == k]
+            if not mine:
+                continue
+            x = s.take([i for _, i in mine])
+            if out is None:
+                out = torch.empty((len(idx), *x.shape[1:]), dtype=x.dtype)
+            out[[j for j, _ in mine]] = x
+        return out
+
+
+def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps: int, log, tag: str = "") -> SmallCNN:
     """Augmented (shift, scale) so it reads inverted and edited glyphs, not pixel-exact renders."""
     from safetensors.torch import load_file, save_file
 
-    path = CACHE / f"glyph-{kind}-classifier.safetensors"
+    path = CACHE / f"glyph-{kind}{tag}-classifier.safetensors"
     net = SmallCNN(outputs)
     if path.is_file():
         net.load_state_dict(load_file(str(path)))
@@ -110,6 +140,9 @@ def main() -> None:
     ap.add_argument("--strength", type=float, default=1.5)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--edits-only", action="store_true", help="skip the inversion part")
+    ap.add_argument("--judge-data", type=Path, nargs="+", default=[],
+                    help="more labelled glyph folders the judges also learn from (fonts neither in the "
+                         "training packages nor in the held-out ones; e.g. JUDGES above)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -163,11 +196,15 @@ def main() -> None:
     # ---- 2. attribute edits --------------------------------------------------------------------
     log("\n## Attribute edits (classifiers trained on the training set's labels)\n")
     attrs = [a for a in ATTRS if a in train_set.attributes and a in held.attributes]
-    y_attr = torch.tensor([[float(r[a]) for a in attrs] for r in train_set.rows])
+    judge_set = JoinedSet(train_set, *(load_set(Path(d).expanduser()) for d in args.judge_data))
+    tag = "".join(f"+{Path(d).name}" for d in args.judge_data)
+    if tag:
+        log(f"judges trained on {len(judge_set)} glyphs: the training set and {', '.join(map(str, args.judge_data))}")
+    y_attr = torch.tensor([[float(r[a]) for a in attrs] for r in judge_set.rows])
     chars = sorted({r["char"] for r in train_set.rows})
-    y_letter = torch.tensor([chars.index(r["char"]) for r in train_set.rows])
-    attr_net = train_classifier(train_set, y_attr, len(attrs), "attribute", 3000, log)
-    letter_net = train_classifier(train_set, y_letter, len(chars), "letter", 3000, log)
+    y_letter = torch.tensor([chars.index(r["char"]) for r in judge_set.rows])
+    attr_net = train_classifier(judge_set, y_attr, len(attrs), "attribute", 3000, log, tag)
+    letter_net = train_classifier(judge_set, y_letter, len(chars), "letter", 3000, log, tag)
     with torch.inference_mode():
         hx_all = held.take(list(range(len(held))))
         pa = torch.cat([attr_net(hx_all[i:i + 500]) for i in range(0, len(hx_all), 500)]) > 0
