@@ -29,6 +29,7 @@ Classifier weights are cached in ``~/.cache/imgedit/bench/`` (delete to retrain)
 from __future__ import annotations
 
 import argparse
+import copy
 import platform
 import random
 import time
@@ -67,29 +68,14 @@ class SmallCNN(nn.Module):
         return self.net(x.mean(1, keepdim=True) * 2 - 1)
 
 
-class JoinedSet:
-    """Several labelled glyph sets as one (``rows`` and ``take`` as a LabelledSet's)."""
-
-    def __init__(self, *sets):
-        self.sets = sets
-        self.rows = [r for s in sets for r in s.rows]
-        self.where = [(k, i) for k, s in enumerate(sets) for i in range(len(s))]
-
-    def __len__(self):
-        return len(self.rows)
-
-    def take(self, idx):
-        parts = [(j, *self.where[i]) for j, i in enumerate(idx)]
-        out = None
-        for k, s in enumerate(self.sets):
-            mine = [(j, i) for j, kk, i in parts if kk == k]
-            if not mine:
-                continue
-            x = s.take([i for _, i in mine])
-            if out is None:
-                out = torch.empty((len(idx), *x.shape[1:]), dtype=x.dtype)
-            out[[j for j, _ in mine]] = x
-        return out
+def joined(first, *more):
+    """Several labelled glyph sets as one LabelledSet (their images and rows one after another)."""
+    if not more:
+        return first
+    out = copy.copy(first)
+    out.images = torch.cat([s.images for s in (first, *more)])
+    out.rows = [r for s in (first, *more) for r in s.rows]
+    return out
 
 
 def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps: int, log, tag: str = "") -> SmallCNN:
@@ -194,9 +180,10 @@ def main() -> None:
         run("encoder + optimisation", "encoder", args.steps)
 
     # ---- 2. attribute edits --------------------------------------------------------------------
-    log("\n## Attribute edits (classifiers trained on the training set's labels)\n")
+    log("\n## Attribute edits (classifiers trained on the training set's labels"
+        + (" and those of --judge-data" if args.judge_data else "") + ")\n")
     attrs = [a for a in ATTRS if a in train_set.attributes and a in held.attributes]
-    judge_set = JoinedSet(train_set, *(load_set(Path(d).expanduser()) for d in args.judge_data))
+    judge_set = joined(train_set, *(load_set(Path(d).expanduser()) for d in args.judge_data))
     tag = "".join(f"+{Path(d).name}" for d in args.judge_data)
     if tag:
         log(f"judges trained on {len(judge_set)} glyphs: the training set and {', '.join(map(str, args.judge_data))}")
@@ -210,12 +197,11 @@ def main() -> None:
         pa = torch.cat([attr_net(hx_all[i:i + 500]) for i in range(0, len(hx_all), 500)]) > 0
         pl = torch.cat([letter_net(hx_all[i:i + 500]).argmax(1) for i in range(0, len(hx_all), 500)])
     truth_l = torch.tensor([chars.index(r["char"]) for r in held.rows])
+    truth_a = torch.tensor([[r[a] == "1" for a in attrs] for r in held.rows])
     log(f"classifier accuracy on held-out originals: letter {(pl == truth_l).float().mean():.1%}; "
-        + ", ".join(f"{a} {(pa[:, k] == torch.tensor([r[a] == '1' for r in held.rows])).float().mean():.1%}"
-                    for k, a in enumerate(attrs)))
+        + ", ".join(f"{a} {(pa[:, k] == truth_a[:, k]).float().mean():.1%}" for k, a in enumerate(attrs)))
     # an edit towards an attribute can only be counted when the judge recognises that attribute in
     # fonts it never saw: its recall on the held-out positives bounds what the edits can score
-    truth_a = torch.tensor([[r[a] == "1" for a in attrs] for r in held.rows])
     log("attribute classifier on held-out originals, recall of positives / of negatives: "
         + ", ".join(f"{a} {pa[truth_a[:, k], k].float().mean():.1%} / {(~pa[~truth_a[:, k], k]).float().mean():.1%} "
                     f"({len({r['font'] for r in held.rows if r[a] == '1'})} fonts)" for k, a in enumerate(attrs)))

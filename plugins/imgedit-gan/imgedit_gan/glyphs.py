@@ -88,7 +88,7 @@ def font_attributes(path: Path) -> dict[str, int] | None:
         elif 2 <= serif_style <= 10:
             serif = True
         else:  # no classification: trust the name
-            serif = "serif" in name and "sans" not in name
+            serif = "serif" in name             # ("sans" was ruled out above)
         return {"bold": int(bold), "italic": int(italic), "monospace": int(mono), "serif": int(serif),
                 "narrow": int(narrow)}
     except Exception:  # noqa: BLE001 - unreadable fonts are left out
