@@ -15,14 +15,18 @@ The judges learn from the training set, and with ``--judge-data`` also from othe
    vs optimisation alone (from the mean latent, z = 0) with ``steps`` and with ``steps/4``, and
    the encoder alone. PSNR and perceptual distance of G(z) to the glyph; seconds per image.
    Goal: encoder + optimisation better than optimisation alone at a quarter of the steps.
-2. **Attribute edits**: two small CNNs trained here on the *training* glyph set (not by the GAN):
-   an attribute classifier (bold, italic, monospace, serif, narrow) and a letter classifier (62
-   classes). For each attribute, held-out glyphs the attribute classifier gets right are edited
+2. **Attribute edits**: two CNNs ("judges") trained here on the *training* glyph set (not by the
+   GAN), and with ``--judge-data`` on more fonts: an attribute classifier (bold, italic, monospace,
+   serif, narrow) and a letter classifier (62 classes); ``--judge deep`` (default: 8 conv layers,
+   8,000 steps, positives and negatives of each attribute weighed equally) or ``--judge small``
+   (the first tables' 4-layer judges, 3,000 steps). For each attribute, held-out glyphs the attribute classifier gets right are edited
    towards the other class (``--strength``, default 1.5: + for negatives, - for positives) with
    the model's shipped direction (mean difference of encoded latents; for a conditional model,
    its attribute coordinate's axis), and with a mean difference and a classifier-normal direction
    made from the encoded training latents; reported: the fraction whose attribute flips, and of those, the fraction
    the letter classifier still reads as the same letter. Goal: >= 80 % flips, letter kept.
+   The "judge's ceiling" column is what a perfect edit would score: the judge's recall, on the
+   held-out originals, of the class each edit goes to.
 
 Classifier weights are cached in ``~/.cache/imgedit/bench/`` (delete to retrain).
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import platform
 import random
 import time
@@ -68,6 +73,28 @@ class SmallCNN(nn.Module):
         return self.net(x.mean(1, keepdim=True) * 2 - 1)
 
 
+class JudgeCNN(nn.Module):
+    """The default judge: a 3x3 conv at full resolution before each downsampling (SmallCNN's first
+    layer already strides, and misses thin serifs), 8 conv layers, c=32."""
+
+    def __init__(self, outputs: int, c: int = 32):
+        super().__init__()
+
+        def block(cin, cout, stride):
+            return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+        self.net = nn.Sequential(
+            *block(1, c, 1), *block(c, c, 2), *block(c, 2 * c, 1), *block(2 * c, 2 * c, 2),
+            *block(2 * c, 4 * c, 1), *block(4 * c, 4 * c, 2), *block(4 * c, 4 * c, 1), *block(4 * c, 8 * c, 2),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(8 * c, outputs))
+
+    def forward(self, x):
+        return self.net(x.mean(1, keepdim=True) * 2 - 1)
+
+
+JUDGES = {"small": SmallCNN, "deep": JudgeCNN}
+
+
 def joined(first, *more):
     """Several labelled glyph sets as one LabelledSet (their images and rows one after another)."""
     if not more:
@@ -78,20 +105,36 @@ def joined(first, *more):
     return out
 
 
-def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps: int, log, tag: str = "") -> SmallCNN:
-    """Augmented (shift, scale) so it reads inverted and edited glyphs, not pixel-exact renders."""
+def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps: int, log, tag: str = "",
+                     arch: str = "deep") -> nn.Module:
+    """Augmented (shift, scale) so it reads inverted and edited glyphs, not pixel-exact renders.
+    ``small`` (the judges of the first tables): 3,000 steps at a constant rate, fp32. ``deep``:
+    ``steps`` with a cosine decay, bf16 autocast, and for attributes each one's positives and
+    negatives weighed equally (most glyphs are not monospace or serif: unweighted, the judge
+    says "no" to unseen fonts of those kinds)."""
     from safetensors.torch import load_file, save_file
 
-    path = CACHE / f"glyph-{kind}{tag}-classifier.safetensors"
-    net = SmallCNN(outputs)
+    path = CACHE / f"glyph-{kind}{tag}{'' if arch == 'small' else '-' + arch}-classifier.safetensors"
+    net = JUDGES[arch](outputs)
+    deep = arch != "small"
+    if deep:
+        net = net.to(memory_format=torch.channels_last)  # 2.3x faster on this CPU with bf16
     if path.is_file():
         net.load_state_dict(load_file(str(path)))
         return net.eval()
+    pos_weight = None
+    if deep and kind != "letter":
+        rate = targets.mean(0).clamp(1e-3, 1 - 1e-3)
+        pos_weight = (1 - rate) / rate
     torch.manual_seed(0)
     rng = random.Random(0)
-    opt = torch.optim.Adam(net.parameters(), 2e-3)
+    lr = 2e-3
+    opt = torch.optim.Adam(net.parameters(), lr)
     t0 = time.perf_counter()
     for step in range(steps):
+        if deep:
+            for g in opt.param_groups:
+                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
         idx = [rng.randrange(len(data)) for _ in range(64)]
         x = data.take(idx)
         theta = torch.zeros(64, 2, 3)
@@ -102,17 +145,21 @@ def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps
         grid = F.affine_grid(theta, x.shape, align_corners=False)
         x = 1 - F.grid_sample(1 - x, grid, align_corners=False)  # pad with white
         x = (x + torch.randn_like(x) * 0.03).clamp(0, 1)
-        out = net(x)
+        if deep:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=deep):
+            out = net(x).float()
         y = targets[idx]
-        loss = F.cross_entropy(out, y) if kind == "letter" else F.binary_cross_entropy_with_logits(out, y)
+        loss = F.cross_entropy(out, y) if kind == "letter" else \
+            F.binary_cross_entropy_with_logits(out, y, pos_weight=pos_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % 500 == 0:
             log(f"  {kind} classifier step {step}: loss {loss.item():.3f}")
-    log(f"  {kind} classifier trained in {time.perf_counter() - t0:.0f} s")
+    log(f"  {kind} classifier ({arch}) trained in {time.perf_counter() - t0:.0f} s")
     CACHE.mkdir(parents=True, exist_ok=True)
-    save_file(net.state_dict(), str(path))
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))  # (channels-last weights)
     return net.eval()
 
 
@@ -129,6 +176,9 @@ def main() -> None:
     ap.add_argument("--judge-data", type=Path, nargs="+", default=[],
                     help="more labelled glyph folders the judges also learn from (fonts neither in the "
                          "training packages nor in the held-out ones; e.g. JUDGES above)")
+    ap.add_argument("--judge", choices=sorted(JUDGES), default="deep",
+                    help="judges' network: deep (default; 8,000 steps) or small (the first tables' judges, 3,000)")
+    ap.add_argument("--judge-steps", type=int, default=0, help="judges' training steps (0 = the network's default)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -190,8 +240,11 @@ def main() -> None:
     y_attr = torch.tensor([[float(r[a]) for a in attrs] for r in judge_set.rows])
     chars = sorted({r["char"] for r in train_set.rows})
     y_letter = torch.tensor([chars.index(r["char"]) for r in judge_set.rows])
-    attr_net = train_classifier(judge_set, y_attr, len(attrs), "attribute", 3000, log, tag)
-    letter_net = train_classifier(judge_set, y_letter, len(chars), "letter", 3000, log, tag)
+    jsteps = args.judge_steps or (3000 if args.judge == "small" else 8000)
+    if args.judge_steps:
+        tag += f"-{jsteps}"
+    attr_net = train_classifier(judge_set, y_attr, len(attrs), "attribute", jsteps, log, tag, args.judge)
+    letter_net = train_classifier(judge_set, y_letter, len(chars), "letter", jsteps, log, tag, args.judge)
     with torch.inference_mode():
         hx_all = held.take(list(range(len(held))))
         pa = torch.cat([attr_net(hx_all[i:i + 500]) for i in range(0, len(hx_all), 500)]) > 0
@@ -223,8 +276,13 @@ def main() -> None:
         candidates["classifier normal"][a] = linear_classifier(lat[pos], lat[neg])
         if conditional:
             candidates["mean difference"][a] = mean_difference(lat[pos], lat[neg])
-    log("\n| attribute | direction | edited | attribute flipped | letter kept (of flipped) | flipped and letter kept |")
-    log("|---|---|---|---|---|---|")
+    # a perfect edit makes the glyph of the other class; the judge reads that class in unseen
+    # fonts at its recall, so the flips it can count are at most (its ceiling):
+    # positives edited -> its negatives' recall, negatives edited -> its positives' recall
+    recall = {a: (pa[truth_a[:, k], k].float().mean().item(), (~pa[~truth_a[:, k], k]).float().mean().item())
+              for k, a in enumerate(attrs)}
+    log("\n| attribute | direction | edited | judge's ceiling | attribute flipped | letter kept (of flipped) | flipped and letter kept |")
+    log("|---|---|---|---|---|---|---|")
     totals: dict[str, list[float]] = {}
     for k, a in enumerate(attrs):
         truth = torch.tensor([r[a] == "1" for r in held.rows])
@@ -241,6 +299,7 @@ def main() -> None:
             z0 = guess(xs)
         z = gm.refine(z0, xs, args.edit_steps) if hasattr(gm, "refine") else z0
         sign = torch.tensor([-1.0 if truth[i] else 1.0 for i in pick])[:, None]
+        ceiling = ((sign < 0).sum().item() * recall[a][1] + (sign > 0).sum().item() * recall[a][0]) / len(pick)
         with torch.inference_mode():
             rec = gm.generate(z)
             for label, vec in ((label, c.get(a)) for label, c in candidates.items()):
@@ -253,7 +312,7 @@ def main() -> None:
                 both = (flipped & kept).float().mean().item()
                 fk = (kept[flipped].float().mean().item() if flipped.any() else 0.0)
                 totals.setdefault(label, []).append(both)
-                log(f"| {a} | {label} | {len(pick)} | {flipped.float().mean():.1%} | {fk:.1%} | {both:.1%} |")
+                log(f"| {a} | {label} | {len(pick)} | {ceiling:.1%} | {flipped.float().mean():.1%} | {fk:.1%} | {both:.1%} |")
     for label, v in totals.items():
         log(f"\nmean over attributes, {label}: flipped with letter kept {sum(v) / len(v):.1%}")
 
