@@ -211,6 +211,8 @@ def optimize_cached(m, photo_key: str, style_key: str, x: torch.Tensor, style_ar
 
     opts = {o.name: o.default for o in m.spec.options if o.name not in ("style", "method", "max_size")}
     opts = {k: (list(v) if isinstance(v, tuple) else v) for k, v in {**opts, **overrides}.items()}
+    if opts.get("degrid") is False:  # the raw output: what the cache held before the option existed
+        del opts["degrid"]
     tag = hashlib.sha1(json.dumps(opts, sort_keys=True, default=str).encode()).hexdigest()[:8]
     f = None if cache is None else cache / f"{photo_key}__{style_key}__{x.shape[-1]}x{x.shape[-2]}__{tag}.safetensors"
     if f is not None and f.exists():
@@ -242,6 +244,8 @@ def main() -> None:
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                     help="an option of the optimisation method (as imgedit's -o), e.g. chroma_tv=0")
+    ap.add_argument("--no-degrid", action="store_true",
+                    help="every method's raw output (the plugin's degrid option off; it is on by default)")
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--speed", action="store_true", help="also time fast and arbitrary at 1920x1080")
@@ -254,6 +258,8 @@ def main() -> None:
     styles = [s for s in args.styles.split(",") if s]
     cache = None if args.no_cache else args.cache
     opt_over = dict(kv.split("=", 1) for kv in args.opt)
+    raw = {"degrid": False} if args.no_degrid else {}
+    opt_over.update(raw)
     m = load_style(args)
     sm = m.model
     losses = Losses(sm.encoder)
@@ -309,7 +315,7 @@ def main() -> None:
                 opt_rows.setdefault(skey, []).append(row)
                 done_opt.add(skey)
                 _save(args.save, f"{pk}__{skey}__optimize", out_o)
-            out = m.edit(x, style=sarg, method=meth).float()
+            out = m.edit(x, style=sarg, method=meth, **raw).float()
             _save(args.save, f"{pk}__{skey}__{meth}", out)
             row = {**losses(out, x, grams), **image_measures(out, x),
                    "speckle": chroma_speckle(out) / max(chroma_speckle(_resize_to(painting, out)), 1e-9)}
@@ -346,11 +352,11 @@ def main() -> None:
         x = torch.rand(1, 3, 1080, 1920)
         print("\n## Speed at 1920x1080\n")
         for meth, s in (("fast", styles[0]), ("arbitrary", styles[0])):
-            m.edit(x[..., :256, :256], style=s, method=meth)
+            m.edit(x[..., :256, :256], style=s, method=meth, **raw)
             ts = []
             for _ in range(3):
                 t0 = time.perf_counter()
-                m.edit(x, style=s, method=meth)
+                m.edit(x, style=s, method=meth, **raw)
                 ts.append(time.perf_counter() - t0)
             print(f"- {meth}: {min(ts):.2f} s (best of 3; {', '.join(f'{t:.2f}' for t in ts)})")
             result.setdefault("speed_1080p", {})[meth] = min(ts)

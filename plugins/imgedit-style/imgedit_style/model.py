@@ -10,7 +10,8 @@ Pipeline of :meth:`StyleModel.edit` for a batch ``x`` (B,3,H,W):
 4. downscale to ``max_size`` (optimize defaults to 512 px: optimisation cost grows with pixels);
 5. run the method (``fast``/``arbitrary`` tile above ``ctx.tile_pixels`` with shared
    normalisation statistics, so tiles agree);
-6. resize back to the input size, then apply ``strength`` and ``preserve_color`` at full
+6. remove the 4 px grid the networks leave (``degrid``, :mod:`imgedit_style.degrid`);
+7. resize back to the input size, then apply ``strength`` and ``preserve_color`` at full
    resolution against the original photo.
 
 Where ``strength`` acts: ``arbitrary`` blends content and transformed features before decoding;
@@ -154,8 +155,8 @@ class StyleModel(ImageModel):
     def edit(self, images: torch.Tensor, style=("starry_night",), method: str = "auto", strength: float = 1.0,
              preserve_color: bool = False, max_size: int | None = None, steps: int = 200, scales: int = 3,
              optimizer: str = "lbfgs", style_weight: float = 3.0, tv_weight: float = 0.5,
-             chroma_tv: float = CHROMA_TV, style_scale: float = 1.0, temporal: float = 0.7, flow: str = "auto", *,
-             _method: str | None = None) -> torch.Tensor:
+             chroma_tv: float = CHROMA_TV, style_scale: float = 1.0, temporal: float = 0.7, flow: str = "auto",
+             degrid: bool = True, *, _method: str | None = None) -> torch.Tensor:
         styles = self.resolve_styles(style)
         method = _method or self.pick_method(method, styles)
         x = images.float()
@@ -174,6 +175,10 @@ class StyleModel(ImageModel):
             out = self._optimize(xw, styles, preserve_color, steps=steps, scales=scales,
                                  optimizer=optimizer, style_weight=style_weight, tv_weight=tv_weight,
                                  chroma_tv=chroma_tv, style_scale=style_scale)
+        if degrid:  # at the working size, where the networks' 4 px grid is
+            from imgedit_style.degrid import degrid as remove_grid
+
+            out = remove_grid(out.float()).clamp(0, 1)
         out = color.resize(out.float(), (h, w))
         if method != "arbitrary" and strength < 1:
             out = strength * out + (1 - strength) * x

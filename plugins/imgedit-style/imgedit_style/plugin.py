@@ -108,6 +108,8 @@ def spec() -> ModelSpec:
             Option("tv_weight", "float", 0.5, "optimize: total-variation weight (smoothness)", min=0.0, max=1e3),
             Option("chroma_tv", "float", CHROMA_TV, "optimize: extra smoothness of the colours alone (removes "
                    "the colour speckle pixel optimisation leaves; 0 = off)", min=0.0, max=1e3),
+            Option("degrid", "bool", True, "remove the faint 4 px grid the networks leave on flat areas "
+                   "(a repeating pattern estimated locally; 0 = the raw output)"),
             Option("style_scale", "float", 1.0, "size of the style image relative to the working size",
                    min=0.1, max=4.0),
             Option("flow", "str", "auto", "video: the optical-flow model (auto: the best installed model "

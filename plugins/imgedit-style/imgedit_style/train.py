@@ -347,11 +347,15 @@ Johnson-style feed-forward network ({state['config']['arch']}) for `imgedit styl
 # imgedit train style-decoder
 class PaintingStats:
     """Paintings for the stylizing decoder, read once; their feature statistics (per-tap mean and
-    covariance for WCT) and Grams at a long side of ``SCALES`` x the crop size, cached per size."""
+    covariance for WCT) and Grams at a long side of ``SCALES`` x the crop size, cached per size.
+    ``crops`` > 0 adds that many fixed random crops of each painting (40-80% of each side, some
+    mirrored) as more styles: a painting's parts differ in palette and stroke scale, so a few
+    paintings give many sets of statistics. The whole paintings come first (``paintings``)."""
 
     SCALES = (1.0, 1.25)
 
-    def __init__(self, sources: list[Path], encoder, wct_taps, gram_taps, log: Callable[[str], None]):
+    def __init__(self, sources: list[Path], encoder, wct_taps, gram_taps, log: Callable[[str], None],
+                 crops: int = 0, seed: int = 0):
         from imgedit.training import list_images
 
         self.encoder, self.wct_taps, self.gram_taps = encoder, tuple(wct_taps), tuple(gram_taps)
@@ -359,7 +363,16 @@ class PaintingStats:
                        if img is not None]
         if not self.images:
             raise SystemExit(f"--styles: no paintings found in {', '.join(map(str, sources))}")
-        log(f"styles: {len(self.images)} paintings")
+        self.paintings = len(self.images)
+        rng = random.Random(seed)
+        for img in self.images[:self.paintings]:
+            h, w = img.shape[-2:]
+            for _ in range(crops):
+                ch, cw = round(h * rng.uniform(0.4, 0.8)), round(w * rng.uniform(0.4, 0.8))
+                y, x = rng.randrange(h - ch + 1), rng.randrange(w - cw + 1)
+                part = img[..., y:y + ch, x:x + cw]
+                self.images.append(part.flip(-1) if rng.random() < 0.5 else part)
+        log(f"styles: {self.paintings} paintings" + (f" + {len(self.images) - self.paintings} crops" if crops else ""))
         self._cache: dict[tuple[int, int], dict] = {}
 
     def __len__(self) -> int:
@@ -448,6 +461,8 @@ def main_decoder(argv: list[str]) -> int:
     ap.add_argument("--style-weight", type=float, default=1.0, help="--styles: Gram loss weight")
     ap.add_argument("--content-weight", type=float, default=1.0,
                     help="--styles: weight of the loss to the transformed (WCT) features")
+    ap.add_argument("--painting-crops", type=int, default=0, metavar="K",
+                    help="--styles: K fixed random crops of each painting (40-80%% of each side) as more styles")
     ap.add_argument("--identity", type=float, default=0.25,
                     help="--styles: fraction of each batch that reconstructs its photo (at least one image)")
     jitter_arg(ap, "--styles' Gram loss")
@@ -480,10 +495,10 @@ def main_decoder(argv: list[str]) -> int:
     if args.styles:
         config.update(styles=[str(d) for d in args.styles], style_weight=args.style_weight,
                       content_weight=args.content_weight, identity=args.identity, jitter=args.jitter,
-                      equivariance=args.equivariance)
-    elif args.jitter or args.equivariance:
-        raise SystemExit("imgedit train style-decoder: --jitter and --equivariance act on the stylizing "
-                         "batches: add --styles DIR")
+                      equivariance=args.equivariance, painting_crops=args.painting_crops)
+    elif args.jitter or args.equivariance or args.painting_crops:
+        raise SystemExit("imgedit train style-decoder: --jitter, --equivariance and --painting-crops act on "
+                         "the stylizing batches: add --styles DIR")
     if args.init:
         config.update(init=args.init, init_sha256=_init_sha256(args.init))
     if not args.export_only:
@@ -493,7 +508,8 @@ def main_decoder(argv: list[str]) -> int:
         feat_taps = tuple(dict.fromkeys((*DEFAULT_STYLE_TAPS[:4], *dec.taps)))
         feature_loss = ContentLoss(feat_taps, normalize=True)
         transformed_loss = ContentLoss(dec.taps, normalize=True)
-        paintings = PaintingStats(args.styles, encoder, dec.taps, DEFAULT_STYLE_TAPS, log) if args.styles else None
+        paintings = PaintingStats(args.styles, encoder, dec.taps, DEFAULT_STYLE_TAPS, log, args.painting_crops,
+                                  args.seed) if args.styles else None
 
         def transform(feats: dict, mean: dict, cov: dict) -> dict:
             return {t: wct(feats[t].float(), mean[t], cov[t]) for t in dec.taps}
@@ -559,7 +575,7 @@ def main_decoder(argv: list[str]) -> int:
                     with torch.no_grad():
                         rows = [photos] + [[stylize(x, paintings.stats_at(i, max(x.shape[-2:]))).clamp(0, 1)
                                             for x in photos]
-                                           for i in (0, len(paintings) // 2)]
+                                           for i in (0, paintings.paintings // 2)]
                 finally:
                     dec.train()
                 write_sheet(path.with_name("preview-style.jpg"), rows)
@@ -584,6 +600,7 @@ def main_decoder(argv: list[str]) -> int:
             losses = (f"{cfg['identity']:.0%} of each batch: {rec}; the rest: normalised MSE to the WCT'd "
                       f"features x{cfg['content_weight']} + Gram loss (stem, block0/2/4/7/10) x{cfg['style_weight']}"
                       + (f" at a random {cfg['jitter']} px alignment" if cfg.get("jitter") else "")
+                      + (f"; paintings and {cfg['painting_crops']} random crops of each" if cfg.get("painting_crops") else "")
                       + (f" + shift equivariance x{cfg['equivariance']:g}" if cfg.get("equivariance") else ""))
         else:
             what, data, losses = "Trained on photos only (reconstruction), never on paintings.", \

@@ -316,3 +316,34 @@ def test_row_split_conv_matches_the_convolution():
     x = torch.randn(2, 6, 20, 23)
     with torch.no_grad():
         assert torch.allclose(RowSplitConv(conv)(x), conv(x), atol=1e-4)
+
+
+def test_degrid_removes_a_4px_grid_and_keeps_the_picture():
+    """A 4 px repeating pattern on a smooth picture (stronger on the left, as a network's grid is
+    on flat areas) is removed; a picture without one is left almost as it is."""
+    from imgedit_style.degrid import degrid
+
+    x = photo(96, 160, seed=3)
+    tile = torch.tensor([[1.0, -1.0, 0.5, -0.5], [-1.0, 1.0, -0.5, 0.5], [0.3, 0.2, -0.4, -0.1], [0.0, -0.6, 0.6, 0.0]])
+    grid = tile.repeat(24, 40)[None, None] * torch.linspace(0.06, 0.02, 160)  # fades to the right
+    noisy = x + grid * torch.tensor([1.0, 0.6, -0.8])[:, None, None]
+    out = degrid(noisy)
+    assert out.shape == x.shape
+    before, after = (noisy - x).pow(2).mean(), (out - x).pow(2).mean()
+    assert after < 0.02 * before, (before, after)
+    clean = degrid(x)
+    assert 10 * torch.log10(1 / (clean - x).pow(2).mean()) > 45  # PSNR of the untouched picture
+    assert torch.equal(degrid(x[..., :6, :6]), x[..., :6, :6])  # too small to hold a grid
+
+
+def test_degrid_option_acts_on_the_output():
+    from imgedit_style.degrid import degrid
+
+    net = TransformerNet(8, 1)
+    m = model_with({"fast-wave": random_state(net, seed=2)})
+    x = photo(64, 80, seed=5)
+    with torch.inference_mode():
+        raw = m.edit(x, style=("wave",), degrid=False)
+        out = m.edit(x, style=("wave",))
+    assert not torch.equal(raw, out)
+    assert torch.allclose(out, degrid(raw).clamp(0, 1), atol=1e-5)

@@ -105,7 +105,7 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
             "--tap", "block4", "--precision", "fp32", "--curriculum", "0", "--quiet", "--log-every", "1"]
     assert train.main_decoder([*base, "--steps", "2", "--run-dir", str(run0)]) == 0
     args = [*base, "--styles", str(paintings), "--style-weight", "5", "--identity", "0.25", "--lr", "2e-3", "--jitter", "4", "--equivariance", "1",
-            "--init", str(run0 / "last.safetensors"), "--run-dir", str(run)]
+            "--painting-crops", "2", "--init", str(run0 / "last.safetensors"), "--run-dir", str(run)]
     assert train.main_decoder([*args, "--steps", "1"]) == 0
     from safetensors.torch import load_file
 
@@ -125,12 +125,31 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
     assert train.main_decoder([*args, "--export-only", "--export-dir", str(tmp_path / "out")]) == 0
     card = (tmp_path / "out" / "style-decoder.md").read_text()
     init_sha = hashlib.sha256((run0 / "last.safetensors").read_bytes()).hexdigest()
-    assert f"sha256 `{init_sha}`" in card and "paintings:" in card and "x5.0" in card
+    assert f"sha256 `{init_sha}`" in card and "paintings:" in card and "x5.0" in card and "2 random crops" in card
     with pytest.raises(SystemExit, match="add --styles"):
         train.main_decoder([*base, "--jitter", "4", "--steps", "1", "--run-dir", str(tmp_path / "dec4")])
     with pytest.raises(SystemExit, match="decoder-block4-w32-b1"):
         train.main_decoder([*base, "--width", "16", "--init", str(run0 / "last.safetensors"),
                             "--steps", "1", "--run-dir", str(tmp_path / "dec3")])
+
+
+def test_painting_crops_are_fixed_parts_of_each_painting(tmp_path):
+    """`--painting-crops K`: the whole paintings first, then K crops of each (40-80% of each side,
+    some mirrored), the same for the same seed."""
+    for i, (w, h) in enumerate(((120, 90), (60, 100))):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (h, w, 3), dtype=np.uint8)).save(tmp_path / f"p{i}.png")
+    stats = train.PaintingStats([tmp_path], None, (), (), lambda m: None, crops=3, seed=1)
+    assert stats.paintings == 2 and len(stats) == 8
+    whole = stats.images[:2]
+    for k, part in enumerate(stats.images[2:]):
+        src = whole[k // 3]
+        (h, w), (ph, pw) = src.shape[-2:], part.shape[-2:]
+        assert 0.39 * h <= ph <= 0.81 * h and 0.39 * w <= pw <= 0.81 * w
+        assert any(torch.equal(src[..., y:y + ph, x:x + pw], p) for p in (part, part.flip(-1))
+                   for y in range(h - ph + 1) for x in range(w - pw + 1)), k  # a window, maybe mirrored
+    again = train.PaintingStats([tmp_path], None, (), (), lambda m: None, crops=3, seed=1)
+    assert all(torch.equal(a, b) for a, b in zip(stats.images, again.images))
+    assert len(train.PaintingStats([tmp_path], None, (), (), lambda m: None).images) == 2
 
 
 def test_shift_equivariance_loss():
