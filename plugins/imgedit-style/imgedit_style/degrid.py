@@ -34,10 +34,17 @@ def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
 
 
 def degrid(x: torch.Tensor, period: int = 4, window: int = 132) -> torch.Tensor:
-    """``x`` (B,C,H,W) without its ``period``-px repeating pattern (see the module docstring)."""
+    """``x`` (B,C,H,W) without its ``period``-px repeating pattern (see the module docstring).
+    One channel of one image at a time: the temporaries are a few copies of one plane."""
     b, c, h, w = x.shape
     if h < 2 * period or w < 2 * period:
         return x
+    return torch.cat([torch.cat([_degrid_plane(x[i:i + 1, k:k + 1], period, window) for k in range(c)], 1)
+                      for i in range(b)]).to(x.dtype)
+
+
+def _degrid_plane(x: torch.Tensor, period: int, window: int) -> torch.Tensor:
+    b, c, h, w = x.shape
     xf = x.float()
     r = period  # detail: the image minus its (2 period + 1) px box blur (reflected at the borders)
     blur = _box(F.pad(xf, (r, r, r, r), mode="reflect"), r)[..., r:-r, r:-r] / (2 * r + 1) ** 2
@@ -56,4 +63,4 @@ def degrid(x: torch.Tensor, period: int = 4, window: int = 132) -> torch.Tensor:
     pattern = (mean.reshape(b, c, period, period, hc // period, wc // period)
                / count.reshape(1, 1, period, period, hc // period, wc // period).clamp_min(1e-6))
     pattern = pattern.permute(0, 1, 4, 2, 5, 3).reshape(b, c, hc, wc)[..., :h, :w]
-    return (xf - pattern).to(x.dtype)
+    return xf - pattern
