@@ -220,7 +220,7 @@ class StyleModel(ImageModel):
     def _arbitrary(self, x, styles, strength, preserve_color, style_scale) -> torch.Tensor:
         from imgedit.tiling import tiled
         from imgedit_style.arbitrary import blend_stats, feature_stats, wct
-        from imgedit_style.transformer import run_native
+        from imgedit_style.transformer import run_native, with_margin
 
         dec = self.decoder
         taps = list(dec.taps)  # one level, or several for a multi-level decoder: WCT at each
@@ -248,8 +248,8 @@ class StyleModel(ImageModel):
                 g = {t: wct(f[t], *sstats[t], strength, content_stats=cstats and cstats[t]) for t in taps}
                 return run_native(lambda z: dec.decode(z, size=tuple(tile.shape[-2:])), g, self.ctx.dtype)
 
-            outs.append(run(xi) if whole else
-                        tiled(run, xi, tile=max(256, int(self.ctx.tile_pixels ** 0.5)), overlap=64))
+            outs.append(with_margin(lambda z: run(z) if whole else
+                                    tiled(run, z, tile=max(256, int(self.ctx.tile_pixels ** 0.5)), overlap=64), xi))
         return torch.cat(outs)
 
     # -- video -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from imgedit.api import ImageArg, ModelContext, OptionError, WeightFile
 from imgedit_style import color, plugin
 from imgedit_style.arbitrary import Decoder, feature_stats, wct
 from imgedit_style.model import StyleModel
-from imgedit_style.transformer import FAST_MARGIN, TransformerNet, for_inference, run_fast, run_tiled, upsample2_reflect_pad1
+from imgedit_style.transformer import EDGE_MARGIN, TransformerNet, for_inference, run_fast, run_tiled, upsample2_reflect_pad1
 
 FAST = {"method": "optimize", "steps": 8, "scales": 1, "optimizer": "adam"}  # mechanics tests: 8 Adam steps
 
@@ -220,7 +220,7 @@ def test_tiled_matches_untiled():
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         low = run_fast(fast, x, tile_pixels=128 * 128, dtype=torch.bfloat16)
     assert low.dtype == torch.float32 and low.shape == ref.shape
-    m = FAST_MARGIN  # run_fast: the network on the image with a reflected margin, cropped back
+    m = EDGE_MARGIN  # run_fast: the network on the image with a reflected margin, cropped back
     with torch.no_grad():
         ref_margin = net(torch.nn.functional.pad(x, (m, m, m, m), mode="reflect"))[..., m:-m, m:-m]
     assert (low - ref_margin).abs().mean() < 0.02, (low - ref_margin).abs().mean()
@@ -250,7 +250,7 @@ def test_fast_path_stays_in_bf16_under_autocast():
     for h in hooks:
         h.remove()
     assert seen and set(seen) == {torch.bfloat16}
-    m = FAST_MARGIN
+    m = EDGE_MARGIN
     with torch.no_grad():
         ref = net(torch.nn.functional.pad(x, (m, m, m, m), mode="reflect"))[..., m:-m, m:-m]
     assert out.dtype == torch.float32 and (out - ref).abs().mean() < 0.02
@@ -279,6 +279,12 @@ def test_arbitrary_method_with_a_decoder():
         tiled_out = m.edit(x, style=("wave",), max_size=60)
     assert out.shape == x.shape and tiled_out.shape == x.shape
     assert torch.isfinite(out).all()
+    seen = []  # the decoder works on the picture with a reflected margin, cropped off again
+    decode = m.decoder.decode
+    m.decoder.decode = lambda f, size: seen.append(size) or decode(f, size=size)
+    with torch.inference_mode():
+        m.edit(photo(48, 56), style=("wave",))
+    assert seen == [(48 + 2 * EDGE_MARGIN, 56 + 2 * EDGE_MARGIN)]
 
 
 def test_multi_level_decoder_reads_every_level_and_round_trips_its_weights():
