@@ -37,7 +37,7 @@ FAST_WEIGHTS: dict[str, str] = {
     "wave": "5c5bc04c32a7849ded616f11fa271b0c2b591f2ab7db19dbb6043b08dc4d260b",
 }
 #: sha256 of style-decoder.safetensors (arbitrary styles), or None until it is trained.
-DECODER_SHA256: str | None = "d237a5aa8fa5803d7f8dbc7e687090e92428ea2f58682c041bdea2ee6c5e032d"
+DECODER_SHA256: str | None = "dc3729283b4d44aebc5990b6628d39422882f0ea0502a4ac68de23356c38fb1e"
 # END TRAINED WEIGHTS
 
 _CARD_LICENCE = "MIT (weights trained here; style paintings public domain)"
