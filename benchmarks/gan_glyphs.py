@@ -254,10 +254,13 @@ def main() -> None:
     log(f"classifier accuracy on held-out originals: letter {(pl == truth_l).float().mean():.1%}; "
         + ", ".join(f"{a} {(pa[:, k] == truth_a[:, k]).float().mean():.1%}" for k, a in enumerate(attrs)))
     # an edit towards an attribute can only be counted when the judge recognises that attribute in
-    # fonts it never saw: its recall on the held-out positives bounds what the edits can score
+    # fonts it never saw: its recall on the held-out positives (and negatives) bounds what the
+    # edits can score (the table's "judge's ceiling")
+    recall = {a: (pa[truth_a[:, k], k].float().mean().item(), (~pa[~truth_a[:, k], k]).float().mean().item())
+              for k, a in enumerate(attrs)}
     log("attribute classifier on held-out originals, recall of positives / of negatives: "
-        + ", ".join(f"{a} {pa[truth_a[:, k], k].float().mean():.1%} / {(~pa[~truth_a[:, k], k]).float().mean():.1%} "
-                    f"({len({r['font'] for r in held.rows if r[a] == '1'})} fonts)" for k, a in enumerate(attrs)))
+        + ", ".join(f"{a} {recall[a][0]:.1%} / {recall[a][1]:.1%} "
+                    f"({len({r['font'] for r in held.rows if r[a] == '1'})} fonts)" for a in attrs))
     shipped = gm.directions()
 
 
@@ -279,13 +282,11 @@ def main() -> None:
     # a perfect edit makes the glyph of the other class; the judge reads that class in unseen
     # fonts at its recall, so the flips it can count are at most (its ceiling):
     # positives edited -> its negatives' recall, negatives edited -> its positives' recall
-    recall = {a: (pa[truth_a[:, k], k].float().mean().item(), (~pa[~truth_a[:, k], k]).float().mean().item())
-              for k, a in enumerate(attrs)}
     log("\n| attribute | direction | edited | judge's ceiling | attribute flipped | letter kept (of flipped) | flipped and letter kept |")
     log("|---|---|---|---|---|---|---|")
     totals: dict[str, list[float]] = {}
     for k, a in enumerate(attrs):
-        truth = torch.tensor([r[a] == "1" for r in held.rows])
+        truth = truth_a[:, k]
         ok = [i for i in range(len(held)) if pa[i, k] == truth[i] and pl[i] == truth_l[i]]
         pos = [i for i in ok if truth[i]]
         neg = [i for i in ok if not truth[i]]
