@@ -39,28 +39,23 @@ def degrid(x: torch.Tensor, period: int = 4, window: int = 132) -> torch.Tensor:
     b, c, h, w = x.shape
     if h < 2 * period or w < 2 * period:
         return x
-    return torch.cat([torch.cat([_degrid_plane(x[i:i + 1, k:k + 1], period, window) for k in range(c)], 1)
-                      for i in range(b)]).to(x.dtype)
-
-
-def _degrid_plane(x: torch.Tensor, period: int, window: int) -> torch.Tensor:
-    b, c, h, w = x.shape
-    xf = x.float()
-    r = period  # detail: the image minus its (2 period + 1) px box blur (reflected at the borders)
-    blur = _box(F.pad(xf, (r, r, r, r), mode="reflect"), r)[..., r:-r, r:-r] / (2 * r + 1) ** 2
-    detail = xf - blur
+    cells = max(0, window // (2 * period))
     hc, wc = -(-h // period) * period, -(-w // period) * period
 
-    def phases(t: torch.Tensor) -> torch.Tensor:  # (N,C,H,W) -> (N*C*period*period, 1, H/period, W/period)
+    def phases(t: torch.Tensor) -> torch.Tensor:  # (H,W) plane -> (period*period, 1, H/period, W/period)
         t = F.pad(t, (0, wc - w, 0, hc - h))
-        n, k = t.shape[:2]
-        t = t.reshape(n, k, hc // period, period, wc // period, period).permute(0, 1, 3, 5, 2, 4)
-        return t.reshape(n * k * period * period, 1, hc // period, wc // period)
+        t = t.reshape(hc // period, period, wc // period, period).permute(1, 3, 0, 2)
+        return t.reshape(period * period, 1, hc // period, wc // period)
 
-    cells = max(0, window // (2 * period))
-    mean = _box(phases(detail), cells)
-    count = _box(phases(torch.ones(1, 1, h, w, dtype=xf.dtype, device=x.device)), cells)
-    pattern = (mean.reshape(b, c, period, period, hc // period, wc // period)
-               / count.reshape(1, 1, period, period, hc // period, wc // period).clamp_min(1e-6))
-    pattern = pattern.permute(0, 1, 4, 2, 5, 3).reshape(b, c, hc, wc)[..., :h, :w]
-    return xf - pattern
+    # how many pixels of the picture each phase's window holds (the same for every plane)
+    count = _box(phases(torch.ones(h, w, device=x.device)), cells).clamp_min(1e-6)
+    r = period  # detail: the image minus its (2 period + 1) px box blur (reflected at the borders)
+    out = torch.empty(b, c, h, w, dtype=torch.float32, device=x.device)
+    for i in range(b):
+        for k in range(c):
+            plane = x[i:i + 1, k:k + 1].float()
+            blur = _box(F.pad(plane, (r, r, r, r), mode="reflect"), r)[..., r:-r, r:-r] / (2 * r + 1) ** 2
+            pattern = _box(phases((plane - blur)[0, 0]), cells) / count  # each phase's local mean
+            pattern = pattern.reshape(period, period, hc // period, wc // period).permute(2, 0, 3, 1)
+            out[i, k] = plane[0, 0] - pattern.reshape(hc, wc)[:h, :w]
+    return out.to(x.dtype)
