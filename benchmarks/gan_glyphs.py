@@ -28,7 +28,7 @@ The judges learn from the training set, and with ``--judge-data`` also from othe
    The "judge's ceiling" column is what a perfect edit would score: the judge's recall, on the
    held-out originals, of the class each edit goes to.
 
-Classifier weights are cached in ``~/.cache/imgedit/bench/`` (delete to retrain).
+Classifier weights are cached in ``~/.cache/imgedit/bench/`` per network, data and labels (delete to retrain).
 """
 from __future__ import annotations
 
@@ -114,7 +114,10 @@ def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps
     says "no" to unseen fonts of those kinds)."""
     from safetensors.torch import load_file, save_file
 
-    path = CACHE / f"glyph-{kind}{tag}{'' if arch == 'small' else '-' + arch}-classifier.safetensors"
+    import hashlib
+
+    labels = hashlib.sha256(targets.numpy().tobytes()).hexdigest()[:8]  # relabelled data: a new judge
+    path = CACHE / f"glyph-{kind}{tag}{'' if arch == 'small' else '-' + arch}-{labels}-classifier.safetensors"
     net = JUDGES[arch](outputs)
     deep = arch != "small"
     if deep:
@@ -270,15 +273,13 @@ def main() -> None:
                          for i in range(0, len(train_set), 500)])
     conditional = getattr(gm, "_combos", None) is not None
     candidates: dict[str, dict] = {("shipped (attribute axis)" if conditional else "shipped (mean difference)"): shipped}
-    if conditional:
-        candidates["mean difference"] = {}
+    candidates["mean difference"] = {}  # from the labels read here (the shipped ones: those at export)
     candidates["classifier normal"] = {}
     for a in attrs:
         pos = [i for i, r in enumerate(train_set.rows) if r[a] == "1"]
         neg = [i for i, r in enumerate(train_set.rows) if r[a] == "0"]
         candidates["classifier normal"][a] = linear_classifier(lat[pos], lat[neg])
-        if conditional:
-            candidates["mean difference"][a] = mean_difference(lat[pos], lat[neg])
+        candidates["mean difference"][a] = mean_difference(lat[pos], lat[neg])
     # a perfect edit makes the glyph of the other class; the judge reads that class in unseen
     # fonts at its recall, so the flips it can count are at most (its ceiling):
     # positives edited -> its negatives' recall, negatives edited -> its positives' recall

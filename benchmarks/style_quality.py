@@ -42,7 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from imgedit.metrics import laplacian_variance, psnr, ssim
+from imgedit.metrics import laplacian_variance, psnr, saturation, ssim
 from imgedit_style.train import network_state
 
 HOME_MEDIA = Path.home() / ".cache" / "imgedit" / "media"
@@ -87,11 +87,6 @@ def unseen_paintings(n: int) -> list[Path]:
 def luma(x: torch.Tensor) -> torch.Tensor:
     w = torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)
     return (x.float() * w).sum(1, keepdim=True)
-
-
-def saturation(x: torch.Tensor) -> float:
-    mx, mn = x.amax(1), x.amin(1)
-    return float(((mx - mn) / mx.clamp_min(1e-3)).mean())
 
 
 def periodic_energy(x: torch.Tensor, period: int) -> float:
@@ -159,7 +154,7 @@ class Losses:
 
 
 def image_measures(out: torch.Tensor, photo: torch.Tensor) -> dict:
-    return {"saturation": saturation(out) / max(saturation(photo), 1e-6),
+    return {"saturation": saturation(out).item() / max(saturation(photo).item(), 1e-6),
             **{f"grid{p}": periodic_energy(out, p) / max(periodic_energy(photo, p), 1e-9) for p in PERIODS}}
 
 

@@ -4,6 +4,10 @@
   attribute vectors);
 * :func:`linear_classifier` - the unit normal of a logistic-regression boundary between them
   (InterFaceGAN), scaled to the same class gap;
+* with ``pair_by`` columns (:func:`directions_from_labels`), a *paired* mean difference: the mean
+  over groups of images that share those columns and every other attribute (the same letter of two
+  fonts of one family that differ only in this attribute) of the group's difference -- what
+  changes with the attribute alone, not with what its examples happen to have in common;
 * :func:`pca_directions` - unsupervised, GANSpace-style: principal components of what sampled
   latents *generate* (pooled perceptual features of the images, which works for any generator,
   with or without a mapping network), carried back to the latent space by linear regression.
@@ -57,11 +61,34 @@ METHODS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "mean": mean_difference, "classifier": linear_classifier}
 
 
+def paired_difference(latents: torch.Tensor, rows: Sequence[Mapping[str, str]], attribute: str,
+                      attributes: Sequence[str], pair_by: Sequence[str]) -> tuple[torch.Tensor | None, int]:
+    """(direction, groups): the mean over groups -- rows equal in every ``pair_by`` column and in
+    every attribute but ``attribute`` -- holding both classes of (mean positive latent - mean
+    negative latent); None when no group holds both. Scaled like :func:`mean_difference` (strength
+    1 = the class gap, here within a group)."""
+    groups: dict[tuple, tuple[list[int], list[int]]] = {}
+    for i, r in enumerate(rows):
+        if r.get(attribute) not in ("0", "1"):
+            continue
+        key = tuple(r.get(c, "") for c in pair_by) + tuple(r.get(b, "") for b in attributes if b != attribute)
+        groups.setdefault(key, ([], []))[r[attribute] == "0"].append(i)
+    diffs = [mean_difference(latents[pos], latents[neg]) for pos, neg in groups.values() if pos and neg]
+    return (torch.stack(diffs).mean(0) if diffs else None), len(diffs)
+
+
 def directions_from_labels(latents: torch.Tensor, rows: Sequence[Mapping[str, str]], attributes: Sequence[str],
-                           method: str = "mean") -> dict[str, torch.Tensor]:
-    """One direction per 0/1 attribute column of ``rows`` (aligned with ``latents``)."""
+                           method: str = "mean", pair_by: Sequence[str] = ()) -> dict[str, torch.Tensor]:
+    """One direction per 0/1 attribute column of ``rows`` (aligned with ``latents``); with
+    ``pair_by`` (method ``mean``), each attribute's :func:`paired_difference`, or its plain mean
+    difference where no pair exists."""
     out = {}
     for a in attributes:
+        if pair_by and method == "mean":
+            d, _ = paired_difference(latents, rows, a, attributes, pair_by)
+            if d is not None:
+                out[a] = d
+                continue
         pos = [i for i, r in enumerate(rows) if r.get(a) == "1"]
         neg = [i for i, r in enumerate(rows) if r.get(a) == "0"]
         if pos and neg:

@@ -1,5 +1,5 @@
-"""Image-quality numbers shared by the verbs, the trainers and the benchmarks: PSNR and
-sharpness (Laplacian variance) of (B,C,H,W) images in [0,1]. The perceptual distance is
+"""Image-quality numbers shared by the verbs, the trainers and the benchmarks: PSNR, SSIM,
+sharpness (Laplacian variance) and saturation of (B,C,H,W) images in [0,1]. The perceptual distance is
 :func:`imgedit.perceptual.perceptual_distance`."""
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ def laplacian_variance(x: torch.Tensor) -> torch.Tensor:
     k = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], device=g.device).view(1, 1, 3, 3)
     lap = torch.nn.functional.conv2d(g, k)  # valid: no border effects
     return lap.flatten(1).var(1)
+
+
+def saturation(x: torch.Tensor) -> torch.Tensor:
+    """(B,) mean HSV saturation, (max - min) / max over the channels of each pixel (differentiable:
+    the style decoder's ``--saturation-weight`` trains on it). A washed-out copy (lifted blacks,
+    faded colours) has a smaller one than the original."""
+    x = x.float()
+    mx, mn = x.amax(1), x.amin(1)
+    return ((mx - mn) / mx.clamp_min(1e-3)).flatten(1).mean(1)
 
 
 def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -661,6 +661,22 @@ def user_models_dir() -> Path:
     return models_dir()
 
 
+def label_args(ap) -> None:
+    """``--labels`` and ``--pair-by`` of the latent-model trainers (the directions they ship)."""
+    ap.add_argument("--labels", type=Path, default=None,
+                    help="CSV with a `file` column (relative to --data) and 0/1 attribute columns: one "
+                         "direction per attribute")
+    ap.add_argument("--pair-by", type=lambda v: tuple(c for c in v.split(",") if c), default=(), metavar="COLS",
+                    help="with --labels: each direction is the mean difference within groups of images equal in "
+                         "these columns and in every other attribute (e.g. family,char: the same letter of "
+                         "one font family), not over all images (imgedit.directions.paired_difference)")
+
+
+def pairing(pair_by) -> str:
+    """The model card's words for ``--pair-by`` (empty without it)."""
+    return f", paired within equal {', '.join(f'`{c}`' for c in pair_by)} and other attributes" if pair_by else ""
+
+
 def check_model_name(base: str, name: str, shipped: Mapping[str, str], *, ship: bool, exporting: bool) -> None:
     """Refuse (SystemExit) a ``--name`` that cannot be the user model ``BASE.NAME``, or that is a
     shipped model's name when exporting to the user models folder."""

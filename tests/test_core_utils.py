@@ -245,3 +245,19 @@ def test_metrics_ssim_is_one_for_equal_images_and_falls_with_noise_and_structure
     assert s[0].item() == pytest.approx(1.0, abs=1e-6)
     assert 1.0 > s[1].item() > s[2].item() > 0.0
     assert ssim(x, 1 - x).item() < 0  # inverted structure: negative correlation
+
+
+def test_metrics_saturation_of_grey_pure_and_washed_out_colours():
+    import torch
+
+    from imgedit.metrics import saturation
+
+    grey = torch.full((1, 3, 8, 8), 0.4)
+    red = torch.zeros(1, 3, 8, 8)
+    red[:, 0] = 0.8
+    washed = red * 1.0 + 0.2                               # lifted blacks: (1.0 - 0.2) / 1.0
+    s = saturation(torch.cat([grey, red, washed]))
+    assert s.tolist() == pytest.approx([0.0, 1.0, 0.8], abs=1e-6)
+    x = washed.clone().requires_grad_(True)
+    saturation(x).sum().backward()                         # a training loss can use it
+    assert x.grad.abs().sum() > 0

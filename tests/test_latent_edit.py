@@ -342,3 +342,31 @@ def test_edit_warns_when_an_image_is_far_from_what_the_model_knows(tmp_path):
     assert not rows["smooth.png"].get("warnings")
     r = _cli("edit", "-m", M, tmp_path / "in" / "checker.png", tmp_path / "out2", "-o", "residual=false")
     assert r.exit_code == 0 and "far from what classic.colorgrid was trained on" in r.output
+
+
+def test_paired_directions_see_through_what_the_examples_share():
+    """Positives of an attribute mostly from one family (a family offset the plain mean difference
+    takes for the attribute): pairing within a family and the other attributes recovers the
+    attribute's own vector; without pairs the plain mean difference is used."""
+    import torch
+
+    from imgedit.directions import directions_from_labels, paired_difference
+
+    g = torch.Generator().manual_seed(0)
+    attr_vec, fam_vec = torch.tensor([1.0, 0, 0, 0]), torch.tensor([0, 0, 3.0, 0])
+    rows, lat = [], []
+    for fam, n_pos, n_neg in (("A", 6, 1), ("B", 1, 6)):
+        for char in "xyz":
+            for k in range(n_pos + n_neg):
+                bold = int(k < n_pos)
+                rows.append({"family": fam, "char": char, "bold": str(bold), "italic": "0"})
+                lat.append(bold * attr_vec + (fam == "A") * fam_vec + 0.01 * torch.randn(4, generator=g))
+    lat = torch.stack(lat)
+    plain = directions_from_labels(lat, rows, ["bold", "italic"])
+    paired = directions_from_labels(lat, rows, ["bold", "italic"], pair_by=("family", "char"))
+    assert (plain["bold"] - attr_vec).norm() > 1.0                      # the family offset leaks in
+    assert torch.allclose(paired["bold"], attr_vec, atol=0.05)
+    assert paired_difference(lat, rows, "bold", ["bold", "italic"], ("family", "char"))[1] == 6
+    assert "italic" not in paired                                       # no positives: no direction
+    solo = [dict(r, family=f"{r['family']}{i}") for i, r in enumerate(rows)]  # no two rows share a family
+    assert torch.equal(directions_from_labels(lat, solo, ["bold"], pair_by=("family",))["bold"], plain["bold"])

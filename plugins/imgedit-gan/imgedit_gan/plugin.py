@@ -14,7 +14,7 @@ from imgedit.api import Capability, ModelSpec, Option, TrainerSpec, WeightFile, 
 #: Shipped models: name -> sha256 of pretrained/gan-<name>.safetensors.
 SHIPPED: dict[str, str] = {
     "faces": "82819be2d07b9e60c8ed55c056300523d008aeeaa915948815fb67dbf31cfd4a",
-    "glyphs": "6b245424baffeb41d3bbe8a7144ce19082933cf7bad9f7822792197d43337112",
+    "glyphs": "b2553b1c1e9a0e117f8d6d0e47643890adff7996101257998c58e9489bc6f1d3",
 }
 #: Their latent sizes (a conditional model's latent ends with its attribute coordinates).
 SHIPPED_LATENT: dict[str, str] = {

@@ -28,8 +28,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from imgedit.training import (LabelledSet, TrainRun, check_model_name, command_line, ema_update, loss_table,
-                              ship_or_export, tilde, train_root, utc_now, write_sheet)
+from imgedit.training import (LabelledSet, TrainRun, check_model_name, command_line, ema_update, label_args,
+                              loss_table, pairing, ship_or_export, tilde, train_root, utc_now, write_sheet)
 
 from imgedit_gan.net import Discriminator, Encoder, Generator, diff_augment
 
@@ -39,8 +39,7 @@ PLUGIN_FILE = Path(__file__).with_name("plugin.py")
 def parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="imgedit train gan", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="folder of images (any size: resized to 64x64)")
-    ap.add_argument("--labels", type=Path, default=None,
-                    help="CSV with a `file` column (relative to --data) and 0/1 attribute columns")
+    label_args(ap)
     ap.add_argument("--conditional", action="store_true",
                     help="with --labels: the latent ends with one coordinate per attribute (-1/+1), "
                          "G learns to obey it through an attribute classifier trained beside D on "
@@ -511,7 +510,8 @@ def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
             chunks.append(refine_latents(tr.G_ema, z, x, a.direction_steps, fixed=nc) if a.direction_steps else z)
         lat = torch.cat(chunks)
         for attr, d in directions_from_labels(lat.detach(), tr.data.rows,
-                                              [c for c in tr.data.attributes if c != a.class_column]).items():
+                                              [c for c in tr.data.attributes if c != a.class_column],
+                                              pair_by=a.pair_by).items():
             tensors[f"direction.{attr}"] = keep_classes(d, nc)
             names.append(attr)
     if a.pca:
@@ -584,7 +584,7 @@ DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
 - **FID-like score** (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is better; only
   comparable with itself): {metrics.get('fid_2000', 'n/a')} with 2,000 samples at export; during training
   ({a.fid_samples} samples): {', '.join(f"{h['fid']:.1f} @ {h['step']}" for h in fids) or 'n/a'}
-- **Directions** (`--direction NAME:S`): {directions.replace(',', ', ') or 'none'}{"; attributes: their latent coordinate's axis, strength 1 = the class gap (-1 -> +1)" if tr.cond_names else f"; attributes: mean difference of the labelled images' latents (encoder + {a.direction_steps} inversion steps), strength 1 = the class gap" if tr.data.attributes else ''}{f"; pc0..pc{a.pca - 1}: PCA of generated images' pooled perceptual features regressed onto z, strength 1 = one standard deviation" if a.pca else ''}
+- **Directions** (`--direction NAME:S`): {directions.replace(',', ', ') or 'none'}{"; attributes: their latent coordinate's axis, strength 1 = the class gap (-1 -> +1)" if tr.cond_names else f"; attributes: mean difference of the labelled images' latents (encoder + {a.direction_steps} inversion steps){pairing(a.pair_by)}, strength 1 = the class gap" if tr.data.attributes else ''}{f"; pc0..pc{a.pca - 1}: PCA of generated images' pooled perceptual features regressed onto z, strength 1 = one standard deviation" if a.pca else ''}
 - **Exported**: {utc_now()}, sha256 `{{SHA256}}`, {{SIZE}}
 - **Licence**: {a.licence or 'as the training data'}
 

@@ -334,3 +334,62 @@ def test_font_labels_read_condensed_and_sans_from_the_name(tmp_path):
     assert labels["Aileron-Regular"] == {"bold": 0, "italic": 0, "monospace": 0, "serif": 0, "narrow": 0}
     assert labels["AileronCondensed-Regular"]["narrow"] == 1 and labels["AileronNarrow-Bold"]["narrow"] == 1
     assert labels["AileronSerif-Regular"]["serif"] == 1 and labels["AileronSansSerif-Regular"]["serif"] == 0
+
+
+def _font_with_h(path, serifs: bool):
+    """A TrueType font without any OS/2 classification whose every character is one ``H``: two
+    stems and a bar, with slab serifs at the stems' ends or without."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    from imgedit_gan.glyphs import CHARS
+
+    def box(pen, x0, y0, x1, y1):
+        pen.moveTo((x0, y0)); pen.lineTo((x0, y1)); pen.lineTo((x1, y1)); pen.lineTo((x1, y0)); pen.closePath()
+
+    pen = TTGlyphPen(None)
+    for x in (100, 500):
+        box(pen, x, 0, x + 100, 700)
+        if serifs:
+            box(pen, x - 60, 0, x + 160, 40)
+            box(pen, x - 60, 660, x + 160, 700)
+    box(pen, 200, 320, 500, 400)
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder([".notdef", "H"])
+    fb.setupCharacterMap({ord(c): "H" for c in CHARS})
+    fb.setupGlyf({".notdef": TTGlyphPen(None).glyph(), "H": pen.glyph()})
+    fb.setupHorizontalMetrics({".notdef": (700, 0), "H": (700, 40)})
+    fb.setupHorizontalHeader(ascent=800, descent=-200)
+    fb.setupNameTable({"familyName": path.stem, "styleName": "Regular"})
+    fb.setupOS2()  # sFamilyClass 0, PANOSE all 0: no classification
+    fb.setupPost()
+    fb.save(str(path))
+    return path
+
+
+def test_unclassified_fonts_are_labelled_serif_from_their_glyphs(tmp_path):
+    """URW base35's Nimbus Roman, C059 and P052 carry no OS/2 class and no 'serif' in their names:
+    the H's serifs decide."""
+    from imgedit_gan.glyphs import font_attributes, has_serifs
+
+    plain = _font_with_h(tmp_path / "Plain-Regular.ttf", serifs=False)
+    slab = _font_with_h(tmp_path / "Slab-Regular.ttf", serifs=True)
+    assert not has_serifs(plain) and has_serifs(slab)
+    assert font_attributes(plain)["serif"] == 0 and font_attributes(slab)["serif"] == 1
+    # the name still wins over the glyphs
+    assert font_attributes(_font_with_h(tmp_path / "SlabSans-Regular.ttf", serifs=True))["serif"] == 0
+
+
+def test_export_with_paired_directions(tiny_model, glyph_set, tmp_path):
+    """`--pair-by char`: each direction is the mean of within-letter differences (the same as the
+    plain mean difference on this balanced set), and the card says how it was made."""
+    from safetensors.torch import load_file
+
+    from imgedit_gan import train
+
+    plain = load_file(str(Path(os.environ["IMGEDIT_MODELS_DIR"]) / "gan.tiny.safetensors"))
+    assert train.main(tiny_args(glyph_set, tiny_model, 150, 150, "--export-only", "--pair-by", "char",
+                                "--models-dir", str(tmp_path))) == 0
+    paired = load_file(str(tmp_path / "gan.tiny.safetensors"))
+    assert torch.allclose(paired["direction.bold"].float(), plain["direction.bold"].float(), atol=2e-3)
+    assert "paired within equal `char` and other attributes" in (tmp_path / "gan.tiny.md").read_text()

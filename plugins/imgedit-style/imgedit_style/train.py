@@ -453,6 +453,9 @@ def main_decoder(argv: list[str]) -> int:
                     help="upsampling of the decoder stages (default bilinear; the first decoder: nearest)")
     ap.add_argument("--pixel-weight", type=float, default=1.0, help="L1 pixel loss weight")
     ap.add_argument("--feature-weight", type=float, default=1.0, help="perceptual feature loss weight")
+    ap.add_argument("--saturation-weight", type=float, default=0.0,
+                    help="weight of the gap between each reconstruction's mean HSV saturation and its photo's "
+                         "(against washed-out colours; default 0)")
     ap.add_argument("--styles", type=Path, action="append", default=None,
                     help="paintings (folders, searched recursively): train the decoder to stylize too. Each "
                          "batch but its --identity part is WCT'd with a random painting's statistics and decoded; the loss asks "
@@ -475,6 +478,7 @@ def main_decoder(argv: list[str]) -> int:
         torch.set_num_threads(args.threads)
 
     from imgedit.perceptual import DEFAULT_STYLE_TAPS, TAP_REDUCTIONS, ContentLoss, get_encoder, jitter_crop, style_loss
+    from imgedit.metrics import saturation
     from imgedit_style.arbitrary import Decoder, wct
 
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
@@ -490,7 +494,7 @@ def main_decoder(argv: list[str]) -> int:
         raise SystemExit(f"imgedit train style-decoder: {e}")
     config = {"arch": dec.arch, "size": args.size, "batch": args.batch,
               "lr": args.lr, "curriculum": args.curriculum, "pixel_weight": args.pixel_weight,
-              "feature_weight": args.feature_weight, "data": [str(d) for d in args.data],
+              "feature_weight": args.feature_weight, "saturation_weight": args.saturation_weight, "data": [str(d) for d in args.data],
               "command": command_line("style-decoder", argv), "threads": torch.get_num_threads()}
     if args.styles:
         config.update(styles=[str(d) for d in args.styles], style_weight=args.style_weight,
@@ -524,7 +528,11 @@ def main_decoder(argv: list[str]) -> int:
             y = dec.decode(target, size=tuple(batch.shape[-2:]))
             pix = (y.float() - batch.float()).abs().mean()
             feat = feature_loss(encoder(y, feat_taps), target)
-            return {"pixel": pix, "feature": feat, "total": args.pixel_weight * pix + args.feature_weight * feat}
+            out = {"pixel": pix, "feature": feat, "total": args.pixel_weight * pix + args.feature_weight * feat}
+            if args.saturation_weight:
+                sat = (saturation(y.clamp(0, 1)) - saturation(batch)).abs().mean()
+                out.update(saturation=sat, total=out["total"] + args.saturation_weight * sat)
+            return out
 
         def stylization(batch: torch.Tensor) -> dict:
             size = batch.shape[-1]
@@ -589,7 +597,8 @@ def main_decoder(argv: list[str]) -> int:
     if args.export or args.export_only:
         out = (args.export_dir or default_export_dir()) / "style-decoder.safetensors"
         cfg = state["config"]
-        rec = f"L1 pixel x{cfg['pixel_weight']} + normalised feature MSE x{cfg['feature_weight']}"
+        rec = (f"L1 pixel x{cfg['pixel_weight']} + normalised feature MSE x{cfg['feature_weight']}"
+               + (f" + mean HSV saturation gap x{cfg['saturation_weight']}" if cfg.get("saturation_weight") else ""))
         if cfg.get("styles"):
             what = (f"Trained to reconstruct photos and to stylize them: {1 - cfg['identity']:.0%} of each batch "
                     "is WCT'd with a random training painting's statistics, decoded, and asked for those features "

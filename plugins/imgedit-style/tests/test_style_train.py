@@ -105,7 +105,8 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
             "--tap", "block4", "--precision", "fp32", "--curriculum", "0", "--quiet", "--log-every", "1"]
     assert train.main_decoder([*base, "--steps", "2", "--run-dir", str(run0)]) == 0
     args = [*base, "--styles", str(paintings), "--style-weight", "5", "--identity", "0.25", "--lr", "2e-3", "--jitter", "4", "--equivariance", "1",
-            "--painting-crops", "2", "--init", str(run0 / "last.safetensors"), "--run-dir", str(run)]
+            "--painting-crops", "2", "--saturation-weight", "1", "--init", str(run0 / "last.safetensors"),
+            "--run-dir", str(run)]
     assert train.main_decoder([*args, "--steps", "1"]) == 0
     from safetensors.torch import load_file
 
@@ -114,7 +115,7 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
     assert (after_one[w] - start[w]).abs().max() < 5e-3  # one Adam step from the --init weights
     assert train.main_decoder([*args, "--steps", "40"]) == 0  # resumes (no second --init)
     hist = _history(run)
-    assert {"pixel", "feature", "content", "style", "equivariance"} <= set(hist[0])
+    assert {"pixel", "feature", "saturation", "content", "style", "equivariance"} <= set(hist[0])
     early = np.mean([h["style"] for h in hist[:5]])
     late = np.mean([h["style"] for h in hist[-5:]])
     assert late < 0.8 * early, (early, late)
@@ -126,6 +127,7 @@ def test_train_stylizing_decoder(photos, tmp_path, monkeypatch):
     card = (tmp_path / "out" / "style-decoder.md").read_text()
     init_sha = hashlib.sha256((run0 / "last.safetensors").read_bytes()).hexdigest()
     assert f"sha256 `{init_sha}`" in card and "paintings:" in card and "x5.0" in card and "2 random crops" in card
+    assert "saturation gap x1.0" in card
     with pytest.raises(SystemExit, match="add --styles"):
         train.main_decoder([*base, "--jitter", "4", "--steps", "1", "--run-dir", str(tmp_path / "dec4")])
     with pytest.raises(SystemExit, match="decoder-block4-w32-b1"):

@@ -15,7 +15,7 @@ from imgedit.api import Capability, ModelSpec, Option, TrainerSpec, WeightFile, 
 #: Shipped models: name -> sha256 of pretrained/vae-<name>.safetensors.
 SHIPPED: dict[str, str] = {
     "faces": "ed95394b37e4c3641d6203975bcdf96c680b00cf79a0b449e2eda6258d2e52a3",
-    "glyphs": "30a5ada70ab65464b8ab687dd413bcd4be70533cfc01523f39514568980e8fad",
+    "glyphs": "f0332654b63b447881a1d53168d19864eec1249b72f136e6ac8dbdd6ae7681b1",
 }
 #: Their latent sizes.
 SHIPPED_LATENT: dict[str, str] = {

@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 
 from imgedit.metrics import psnr
-from imgedit.training import (LabelledSet, TrainRun, check_model_name, command_line, loss_table, ship_or_export,
-                              tilde, train_root, utc_now, write_sheet)
+from imgedit.training import (LabelledSet, TrainRun, check_model_name, command_line, label_args, loss_table,
+                              pairing, ship_or_export, tilde, train_root, utc_now, write_sheet)
 
 from imgedit_vae.net import Decoder, Encoder, native, reparameterize, to_rgb, vae_loss
 
@@ -41,9 +41,7 @@ PLUGIN_FILE = Path(__file__).with_name("plugin.py")
 def parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="imgedit train vae", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="folder of images (any size: resized to 64x64)")
-    ap.add_argument("--labels", type=Path, default=None,
-                    help="CSV with a `file` column (relative to --data) and 0/1 attribute columns: one "
-                         "direction per attribute")
+    label_args(ap)
     ap.add_argument("--name", required=True, help="model name: exported as vae.NAME")
     ap.add_argument("--out", type=Path, default=None, help="run folder (default ~/.cache/imgedit/train/vae-NAME)")
     ap.add_argument("--steps", type=int, default=10000, help="training steps")
@@ -212,7 +210,7 @@ def export_tensors(tr: VaeTrainer) -> tuple[dict, dict]:
     names = []
     if tr.data.attributes:
         mu = latent_means(tr, list(range(len(tr.data))))
-        for attr, d in directions_from_labels(mu, tr.data.rows, tr.data.attributes).items():
+        for attr, d in directions_from_labels(mu, tr.data.rows, tr.data.attributes, pair_by=a.pair_by).items():
             tensors[f"direction.{attr}"] = d
             names.append(attr)
     if a.pca:
@@ -273,7 +271,7 @@ Convolutional VAE 64x64 (encoder + decoder), trained by imgedit.
   better; only comparable with itself): {metrics.get('fid_2000', 'n/a')} with 2,000 samples at export; during
   training ({a.fid_samples} samples): {', '.join(f"{h['fid']:.1f} @ {h['step']}" for h in fids) or 'n/a'}
 - **Held-aside reconstruction PSNR during training**: {', '.join(f"{h['psnr_held']:.2f} dB @ {h['step']}" for h in evals) or 'n/a'}
-- **Directions** (`--direction NAME:S`): {directions.replace(',', ', ') or 'none'}{"; attributes: mean difference of the labelled images' posterior means, strength 1 = the class gap" if tr.data.attributes else ''}{f"; pc0..pc{a.pca - 1}: PCA of prior samples' pooled perceptual features regressed onto z, strength 1 = one standard deviation" if a.pca else ''}
+- **Directions** (`--direction NAME:S`): {directions.replace(',', ', ') or 'none'}{f"; attributes: mean difference of the labelled images' posterior means{pairing(a.pair_by)}, strength 1 = the class gap" if tr.data.attributes else ''}{f"; pc0..pc{a.pca - 1}: PCA of prior samples' pooled perceptual features regressed onto z, strength 1 = one standard deviation" if a.pca else ''}
 - **Exported**: {utc_now()}, sha256 `{{SHA256}}`, {{SIZE}}
 - **Licence**: {a.licence or 'as the training data'}
 
