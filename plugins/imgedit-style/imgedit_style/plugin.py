@@ -37,7 +37,7 @@ FAST_WEIGHTS: dict[str, str] = {
     "wave": "5c5bc04c32a7849ded616f11fa271b0c2b591f2ab7db19dbb6043b08dc4d260b",
 }
 #: sha256 of style-decoder.safetensors (arbitrary styles), or None until it is trained.
-DECODER_SHA256: str | None = "dc3729283b4d44aebc5990b6628d39422882f0ea0502a4ac68de23356c38fb1e"
+DECODER_SHA256: str | None = "b552715b1636e016e038c8b1402aae2e74c22283c718fc9aa1c77089416b2873"
 # END TRAINED WEIGHTS
 
 _CARD_LICENCE = "MIT (weights trained here; style paintings public domain)"
