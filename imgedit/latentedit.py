@@ -17,6 +17,23 @@ import torch.nn.functional as F
 from imgedit.api import DirectionArg, ImageArg, OptionError
 
 
+def snap_classes(z: torch.Tensor, classes: int) -> torch.Tensor:
+    """A class-conditional model's latents end with ``classes`` class coordinates: scores (an
+    encoder's) -> a one-hot of the highest (no change when ``classes`` is 0)."""
+    if not classes:
+        return z
+    return torch.cat([z[:, :-classes], F.one_hot(z[:, -classes:].argmax(1), classes).to(z.dtype)], 1)
+
+
+def keep_classes(direction: torch.Tensor, classes: int) -> torch.Tensor:
+    """A direction of a class-conditional model moves only the part before its ``classes`` class
+    coordinates (zeroed), so an edit keeps the class (the letter)."""
+    if classes:
+        direction = direction.clone()
+        direction[-classes:] = 0
+    return direction
+
+
 def direction_vectors(model, directions: Sequence[DirectionArg], like: torch.Tensor) -> torch.Tensor | None:
     """The sum of strength x direction over ``directions`` (None when there are none)."""
     if not directions:

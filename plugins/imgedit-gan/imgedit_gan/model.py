@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from imgedit.api import LatentModel, OptionError
+from imgedit.latentedit import snap_classes
 
 from imgedit_gan.net import Encoder, Generator
 
@@ -102,14 +103,6 @@ class GanModel(LatentModel):
         """Optimise latents ``z`` (B, nz) so that G(z) matches ``target`` (B,3,64,64) (a
         class-conditional model's class part stays as it is)."""
         return refine_latents(self.G, z, target, steps, fixed=self.n_classes)
-
-
-def snap_classes(z: torch.Tensor, classes: int) -> torch.Tensor:
-    """Latents whose last ``classes`` coordinates are class scores -> the same with a one-hot of
-    the highest score (no change when ``classes`` is 0)."""
-    if not classes:
-        return z
-    return torch.cat([z[:, :-classes], F.one_hot(z[:, -classes:].argmax(1), classes).to(z.dtype)], 1)
 
 
 def refine_latents(G, z: torch.Tensor, target: torch.Tensor, steps: int, lr: float = 0.05,

@@ -452,7 +452,7 @@ class GanTrainer:
 
     def guess(self, x: torch.Tensor) -> torch.Tensor:
         """The encoder's latents of images ``x`` (a class-conditional run's class part one-hot)."""
-        from imgedit_gan.model import snap_classes
+        from imgedit.latentedit import snap_classes
 
         return snap_classes(self.E(x).float(), len(self.class_names))
 
@@ -469,18 +469,10 @@ class GanTrainer:
 
 
 # ------------------------------------------------------------------------------------------------
-def keep_classes(direction: torch.Tensor, classes: int) -> torch.Tensor:
-    """A direction of a class-conditional model moves only the noise part: its class coordinates
-    are zeroed, so an edit keeps the class (the letter)."""
-    if classes:
-        direction = direction.clone()
-        direction[-classes:] = 0
-    return direction
-
-
 def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
     """Tensors and metadata of an exported model: G_ema, E, and the directions."""
     from imgedit.directions import directions_from_labels, pca_directions
+    from imgedit.latentedit import keep_classes
 
     a = tr.args
     nc = len(tr.class_names)

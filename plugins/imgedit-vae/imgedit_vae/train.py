@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from imgedit.metrics import psnr
 from imgedit.training import (LabelledSet, TrainRun, check_model_name, command_line, label_args, loss_table,
@@ -42,6 +43,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="imgedit train vae", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="folder of images (any size: resized to 64x64)")
     label_args(ap)
+    ap.add_argument("--class-column", default=None, metavar="COL",
+                    help="with --labels: a class-conditional VAE. The decoder reads a one-hot of this column "
+                         "(e.g. char, the letter) after z and the encoder learns to read the class; the latent "
+                         "is z then the one-hot, and edits and directions never move the class part, so an "
+                         "edit keeps the class")
     ap.add_argument("--name", required=True, help="model name: exported as vae.NAME")
     ap.add_argument("--out", type=Path, default=None, help="run folder (default ~/.cache/imgedit/train/vae-NAME)")
     ap.add_argument("--steps", type=int, default=10000, help="training steps")
@@ -97,16 +103,25 @@ class VaeTrainer:
         k = int(n * args.holdout) if n >= 20 else 0
         self.held, self.train_idx = sorted(order[:k]), sorted(order[k:])
         self.channels = 1 if args.gray else 3
-        self.enc = Encoder(args.nz, args.nef, self.channels)
-        self.dec = Decoder(args.nz, args.ngf, self.channels)
+        self.class_names: list[str] = []
+        if args.class_column:
+            if not self.data.rows or args.class_column not in self.data.rows[0]:
+                raise SystemExit(f"--class-column {args.class_column}: no such column in {args.labels}")
+            self.class_names = sorted({r[args.class_column] for r in self.data.rows})
+        nc = len(self.class_names)
+        self.class_y = torch.tensor([self.class_names.index(r[args.class_column]) for r in self.data.rows]
+                                    if nc else [0] * len(self.data))
+        self.latent_size = args.nz + nc
+        self.enc = Encoder(args.nz, args.nef, self.channels, nc)
+        self.dec = Decoder(args.nz, args.ngf, self.channels, nc)
         self.opt = torch.optim.Adam([*self.enc.parameters(), *self.dec.parameters()], args.lr, betas=(0.9, 0.999))
         self.bf16 = bf16_autocast_default() if args.bf16 is None else args.bf16
         self.noise = torch.Generator().manual_seed(args.seed + 1)   # the reparameterisation's eps
-        self.fixed_z = torch.randn(16, args.nz, generator=torch.Generator().manual_seed(7))
+        self.fixed_z = self.prior_latents(16, 7)
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                   if k not in ("export", "export_only", "ship", "models_dir", "summary", "licence", "out")}
         self.run = TrainRun(args.out, {"enc": self.enc, "dec": self.dec}, {"opt": self.opt}, config, rng=self.rng,
-                            must_match=("nz", "nef", "ngf", "gray", "data", "labels"), log=log,
+                            must_match=("nz", "nef", "ngf", "gray", "data", "labels", "class_column"), log=log,
                             name=f"vae {args.name}", generators={"noise": self.noise})
         self._real_stats = None
 
@@ -118,33 +133,63 @@ class VaeTrainer:
         a = self.args
         return a.beta if a.beta_warmup <= 0 else a.beta * min(1.0, step / a.beta_warmup)
 
-    def real_batch(self, n: int) -> torch.Tensor:
+    def prior_latents(self, n: int, seed: int) -> torch.Tensor:
+        """``n`` latents of the prior: N(0, I), then (class-conditional) a one-hot of a class drawn
+        as often as the data has it."""
+        g = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, self.args.nz, generator=g)
+        if not self.class_names:
+            return z
+        freq = torch.bincount(self.class_y, minlength=len(self.class_names)).float()
+        pick = torch.multinomial(freq, n, replacement=True, generator=g)
+        return torch.cat([z, F.one_hot(pick, len(self.class_names)).float()], 1)
+
+    def with_classes(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """z followed by the one-hot of classes ``y`` (z itself for an unconditional VAE)."""
+        return torch.cat([z, F.one_hot(y, len(self.class_names)).to(z.dtype)], 1) if self.class_names else z
+
+    def real_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         idx = [self.train_idx[self.rng.randrange(len(self.train_idx))] for _ in range(n)]
-        return self.data.take(idx)
+        return self.data.take(idx), self.class_y[idx]
 
     def step(self, step: int) -> dict:
         a = self.args
         self.enc.train()
         self.dec.train()
-        x = self.real_batch(a.batch)
+        x, y = self.real_batch(a.batch)
         beta = self.beta_at(step)
         with self.autocast():
-            mu, logvar = self.enc(x)
+            if self.class_names:
+                mu, logvar, scores = self.enc.with_class(x)
+            else:
+                mu, logvar = self.enc(x)
             z = reparameterize(mu.float(), logvar.float(), self.noise)
-            rec = self.dec(z)
+            rec = self.dec(self.with_classes(z, y))
         loss, stats = vae_loss(rec.float(), native(x, self.channels), mu, logvar, beta=beta, perceptual=a.perceptual)
+        if self.class_names:  # the encoder learns to read the class the decoder is given
+            ce = F.cross_entropy(scores.float(), y)
+            loss = loss + ce
+            stats["class"] = float(ce.detach())
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
         return {**stats, "beta": beta}
 
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The latents ``imgedit encode`` gives: the posterior mean (and the encoder's class)."""
+        self.enc.eval()
+        if not self.class_names:
+            return self.enc(x)[0].float()
+        mu, _, scores = self.enc.with_class(x)
+        return self.with_classes(mu.float(), scores.argmax(1))
+
     # -- evaluation -------------------------------------------------------------------------------
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Posterior mean -> decoder, (B,3,64,64): what ``imgedit encode`` + ``generate`` give."""
-        self.enc.eval()
         self.dec.eval()
-        return to_rgb(self.dec(self.enc(x)[0]))
+        return to_rgb(self.dec(self.encode(x)))
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:
@@ -171,8 +216,8 @@ class VaeTrainer:
             return {}
         if self._real_stats is None:
             self._real_stats = feature_stats(self.data.take(self.held))
-        z = torch.randn(samples, self.args.nz, generator=torch.Generator().manual_seed(99))
-        return {"fid": round(frechet_distance(feature_stats(self.sample(z)), self._real_stats), 3)}
+        return {"fid": round(frechet_distance(feature_stats(self.sample(self.prior_latents(samples, 99))),
+                                              self._real_stats), 3)}
 
     def evaluate(self, step: int | None = None) -> dict:
         return {**self.held_metrics(), **self.fid(self.args.fid_samples)}
@@ -196,29 +241,36 @@ class VaeTrainer:
 # ------------------------------------------------------------------------------------------------
 @torch.no_grad()
 def latent_means(tr: VaeTrainer, idx: list[int]) -> torch.Tensor:
+    """Posterior means of images ``idx`` (class-conditional: followed by their labelled class)."""
     tr.enc.eval()
-    return torch.cat([tr.enc(tr.data.take(idx[i:i + 500]))[0].float() for i in range(0, len(idx), 500)])
+    mu = torch.cat([tr.enc(tr.data.take(idx[i:i + 500]))[0].float() for i in range(0, len(idx), 500)])
+    return tr.with_classes(mu, tr.class_y[idx])
 
 
 def export_tensors(tr: VaeTrainer) -> tuple[dict, dict]:
     """Tensors and metadata of an exported model: encoder, decoder and the directions."""
     from imgedit.directions import directions_from_labels, pca_directions
+    from imgedit.latentedit import keep_classes
 
     a = tr.args
+    nc = len(tr.class_names)
     tensors = {f"enc.{k}": v for k, v in tr.enc.state_dict().items()}
     tensors.update({f"dec.{k}": v for k, v in tr.dec.state_dict().items()})
     names = []
     if tr.data.attributes:
         mu = latent_means(tr, list(range(len(tr.data))))
-        for attr, d in directions_from_labels(mu, tr.data.rows, tr.data.attributes, pair_by=a.pair_by).items():
-            tensors[f"direction.{attr}"] = d
+        attrs = [c for c in tr.data.attributes if c != a.class_column]
+        for attr, d in directions_from_labels(mu, tr.data.rows, attrs, pair_by=a.pair_by).items():
+            tensors[f"direction.{attr}"] = keep_classes(d, nc)
             names.append(attr)
     if a.pca:
-        z = torch.randn(a.pca_samples, a.nz, generator=torch.Generator().manual_seed(5))
-        for i, d in enumerate(pca_directions(tr.sample, z, a.pca)):
-            tensors[f"direction.pc{i}"] = d
+        for i, d in enumerate(pca_directions(tr.sample, tr.prior_latents(a.pca_samples, 5), a.pca)):
+            tensors[f"direction.pc{i}"] = keep_classes(d, nc)
             names.append(f"pc{i}")
-    meta = {"arch": "vae64", "nz": str(a.nz), "nef": str(a.nef), "ngf": str(a.ngf),
+    if nc:  # the class prior (how often each class occurs); the latent ends with its one-hot
+        tensors["prior.classes"] = torch.bincount(tr.class_y[tr.train_idx], minlength=nc).float()
+    meta = {"arch": "vae64", "nz": str(tr.latent_size), "nef": str(a.nef), "ngf": str(a.ngf),
+            **({"class_column": a.class_column, "classes": ",".join(tr.class_names)} if nc else {}),
             "channels": str(tr.channels), "beta": str(a.beta), "perceptual": str(a.perceptual),
             "steps": str(tr.run.step), "directions": ",".join(names)}
     return tensors, meta
@@ -242,8 +294,8 @@ def export_metrics(tr: VaeTrainer, n: int = 64) -> dict:
         for label, rec in (("VAE (posterior mean)", tr.reconstruct(x)), ("mean training image", mean.expand_as(x))):
             out[label] = (round(float(psnr(rec, x).mean()), 2), round(float(perceptual_distance(rec, x).mean()), 4))
         if tr.args.fid_samples > 0:
-            z = torch.randn(2000, tr.args.nz, generator=torch.Generator().manual_seed(2024))
-            out["fid_2000"] = round(frechet_distance(feature_stats(tr.sample(z)), feature_stats(tr.data.take(tr.held))), 2)
+            out["fid_2000"] = round(frechet_distance(feature_stats(tr.sample(tr.prior_latents(2000, 2024))),
+                                                     feature_stats(tr.data.take(tr.held))), 2)
     out["held"] = len(x)
     return out
 
@@ -264,7 +316,7 @@ Convolutional VAE 64x64 (encoder + decoder), trained by imgedit.
   {len(tr.held)} held aside for the reconstruction numbers and the FID-like score)
 - **Command** (the last training session's; rerunning it resumes or reproduces the run): `{command}`
 - **Steps**: {run.step}, batch {a.batch}, Adam {a.lr:g}, {run.wall / 3600:.2f} h of training
-- **Architecture**: latent {a.nz}, encoder width {a.nef}, decoder width {a.ngf}, {'grayscale' if a.gray else 'RGB'}
+- **Architecture**: latent {tr.latent_size}{f" ({a.nz} z + a one-hot of the {len(tr.class_names)} classes of `{a.class_column}`: the decoder reads it, the encoder learns to read it; no direction moves it, so edits keep the class)" if tr.class_names else ""}, encoder width {a.nef}, decoder width {a.ngf}, {'grayscale' if a.gray else 'RGB'}
 - **Loss** per image: P x (per-pixel MSE + {a.perceptual:g} x perceptual distance) + beta x KL (nats),
   P = {64 * 64 * tr.channels} pixel values; beta {a.beta:g}, ramped up from 0 over {a.beta_warmup} steps
 - **FID-like score** of prior samples (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is
@@ -314,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"export metrics: {metrics}")
         card = card_text(tr, argv, name, metrics, meta["directions"])
         out = ship_or_export(tensors, base="vae", name=args.name, weight="vae", card=card, metadata=meta,
-                             latent_size=args.nz, ship=args.ship, plugin_file=PLUGIN_FILE, folder=args.models_dir,
+                             latent_size=tr.latent_size, ship=args.ship, plugin_file=PLUGIN_FILE, folder=args.models_dir,
                              summary=args.summary or f"VAE trained on {args.data.name}", log=log)
         log(f"exported {out}")
     return 0

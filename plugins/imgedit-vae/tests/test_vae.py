@@ -277,3 +277,30 @@ def test_base_vae_is_not_a_model(tiny_vae):
     r = _cli("generate", "-m", "vae", "/tmp/never")
     assert r.exit_code != 0 and "base of models you train" in r.output and "vae.tiny" in r.output
     assert "vae " not in _cli("models").output.replace("vae.", "")
+
+
+def test_class_conditional_vae_keeps_the_class_out_of_edits(vae_glyphs, tmp_path):
+    """`--class-column char`: the latent is z then a one-hot of the letter; the decoder obeys it,
+    the encoder reads it, directions and samples keep it a one-hot, and an edit keeps the letter."""
+    assert train.main(tiny_args(vae_glyphs, tmp_path / "run", 300, "--class-column", "char", "--name", "tinyc",
+                                "--export", "--pca", "2", "--pca-samples", "100")) == 0
+    registry.reload()
+    m = load_model("vae.tinyc", precision="fp32").model
+    nc = len(TRAIN_CHARS)
+    assert m.nz == 16 + nc and m.n_classes == nc
+    for name, d in m.directions().items():
+        assert d.shape == (16 + nc,) and torch.all(d[16:] == 0), name
+    z = m.encode(_folder(vae_glyphs / "regular", TRAIN_CHARS))
+    assert torch.equal(z[:, 16:].sum(1), torch.ones(nc)) and set(z[:, 16:].unique().tolist()) == {0.0, 1.0}
+    read = z[:, 16:].argmax(1)
+    truth = torch.tensor([sorted(TRAIN_CHARS).index(c) for c in TRAIN_CHARS])  # classes in sorted order
+    assert (read == truth).float().mean() > 0.8                     # the encoder reads the letter
+    swapped = z.clone()
+    swapped[:, 16:] = torch.roll(swapped[:, 16:], 1, dims=1)        # the same z, the next letter
+    assert (m.generate(swapped) - m.generate(z)).abs().mean() > 0.05  # the decoder obeys it
+    r = _cli("edit", "-m", "vae.tinyc", vae_glyphs / "regular" / "065.png", tmp_path / "out", "--direction", "bold:1.5")
+    assert r.exit_code == 0 and (tmp_path / "out" / "065.png").is_file(), r.output
+    s = m.sample_latents(8, torch.Generator().manual_seed(0))
+    assert s.shape == (8, 16 + nc) and torch.equal(s[:, 16:].sum(1), torch.ones(8))
+    card = (Path(os.environ["IMGEDIT_MODELS_DIR"]) / "vae.tinyc.md").read_text()
+    assert f"a one-hot of the {nc} classes of `char`" in card
