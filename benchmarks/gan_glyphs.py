@@ -188,7 +188,7 @@ def main() -> None:
     log = print
     from imgedit import load_model
     from imgedit.directions import linear_classifier, mean_difference
-    from imgedit.latentedit import apply_change
+    from imgedit.latentedit import apply_change, keep_classes
     from imgedit.perceptual import perceptual_distance
 
     m = load_model(args.model, precision="fp32")
@@ -278,8 +278,9 @@ def main() -> None:
     for a in attrs:
         pos = [i for i, r in enumerate(train_set.rows) if r[a] == "1"]
         neg = [i for i, r in enumerate(train_set.rows) if r[a] == "0"]
-        candidates["classifier normal"][a] = linear_classifier(lat[pos], lat[neg])
-        candidates["mean difference"][a] = mean_difference(lat[pos], lat[neg])
+        nc = getattr(gm, "n_classes", 0)  # a class-conditional model's directions leave the class alone
+        candidates["classifier normal"][a] = keep_classes(linear_classifier(lat[pos], lat[neg]), nc)
+        candidates["mean difference"][a] = keep_classes(mean_difference(lat[pos], lat[neg]), nc)
     # a perfect edit makes the glyph of the other class; the judge reads that class in unseen
     # fonts at its recall, so the flips it can count are at most (its ceiling):
     # positives edited -> its negatives' recall, negatives edited -> its positives' recall
