@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         at = next((i for i, ln in enumerate(lines) if ln.startswith("- ")), len(lines))
         while at < len(lines) and lines[at].startswith(("- ", "  ")):
             at += 1
-    elif lines[at:at + 1] and lines[at].startswith("  "):
+    else:  # after the Directions line's continuation lines
         while at < len(lines) and lines[at].startswith("  "):
             at += 1
     card = "".join(lines[:at] + [note] + lines[at:])
