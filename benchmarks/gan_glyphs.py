@@ -20,7 +20,8 @@ The judges learn from the training set, and with ``--judge-data`` also from othe
    serif, narrow) and a letter classifier (62 classes); ``--judge deep`` (default: 8 conv layers,
    8,000 steps, positives and negatives of each attribute weighed equally) or ``--judge small``
    (the first tables' 4-layer judges, 3,000 steps). For each attribute, held-out glyphs the attribute classifier gets right are edited
-   towards the other class (``--strength``, default 1.5: + for negatives, - for positives) with
+   towards the other class (``--strength``, default 1.5: + for negatives, - for positives; a comma
+   list sweeps them: ``--strength 1.5,3``) with
    the model's shipped direction (mean difference of encoded latents; for a conditional model,
    its attribute coordinate's axis), and with a mean difference and a classifier-normal direction
    made from the encoded training latents; reported: the fraction whose attribute flips, and of those, the fraction
@@ -173,7 +174,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=200, help="optimisation steps of the reference")
     ap.add_argument("--edit-steps", type=int, default=50, help="optimisation steps of the inversion before edits")
     ap.add_argument("--per-attribute", type=int, default=150, help="held-out glyphs edited per attribute")
-    ap.add_argument("--strength", type=float, default=1.5)
+    ap.add_argument("--strength", type=lambda v: [float(x) for x in v.split(",") if x], default=[1.5],
+                    help="edit strength, or a comma list of them (one table row per strength)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--edits-only", action="store_true", help="skip the inversion part")
     ap.add_argument("--judge-data", type=Path, nargs="+", default=[],
@@ -284,8 +286,8 @@ def main() -> None:
     # a perfect edit makes the glyph of the other class; the judge reads that class in unseen
     # fonts at its recall, so the flips it can count are at most (its ceiling):
     # positives edited -> its negatives' recall, negatives edited -> its positives' recall
-    log("\n| attribute | direction | edited | judge's ceiling | attribute flipped | letter kept (of flipped) | flipped and letter kept |")
-    log("|---|---|---|---|---|---|---|")
+    log("\n| attribute | direction | strength | edited | judge's ceiling | attribute flipped | letter kept (of flipped) | flipped and letter kept |")
+    log("|---|---|---|---|---|---|---|---|")
     totals: dict[str, list[float]] = {}
     for k, a in enumerate(attrs):
         truth = truth_a[:, k]
@@ -305,19 +307,20 @@ def main() -> None:
         ceiling = ((sign < 0).sum().item() * recall[a][1] + (sign > 0).sum().item() * recall[a][0]) / len(pick)
         with torch.inference_mode():
             rec = gm.generate(z)
-            for label, vec in ((label, c.get(a)) for label, c in candidates.items()):
+            for (label, vec), strength in ((lv, st) for lv in ((label, c.get(a)) for label, c in candidates.items())
+                                           for st in args.strength):
                 if vec is None:
                     continue
-                edited = apply_change(xs, rec, gm.generate(z + args.strength * sign * vec))
+                edited = apply_change(xs, rec, gm.generate(z + strength * sign * vec))
                 new_attr = attr_net(edited)[:, k] > 0
                 flipped = new_attr != truth[pick]
                 kept = letter_net(edited).argmax(1) == truth_l[pick]
                 both = (flipped & kept).float().mean().item()
                 fk = (kept[flipped].float().mean().item() if flipped.any() else 0.0)
-                totals.setdefault(label, []).append(both)
-                log(f"| {a} | {label} | {len(pick)} | {ceiling:.1%} | {flipped.float().mean():.1%} | {fk:.1%} | {both:.1%} |")
-    for label, v in totals.items():
-        log(f"\nmean over attributes, {label}: flipped with letter kept {sum(v) / len(v):.1%}")
+                totals.setdefault((label, strength), []).append(both)
+                log(f"| {a} | {label} | {strength:g} | {len(pick)} | {ceiling:.1%} | {flipped.float().mean():.1%} | {fk:.1%} | {both:.1%} |")
+    for (label, strength), v in totals.items():
+        log(f"\nmean over attributes, {label}, strength {strength:g}: flipped with letter kept {sum(v) / len(v):.1%}")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -648,6 +648,23 @@ class LabelledSet:
 
     def where(self, attribute: str, value: int) -> list[int]:
         return [i for i, r in enumerate(self.rows) if r.get(attribute) == str(value)]
+
+    def partners(self, by: Sequence[str], attributes: Sequence[str], among: Sequence[int] | None = None) -> dict[int, list[int]]:
+        """For each image of ``among`` (default: all), the others of ``among`` equal to it in the
+        columns ``by`` (e.g. family, char: the same letter of one font family) that differ from it
+        in at least one of ``attributes``; images without such a partner are left out."""
+        among = range(len(self.rows)) if among is None else among
+        groups: dict[tuple, list[int]] = {}
+        for i in among:
+            groups.setdefault(tuple(self.rows[i].get(c) for c in by), []).append(i)
+        out = {}
+        for members in groups.values():
+            for i in members:
+                key = [self.rows[i][a] for a in attributes]
+                other = [j for j in members if [self.rows[j][a] for a in attributes] != key]
+                if other:
+                    out[i] = other
+        return out
 
 
 # ------------------------------------------------------------------------------------------------

@@ -73,7 +73,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                     help="start G and E from a trained gan model (name or .safetensors) of the same "
                          "--nz/--ngf/--ndf; a conditional run's attribute inputs start as the model's "
                          "shipped direction of that name (from -1 to +1 = one step along it), or at "
-                         "zero without one (D starts fresh: see --d-warmup)")
+                         "zero without one (D starts fresh: see --d-warmup); or G from the decoder of a VAE "
+                         "(`imgedit train vae`: the DCGAN generator's layout) with the same latent: z, the "
+                         "attributes (--conditional), the class one-hot (--class-column); E then starts fresh")
     ap.add_argument("--tune", choices=("all", "attributes"), default="all",
                     help="with --init-from and --conditional: train all of G, or only its attribute "
                          "inputs (G's images stay the model's; the attributes learn where to move them)")
@@ -172,6 +174,7 @@ class GanTrainer:
         self.keep_y = torch.tensor([self.keep_classes.index(r[args.keep]) for r in self.data.rows]
                                    ) if args.keep else None
         self.K = Encoder(len(self.keep_classes), max(8, args.ndf // 2), ch) if args.keep else None
+        self.init_source = "gan"   #: what --init-from gave: a gan model's G and E, or a VAE's "decoder"
         if args.init_from:
             self.init_from(args.init_from)
         if args.tune == "attributes":
@@ -208,8 +211,10 @@ class GanTrainer:
         from imgedit import load_model
 
         m = load_model(model, precision="fp32").model
+        if hasattr(m, "dec") and hasattr(m, "enc"):
+            return self.init_from_decoder(model, m)
         if not (hasattr(m, "G") and hasattr(m, "E")):
-            raise SystemExit(f"--init-from {model}: not a gan model")
+            raise SystemExit(f"--init-from {model}: not a gan or vae model")
         for mine, theirs, what in ((self.G, m.G, "G"), (self.E, m.E, "E")):
             state = {k: v.detach().clone() for k, v in theirs.state_dict().items()}
             own = mine.state_dict()
@@ -238,6 +243,33 @@ class GanTrainer:
                     w[nz + j] = 0.5 * torch.einsum("i,ichw->chw", d.float(), w[:nz])
         used = [a for a in self.cond_names if a in known]
         self.log(f"started G and E from {model}" + (f"; attribute inputs from its directions {', '.join(used)}" if used else ""))
+
+    def init_from_decoder(self, model: str, m) -> None:
+        """G from a VAE's decoder: the same layers, the decoder's sigmoid output becoming G's tanh
+        one (sigmoid(t) = (tanh(t / 2) + 1) / 2: the last layer's weights halved). The latents must
+        agree: z, then the attributes in this run's order (the VAE's attribute directions are their
+        axes), then the class one-hot."""
+        k, nc, nz = len(self.cond_names), len(self.class_names), self.args.nz
+        theirs = (m.nz, getattr(m, "n_attributes", 0), getattr(m, "n_classes", 0))
+        if theirs != (self.latent_size, k, nc):
+            raise SystemExit(f"--init-from {model}: its latent is {theirs[0]} ({theirs[1]} attributes, {theirs[2]} "
+                             f"classes), this run's {self.latent_size} ({k} attributes, {nc} classes)")
+        known = m.directions()
+        for j, attr in enumerate(self.cond_names):
+            d = known.get(attr)
+            if d is None or float(d[nz + j]) != 2.0:
+                raise SystemExit(f"--init-from {model}: its latent coordinate {nz + j} is not the attribute {attr}")
+        state = {key: v.detach().clone() for key, v in m.dec.state_dict().items()}
+        last = max(int(key.split(".")[1]) for key in state if key.endswith(".weight") and state[key].dim() == 4)
+        for part in ("weight", "bias"):
+            state[f"net.{last}.{part}"] = state[f"net.{last}.{part}"] * 0.5
+        try:
+            self.G.load_state_dict(state)
+        except RuntimeError as exc:
+            raise SystemExit(f"--init-from {model}: its decoder does not fit this run's G (use its --ngf, --gray): "
+                             f"{str(exc).splitlines()[0]}") from None
+        self.init_source = "decoder"
+        self.log(f"started G from the decoder of {model}; E starts fresh")
 
     def freeze_all_but_attribute_inputs(self) -> None:
         """Only the rows of G's first layer that read the attribute coordinates learn (the rest
@@ -572,7 +604,7 @@ DCGAN 64x64 generator (EMA weights) + inversion encoder, trained by imgedit.
 - **Steps**: {a.steps} GAN + {a.encoder_steps} encoder, batch {a.batch}, {run.wall / 3600:.2f} h of training
 - **Architecture**: latent {tr.latent_size} ({a.nz} N(0, I){f" + {len(tr.cond_names)} attribute coordinates -1/+1: " + ", ".join(tr.cond_names) + f"; G made to obey them by an attribute classifier trained beside D on the labels, weight {a.aux} (off for {a.aux_after} steps, then ramped up as long)" if tr.cond_names else ""}{f" + a one-hot of the {len(tr.class_names)} classes of `{a.class_column}`; projection discriminator; no direction moves the class part, so edits keep the class" if tr.class_names else ""}),
   ngf {a.ngf}, ndf {a.ndf}, {'grayscale' if a.gray else 'RGB'}; {'hinge' if a.loss == 'hinge' else 'non-saturating'} loss,
-  {'spectral norm' if a.d_norm == 'sn' else 'BatchNorm'} on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}{f"; started from `{a.init_from}` (attribute inputs = its directions), G frozen for {a.d_warmup} steps" if a.init_from else ''}{"; only G's attribute inputs trained (the rest of G is the base model's)" if a.tune == "attributes" else ''}{f"; half of each batch has one attribute flipped and a `{a.keep}` classifier trained on the labels must read the pair the same (weight {a.keep_weight})" if a.keep else ''}
+  {'spectral norm' if a.d_norm == 'sn' else 'BatchNorm'} on D, DiffAugment `{a.augment}`, EMA {a.ema}{f', R1 {a.r1}' if a.r1 else ''}{f"; started from `{a.init_from}` ({'G = its decoder, E fresh' if tr.init_source == 'decoder' else 'attribute inputs = its directions'}), G frozen for {a.d_warmup} steps" if a.init_from else ''}{"; only G's attribute inputs trained (the rest of G is the base model's)" if a.tune == "attributes" else ''}{f"; half of each batch has one attribute flipped and a `{a.keep}` classifier trained on the labels must read the pair the same (weight {a.keep_weight})" if a.keep else ''}
 - **FID-like score** (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is better; only
   comparable with itself): {metrics.get('fid_2000', 'n/a')} with 2,000 samples at export; during training
   ({a.fid_samples} samples): {', '.join(f"{h['fid']:.1f} @ {h['step']}" for h in fids) or 'n/a'}

@@ -198,6 +198,29 @@ def test_conditional_run_puts_the_attributes_in_the_latent(glyph_set, tmp_path):
 
 
 
+def test_generator_starts_as_a_conditional_vae_decoder(glyph_set, tmp_path):
+    """--init-from a VAE (`train vae --conditional`): G is its decoder (the same images from the
+    same latents: z, then the attributes), E starts fresh; a VAE of another latent is refused."""
+    vae_train = pytest.importorskip("imgedit_vae.train")
+    common = ["--data", str(glyph_set), "--labels", str(glyph_set / "labels.csv"), "--nz", "16", "--nef", "8",
+              "--ngf", "8", "--batch", "8", "--gray", "--fid-samples", "0", "--eval-every", "100",
+              "--preview-every", "100", "--export"]
+    assert vae_train.main([*common, "--name", "tinycond", "--out", str(tmp_path / "v"), "--steps", "5",
+                           "--conditional"]) == 0
+    assert vae_train.main([*common, "--name", "tinyplain", "--out", str(tmp_path / "w"), "--steps", "1"]) == 0
+    registry.reload()
+    vae = load_model("vae.tinycond", precision="fp32").model
+    tr = train.GanTrainer(train.parse(tiny_args(glyph_set, tmp_path / "g", 2, 0, "--conditional",
+                                                "--init-from", "vae.tinycond")), log=lambda m: None)
+    z = torch.cat([torch.randn(4, 16), torch.tensor([[1.0, -1.0], [-1.0, 1.0], [1.0, 1.0], [-1.0, -1.0]])], 1)
+    tr.G.eval()
+    with torch.no_grad():
+        assert torch.allclose(tr.G(z), vae.generate(z), atol=1e-5)
+    with pytest.raises(SystemExit, match="its latent is 16 .0 attributes"):
+        train.GanTrainer(train.parse(tiny_args(glyph_set, tmp_path / "h", 2, 0, "--conditional",
+                                               "--init-from", "vae.tinyplain")), log=lambda m: None)
+
+
 def test_conditional_fine_tune_of_a_trained_model(glyph_set, tiny_model, tmp_path):
     """--init-from a trained model: attribute inputs start as the base's directions, so step 0
     draws the base's images moved along them (-1 -> +1 = one step); --tune attributes trains only those inputs (the

@@ -11,7 +11,11 @@ sampling draws N(0, I), the prior. Edits, morphs and directions come from the co
 (:class:`imgedit.api.LatentModel`). A class-conditional model (``train vae --class-column``,
 ``prior.classes`` in its file) has latents z followed by a one-hot of the class: ``encode`` puts
 the encoder's most likely class there, sampling draws it as often as in the data, and its
-directions leave it alone, so an edit keeps the class (the letter).
+directions leave it alone, so an edit keeps the class (the letter). A conditional model
+(``train vae --conditional``, ``prior.attributes`` in its file) has one coordinate per attribute
+between z and the class part: the decoder reads it (-1 no, +1 yes; clamped to that range, the one
+it was trained on), the encoder reads it off the image, and the attribute's shipped direction is
+its axis, so ``--direction bold:1`` sets "bold" whatever z holds.
 """
 from __future__ import annotations
 
@@ -21,27 +25,34 @@ import torch.nn.functional as F
 from imgedit.api import LatentModel, OptionError
 from imgedit.latentedit import snap_classes
 
-from imgedit_vae.net import SIZE, Decoder, Encoder, to_rgb
+from imgedit_vae.net import SIZE, Decoder, Encoder, attribute_coordinates, to_rgb
 
 
-def sizes(state: dict) -> tuple[int, int, int, int, int]:
-    """(nz, nef, ngf, channels, classes) from a state dict's shapes (nz: the encoder's z, without
-    a class-conditional model's one-hot)."""
-    w0 = state["dec.net.0.weight"]                   # (nz + classes, 8 ngf, 4, 4)
+def sizes(state: dict) -> tuple[int, int, int, int, int, int]:
+    """(nz, nef, ngf, channels, classes, attributes) from a state dict's shapes (nz: the
+    encoder's z, without a conditional model's attribute coordinates and class one-hot)."""
+    w0 = state["dec.net.0.weight"]                   # (nz + attributes + classes, 8 ngf, 4, 4)
     e0 = state["enc.net.0.weight"]                   # (nef, channels, 4, 4)
     nz = state["enc.mu.weight"].shape[0]
-    return nz, e0.shape[0], w0.shape[1] // 8, e0.shape[1], w0.shape[0] - nz
+    na = state["enc.attr.weight"].shape[0] if "enc.attr.weight" in state else 0
+    return nz, e0.shape[0], w0.shape[1] // 8, e0.shape[1], w0.shape[0] - nz - na, na
 
 
 class VaeModel(LatentModel):
     def __init__(self, ctx):
         super().__init__(ctx)
         state = ctx.load_weights("vae")
-        nz, nef, ngf, ch, nc = sizes(state)
-        self.nz, self.n_classes = nz + nc, nc    # latent size: z, then the class one-hot
+        nz, nef, ngf, ch, nc, na = sizes(state)
+        # latent: z, then the attribute coordinates, then the class one-hot
+        self.nz, self.n_classes, self.n_attributes = nz + na + nc, nc, na
         self._classes = state.get("prior.classes")
-        self.enc = Encoder(nz, nef, ch, nc)
-        self.dec = Decoder(nz, ngf, ch, nc)
+        self._combos = state.get("prior.attributes")          # the attribute combinations of the data ...
+        self._combo_p = state.get("prior.attribute_counts")   # ... and how often each occurs
+        if self._combos is not None:
+            self._combos = self._combos.float()
+            self._combo_p = self._combo_p.float() if self._combo_p is not None else torch.ones(len(self._combos))
+        self.enc = Encoder(nz, nef, ch, nc, na)
+        self.dec = Decoder(nz, ngf, ch, nc, na)
         self.enc.load_state_dict({k[4:]: v.float() for k, v in state.items() if k.startswith("enc.")})
         self.dec.load_state_dict({k[4:]: v.float() for k, v in state.items() if k.startswith("dec.")})
         for net in (self.enc, self.dec):
@@ -55,8 +66,14 @@ class VaeModel(LatentModel):
 
     def sample_latents(self, n: int, generator: torch.Generator, truncation: float = 1.0, **_) -> torch.Tensor:
         """N(0, I) latents (the prior), scaled by ``truncation`` towards the mean (0 = the mean
-        image); a class-conditional model's class drawn as often as in its data."""
-        z = torch.randn((n, self.nz - self.n_classes), generator=generator) * truncation
+        image); a conditional model's attributes drawn from its data's combinations, a
+        class-conditional model's class as often as in its data."""
+        z = torch.randn((n, self.nz - self.n_classes - self.n_attributes), generator=generator) * truncation
+        if self.n_attributes:
+            known = self._combos is not None
+            combos = self._combos if known else -torch.ones(1, self.n_attributes)
+            p = self._combo_p if known else torch.ones(1)
+            z = torch.cat([z, combos[torch.multinomial(p, n, replacement=True, generator=generator)]], 1)
         if not self.n_classes:
             return z
         prior = self._classes.float() if self._classes is not None else torch.ones(self.n_classes)
@@ -67,17 +84,23 @@ class VaeModel(LatentModel):
         if latents.dim() != 2 or latents.shape[1] != self.nz:
             raise OptionError(f"model {self.spec.name} takes latents of shape ({self.nz},), got "
                               f"{tuple(latents.shape[1:])}")
-        return to_rgb(self.dec(latents.float().to(self.device))).float()
+        z = latents.float().to(self.device)
+        if self.n_attributes:  # the range the decoder was trained on: -1 (no) .. +1 (yes)
+            a = self.nz - self.n_classes - self.n_attributes
+            z = torch.cat([z[:, :a], z[:, a:a + self.n_attributes].clamp(-1, 1), z[:, a + self.n_attributes:]], 1)
+        return to_rgb(self.dec(z)).float()
 
     def encode_with_extras(self, images: torch.Tensor, **_) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The posterior's mean (the latent) and log-variance (``extra.logvar`` in latent files)."""
         x = F.interpolate(images.float(), size=(SIZE, SIZE), mode="bilinear", align_corners=False,
                           antialias=images.shape[-1] > SIZE or images.shape[-2] > SIZE)
+        mu, logvar, scores, attr_logits = self.enc.heads(x)
+        parts = [mu.float()]
+        if self.n_attributes:
+            parts.append(attribute_coordinates(attr_logits))
         if self.n_classes:
-            mu, logvar, scores = self.enc.with_class(x)
-            return snap_classes(torch.cat([mu.float(), scores.float()], 1), self.n_classes), {"logvar": logvar.float()}
-        mu, logvar = self.enc(x)
-        return mu.float(), {"logvar": logvar.float()}
+            parts.append(scores.float())
+        return snap_classes(torch.cat(parts, 1), self.n_classes), {"logvar": logvar.float()}
 
     def encode(self, images: torch.Tensor, **options) -> torch.Tensor:
         return self.encode_with_extras(images, **options)[0]

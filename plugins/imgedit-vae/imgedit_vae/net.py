@@ -3,10 +3,12 @@
 * :class:`Encoder` - strided 4x4 convolutions 64 -> 32 -> 16 -> 8 -> 4 (LeakyReLU 0.2, BatchNorm
   after the first), then two linear heads: the mean and the log-variance of the posterior
   q(z|x) = N(mu, diag(exp(logvar))) over a latent of size ``nz``; with ``classes`` a third head
-  scores the image's class (a class-conditional VAE: ``train vae --class-column``).
+  scores the image's class (a class-conditional VAE: ``train vae --class-column``), with
+  ``attributes`` a fourth scores each 0/1 attribute (``train vae --conditional``).
 * :class:`Decoder` - the DCGAN generator's layout: z -> 4x4 (transposed conv) -> 8 -> 16 -> 32
-  -> 64, BatchNorm + ReLU, a sigmoid output in [0,1]; with ``classes`` it reads z followed by a
-  one-hot of the class, so the class need not be in z (which is left with the style). Both take ``channels=1`` for grayscale
+  -> 64, BatchNorm + ReLU, a sigmoid output in [0,1]; it reads z, then (``attributes``) one
+  coordinate per attribute (-1 / +1), then (``classes``) a one-hot of the class, so neither need
+  be in z (which is left with the style). Both take ``channels=1`` for grayscale
   data; :func:`to_rgb` shows one channel as RGB.
 * :func:`kl_divergence`, :func:`reconstruction_terms`, :func:`vae_loss` - the loss, written out
   so the tests can check it by hand (see :func:`vae_loss` for how the terms are scaled).
@@ -21,9 +23,9 @@ LOGVAR_RANGE = (-30.0, 20.0)  #: numerical safety only: exp() of it stays finite
 
 
 class Encoder(nn.Module):
-    def __init__(self, nz: int = 64, nef: int = 32, channels: int = 3, classes: int = 0):
+    def __init__(self, nz: int = 64, nef: int = 32, channels: int = 3, classes: int = 0, attributes: int = 0):
         super().__init__()
-        self.nz, self.channels, self.classes = nz, channels, classes
+        self.nz, self.channels, self.classes, self.attributes = nz, channels, classes, attributes
         layers: list[nn.Module] = [nn.Conv2d(channels, nef, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         c = nef
         for _ in range(3):  # 32 -> 16 -> 8 -> 4
@@ -33,6 +35,7 @@ class Encoder(nn.Module):
         self.mu = nn.Linear(c * 16, nz)
         self.logvar = nn.Linear(c * 16, nz)
         self.cls = nn.Linear(c * 16, classes) if classes else None
+        self.attr = nn.Linear(c * 16, attributes) if attributes else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels == 1:
@@ -46,26 +49,38 @@ class Encoder(nn.Module):
 
     def with_class(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Mean, log-variance and the class scores (B, classes) of a class-conditional encoder."""
+        return self.heads(x)[:3]
+
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Mean, log-variance, the class scores (None without classes) and the attribute logits
+        (B, attributes) (None without attributes)."""
         h = self.features(x)
-        return self.mu(h), self.logvar(h).clamp(*LOGVAR_RANGE), self.cls(h)
+        return (self.mu(h), self.logvar(h).clamp(*LOGVAR_RANGE), self.cls(h) if self.cls is not None else None,
+                self.attr(h) if self.attr is not None else None)
 
 
 class Decoder(nn.Module):
-    def __init__(self, nz: int = 64, ngf: int = 32, channels: int = 3, classes: int = 0):
+    def __init__(self, nz: int = 64, ngf: int = 32, channels: int = 3, classes: int = 0, attributes: int = 0):
         super().__init__()
-        self.nz, self.ngf, self.channels, self.classes = nz + classes, ngf, channels, classes
+        self.nz, self.ngf, self.channels, self.classes = nz + attributes + classes, ngf, channels, classes
 
         def up(cin, cout):
             return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
 
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(nz + classes, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+            nn.ConvTranspose2d(self.nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
             *up(ngf * 8, ngf * 4), *up(ngf * 4, ngf * 2), *up(ngf * 2, ngf),
             nn.ConvTranspose2d(ngf, channels, 4, 2, 1), nn.Sigmoid())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, nz [+ classes]) -> (B, channels, 64, 64) in [0,1] (the data's own channels: see :func:`to_rgb`)."""
+        """(B, nz [+ attributes] [+ classes]) -> (B, channels, 64, 64) in [0,1] (the data's own channels: see :func:`to_rgb`)."""
         return self.net(z.reshape(z.shape[0], self.nz, 1, 1))
+
+
+def attribute_coordinates(logits: torch.Tensor) -> torch.Tensor:
+    """An encoder's attribute logits -> the latent's attribute coordinates in [-1, 1]
+    (2 p - 1 for the probability p: -1 / +1 for a sure no / yes, as the decoder was trained)."""
+    return torch.tanh(logits.float() * 0.5)
 
 
 def to_rgb(x: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,8 @@ from imgedit.metrics import psnr
 from imgedit.training import (LabelledSet, TrainRun, check_model_name, command_line, label_args, loss_table,
                               pairing, ship_or_export, tilde, train_root, utc_now, write_sheet)
 
-from imgedit_vae.net import Decoder, Encoder, native, reparameterize, to_rgb, vae_loss
+from imgedit_vae.net import (Decoder, Encoder, attribute_coordinates, native, reconstruction_terms, reparameterize,
+                             to_rgb, vae_loss)
 
 PLUGIN_FILE = Path(__file__).with_name("plugin.py")
 
@@ -48,6 +49,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
                          "(e.g. char, the letter) after z and the encoder learns to read the class; the latent "
                          "is z then the one-hot, and edits and directions never move the class part, so an "
                          "edit keeps the class")
+    ap.add_argument("--conditional", action="store_true",
+                    help="with --labels: the latent ends with one coordinate per attribute (-1/+1) that the "
+                         "decoder reads and an encoder head learns to read; each attribute's direction is its "
+                         "coordinate's axis (strength 1 = the class gap), so an edit sets the attribute")
+    ap.add_argument("--swap-weight", type=float, default=0.0, metavar="W",
+                    help="with --conditional and --pair-by: each step also decodes the z of training images "
+                         "with the attributes of a partner (equal in the --pair-by columns, e.g. the same "
+                         "letter of one font family, other attributes) and asks for the partner: weight of "
+                         "that reconstruction against the main one (0 = off)")
     ap.add_argument("--name", required=True, help="model name: exported as vae.NAME")
     ap.add_argument("--out", type=Path, default=None, help="run folder (default ~/.cache/imgedit/train/vae-NAME)")
     ap.add_argument("--steps", type=int, default=10000, help="training steps")
@@ -111,9 +121,25 @@ class VaeTrainer:
         nc = len(self.class_names)
         self.class_y = torch.tensor([self.class_names.index(r[args.class_column]) for r in self.data.rows]
                                     if nc else [0] * len(self.data))
-        self.latent_size = args.nz + nc
-        self.enc = Encoder(args.nz, args.nef, self.channels, nc)
-        self.dec = Decoder(args.nz, args.ngf, self.channels, nc)
+        #: --conditional: the attributes the decoder reads, and every image's as -1/+1 (N, k)
+        self.cond_names = [c for c in self.data.attributes if c != args.class_column] if args.conditional else []
+        if args.conditional and not self.cond_names:
+            raise SystemExit("--conditional needs --labels with at least one 0/1 attribute column")
+        k = len(self.cond_names)
+        self.cond = torch.tensor([[1.0 if r[c] == "1" else -1.0 for c in self.cond_names] for r in self.data.rows]
+                                 ).reshape(len(self.data), k)
+        self.partners: dict[int, list[int]] = {}
+        if args.swap_weight > 0:
+            if not (k and args.pair_by):
+                raise SystemExit("--swap-weight needs --conditional and --pair-by")
+            self.partners = self.data.partners(args.pair_by, self.cond_names, among=self.train_idx)
+            self.swap_from = sorted(self.partners)
+            if not self.swap_from:
+                raise SystemExit(f"--swap-weight: no training image has a partner equal in {', '.join(args.pair_by)}")
+            log(f"swap: {len(self.swap_from)} training images have a partner of other attributes")
+        self.latent_size = args.nz + k + nc
+        self.enc = Encoder(args.nz, args.nef, self.channels, nc, k)
+        self.dec = Decoder(args.nz, args.ngf, self.channels, nc, k)
         self.opt = torch.optim.Adam([*self.enc.parameters(), *self.dec.parameters()], args.lr, betas=(0.9, 0.999))
         self.bf16 = bf16_autocast_default() if args.bf16 is None else args.bf16
         self.noise = torch.Generator().manual_seed(args.seed + 1)   # the reparameterisation's eps
@@ -121,7 +147,8 @@ class VaeTrainer:
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                   if k not in ("export", "export_only", "ship", "models_dir", "summary", "licence", "out")}
         self.run = TrainRun(args.out, {"enc": self.enc, "dec": self.dec}, {"opt": self.opt}, config, rng=self.rng,
-                            must_match=("nz", "nef", "ngf", "gray", "data", "labels", "class_column"), log=log,
+                            must_match=("nz", "nef", "ngf", "gray", "data", "labels", "class_column", "conditional"),
+                            log=log,
                             name=f"vae {args.name}", generators={"noise": self.noise})
         self._real_stats = None
 
@@ -134,42 +161,66 @@ class VaeTrainer:
         return a.beta if a.beta_warmup <= 0 else a.beta * min(1.0, step / a.beta_warmup)
 
     def prior_latents(self, n: int, seed: int) -> torch.Tensor:
-        """``n`` latents of the prior: N(0, I), then (class-conditional) a one-hot of a class drawn
-        as often as the data has it."""
+        """``n`` latents of the prior: N(0, I), then (conditional) the attributes and
+        (class-conditional) a one-hot of the class of random training images, so that they occur
+        as often as in the data."""
         g = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.args.nz, generator=g)
+        if self.cond_names:
+            pick = torch.tensor(self.train_idx)[torch.randint(len(self.train_idx), (n,), generator=g)]
+            return self.with_labels(z, self.cond[pick], self.class_y[pick])
         if not self.class_names:
             return z
         freq = torch.bincount(self.class_y, minlength=len(self.class_names)).float()
         pick = torch.multinomial(freq, n, replacement=True, generator=g)
-        return torch.cat([z, F.one_hot(pick, len(self.class_names)).float()], 1)
+        return self.with_labels(z, None, pick)
 
-    def with_classes(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """z followed by the one-hot of classes ``y`` (z itself for an unconditional VAE)."""
-        return torch.cat([z, F.one_hot(y, len(self.class_names)).to(z.dtype)], 1) if self.class_names else z
+    def with_labels(self, z: torch.Tensor, attributes: torch.Tensor | None, y: torch.Tensor) -> torch.Tensor:
+        """The decoder's input: z, then (conditional) the attribute coordinates, then
+        (class-conditional) the one-hot of classes ``y``."""
+        parts = [z]
+        if self.cond_names:
+            parts.append(attributes.to(z.dtype))
+        if self.class_names:
+            parts.append(F.one_hot(y, len(self.class_names)).to(z.dtype))
+        return torch.cat(parts, 1) if len(parts) > 1 else z
 
-    def real_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = [self.train_idx[self.rng.randrange(len(self.train_idx))] for _ in range(n)]
-        return self.data.take(idx), self.class_y[idx]
+    def real_batch(self, n: int, among: list[int] | None = None) -> tuple[torch.Tensor, list[int]]:
+        among = among or self.train_idx
+        idx = [among[self.rng.randrange(len(among))] for _ in range(n)]
+        return self.data.take(idx), idx
 
     def step(self, step: int) -> dict:
         a = self.args
         self.enc.train()
         self.dec.train()
-        x, y = self.real_batch(a.batch)
+        x, idx = self.real_batch(a.batch)
+        y = self.class_y[idx]
         beta = self.beta_at(step)
         with self.autocast():
-            if self.class_names:
-                mu, logvar, scores = self.enc.with_class(x)
-            else:
-                mu, logvar = self.enc(x)
+            mu, logvar, scores, attr_logits = self.enc.heads(x)
             z = reparameterize(mu.float(), logvar.float(), self.noise)
-            rec = self.dec(self.with_classes(z, y))
+            rec = self.dec(self.with_labels(z, self.cond[idx], y))
         loss, stats = vae_loss(rec.float(), native(x, self.channels), mu, logvar, beta=beta, perceptual=a.perceptual)
         if self.class_names:  # the encoder learns to read the class the decoder is given
             ce = F.cross_entropy(scores.float(), y)
             loss = loss + ce
             stats["class"] = float(ce.detach())
+        if self.cond_names:  # ... and the attributes
+            bce = F.binary_cross_entropy_with_logits(attr_logits.float(), (self.cond[idx] > 0).float())
+            loss = loss + bce
+            stats["attributes"] = float(bce.detach())
+        if self.partners:  # a partner's attributes on this image's z must draw the partner
+            xs, src = self.real_batch(a.batch // 2, self.swap_from)
+            dst = [self.rng.choice(self.partners[i]) for i in src]
+            with self.autocast():
+                mu_s, logvar_s, _, _ = self.enc.heads(xs)
+                zs = reparameterize(mu_s.float(), logvar_s.float(), self.noise)
+                out = self.dec(self.with_labels(zs, self.cond[dst], self.class_y[dst]))
+            terms = reconstruction_terms(out.float(), native(self.data.take(dst), self.channels), a.perceptual)
+            swap = terms["mse"] + a.perceptual * terms.get("perceptual", 0.0)
+            loss = loss + a.swap_weight * (64 * 64 * self.channels) * swap     # on vae_loss's scale
+            stats["swap_mse"] = float(terms["mse"].detach())
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
@@ -179,10 +230,9 @@ class VaeTrainer:
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The latents ``imgedit encode`` gives: the posterior mean (and the encoder's class)."""
         self.enc.eval()
-        if not self.class_names:
-            return self.enc(x)[0].float()
-        mu, _, scores = self.enc.with_class(x)
-        return self.with_classes(mu.float(), scores.argmax(1))
+        mu, _, scores, attr_logits = self.enc.heads(x)
+        return self.with_labels(mu.float(), attribute_coordinates(attr_logits) if self.cond_names else None,
+                                scores.argmax(1) if self.class_names else None)
 
     # -- evaluation -------------------------------------------------------------------------------
     @torch.no_grad()
@@ -244,7 +294,7 @@ def latent_means(tr: VaeTrainer, idx: list[int]) -> torch.Tensor:
     """Posterior means of images ``idx`` (class-conditional: followed by their labelled class)."""
     tr.enc.eval()
     mu = torch.cat([tr.enc(tr.data.take(idx[i:i + 500]))[0].float() for i in range(0, len(idx), 500)])
-    return tr.with_classes(mu, tr.class_y[idx])
+    return tr.with_labels(mu, tr.cond[idx], tr.class_y[idx])
 
 
 def export_tensors(tr: VaeTrainer) -> tuple[dict, dict]:
@@ -253,11 +303,21 @@ def export_tensors(tr: VaeTrainer) -> tuple[dict, dict]:
     from imgedit.latentedit import keep_classes
 
     a = tr.args
-    nc = len(tr.class_names)
+    nc, k = len(tr.class_names), len(tr.cond_names)
     tensors = {f"enc.{k}": v for k, v in tr.enc.state_dict().items()}
     tensors.update({f"dec.{k}": v for k, v in tr.dec.state_dict().items()})
     names = []
-    if tr.data.attributes:
+    if k:  # each attribute is a coordinate: its axis, strength 1 = the class gap (-1 -> +1)
+        for j, attr in enumerate(tr.cond_names):
+            d = torch.zeros(tr.latent_size)
+            d[a.nz + j] = 2.0
+            tensors[f"direction.{attr}"] = d
+            names.append(attr)
+        # the prior of the attribute coordinates: the data's combinations and how often each occurs
+        combos, counts = torch.unique(tr.cond[tr.train_idx], dim=0, return_counts=True)
+        tensors["prior.attributes"] = combos
+        tensors["prior.attribute_counts"] = counts.float()
+    elif tr.data.attributes:
         mu = latent_means(tr, list(range(len(tr.data))))
         attrs = [c for c in tr.data.attributes if c != a.class_column]
         for attr, d in directions_from_labels(mu, tr.data.rows, attrs, pair_by=a.pair_by).items():
@@ -265,12 +325,13 @@ def export_tensors(tr: VaeTrainer) -> tuple[dict, dict]:
             names.append(attr)
     if a.pca:
         for i, d in enumerate(pca_directions(tr.sample, tr.prior_latents(a.pca_samples, 5), a.pca)):
-            tensors[f"direction.pc{i}"] = keep_classes(d, nc)
+            tensors[f"direction.pc{i}"] = keep_classes(d, nc + k)
             names.append(f"pc{i}")
     if nc:  # the class prior (how often each class occurs); the latent ends with its one-hot
         tensors["prior.classes"] = torch.bincount(tr.class_y[tr.train_idx], minlength=nc).float()
     meta = {"arch": "vae64", "nz": str(tr.latent_size), "nef": str(a.nef), "ngf": str(a.ngf),
             **({"class_column": a.class_column, "classes": ",".join(tr.class_names)} if nc else {}),
+            **({"attributes": ",".join(tr.cond_names), "swap_weight": str(a.swap_weight)} if k else {}),
             "channels": str(tr.channels), "beta": str(a.beta), "perceptual": str(a.perceptual),
             "steps": str(tr.run.step), "directions": ",".join(names)}
     return tensors, meta
@@ -300,6 +361,20 @@ def export_metrics(tr: VaeTrainer, n: int = 64) -> dict:
     return out
 
 
+def latent_words(tr: VaeTrainer) -> str:
+    """The model card's words for what follows z in the latent (empty for a plain VAE)."""
+    a, parts = tr.args, []
+    if tr.cond_names:
+        parts.append(f"the {len(tr.cond_names)} attributes {', '.join(tr.cond_names)} as -1/+1 coordinates: the "
+                     "decoder reads them, the encoder learns to read them"
+                     + (f"; swap reconstruction between images of equal {', '.join(a.pair_by)}, weight {a.swap_weight:g}"
+                        if a.swap_weight > 0 else ""))
+    if tr.class_names:
+        parts.append(f"a one-hot of the {len(tr.class_names)} classes of `{a.class_column}`: the decoder reads it, "
+                     "the encoder learns to read it; no direction moves it, so edits keep the class")
+    return f" ({a.nz} z + {'; then '.join(parts)})" if parts else ""
+
+
 def card_text(tr: VaeTrainer, argv: list[str], name: str, metrics: dict | None = None, directions: str = "") -> str:
     a, run = tr.args, tr.run
     command = tilde(run.config.get("command") or command_line("vae", argv))
@@ -316,14 +391,14 @@ Convolutional VAE 64x64 (encoder + decoder), trained by imgedit.
   {len(tr.held)} held aside for the reconstruction numbers and the FID-like score)
 - **Command** (the last training session's; rerunning it resumes or reproduces the run): `{command}`
 - **Steps**: {run.step}, batch {a.batch}, Adam {a.lr:g}, {run.wall / 3600:.2f} h of training
-- **Architecture**: latent {tr.latent_size}{f" ({a.nz} z + a one-hot of the {len(tr.class_names)} classes of `{a.class_column}`: the decoder reads it, the encoder learns to read it; no direction moves it, so edits keep the class)" if tr.class_names else ""}, encoder width {a.nef}, decoder width {a.ngf}, {'grayscale' if a.gray else 'RGB'}
+- **Architecture**: latent {tr.latent_size}{latent_words(tr)}, encoder width {a.nef}, decoder width {a.ngf}, {'grayscale' if a.gray else 'RGB'}
 - **Loss** per image: P x (per-pixel MSE + {a.perceptual:g} x perceptual distance) + beta x KL (nats),
   P = {64 * 64 * tr.channels} pixel values; beta {a.beta:g}, ramped up from 0 over {a.beta_warmup} steps
 - **FID-like score** of prior samples (EfficientNet-Lite0 features, `imgedit.perceptual.fid`; lower is
   better; only comparable with itself): {metrics.get('fid_2000', 'n/a')} with 2,000 samples at export; during
   training ({a.fid_samples} samples): {', '.join(f"{h['fid']:.1f} @ {h['step']}" for h in fids) or 'n/a'}
 - **Held-aside reconstruction PSNR during training**: {', '.join(f"{h['psnr_held']:.2f} dB @ {h['step']}" for h in evals) or 'n/a'}
-- **Directions** (`--direction NAME:S`): {directions.replace(',', ', ') or 'none'}{f"; attributes: mean difference of the labelled images' posterior means{pairing(a.pair_by)}, strength 1 = the class gap" if tr.data.attributes else ''}{f"; pc0..pc{a.pca - 1}: PCA of prior samples' pooled perceptual features regressed onto z, strength 1 = one standard deviation" if a.pca else ''}
+- **Directions** (`--direction NAME:S`): {directions.replace(',', ', ') or 'none'}{"; attributes: each one's coordinate axis (the decoder's input; clamped to -1..+1), strength 1 = the class gap" if tr.cond_names else f"; attributes: mean difference of the labelled images' posterior means{pairing(a.pair_by)}, strength 1 = the class gap" if tr.data.attributes else ''}{f"; pc0..pc{a.pca - 1}: PCA of prior samples' pooled perceptual features regressed onto z, strength 1 = one standard deviation" if a.pca else ''}
 - **Exported**: {utc_now()}, sha256 `{{SHA256}}`, {{SIZE}}
 - **Licence**: {a.licence or 'as the training data'}
 

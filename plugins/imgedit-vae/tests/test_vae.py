@@ -279,6 +279,41 @@ def test_base_vae_is_not_a_model(tiny_vae):
     assert "vae " not in _cli("models").output.replace("vae.", "")
 
 
+def test_conditional_vae_edits_set_the_attribute(vae_glyphs, tmp_path):
+    """`--conditional --swap-weight`: the latent is z then one -1/+1 coordinate per attribute; the
+    encoder reads it, the decoder obeys it (a regular glyph's z with bold set draws nearer the bold
+    glyph than its reconstruction), it is clamped to the trained range, the shipped direction is
+    its axis and edits work."""
+    assert train.main(tiny_args(vae_glyphs, tmp_path / "run", 300, "--conditional", "--pair-by", "char",
+                                "--swap-weight", "1", "--name", "tinya", "--export")) == 0
+    registry.reload()
+    m = load_model("vae.tinya", precision="fp32").model
+    assert m.nz == 17 and m.n_attributes == 1 and m.n_classes == 0
+    axis = torch.zeros(17)
+    axis[16] = 2.0
+    assert torch.equal(m.directions()["bold"], axis)
+    regular, bold = _folder(vae_glyphs / "regular", TRAIN_CHARS), _folder(vae_glyphs / "bold", TRAIN_CHARS)
+    z, zb = m.encode(regular), m.encode(bold)
+    assert (z[:, 16] < 0).float().mean() > 0.8 and (zb[:, 16] > 0).float().mean() > 0.8   # read off the image
+    made_bold = z.clone()
+    made_bold[:, 16] = 1.0
+    assert _psnr(m.generate(made_bold), bold) > _psnr(m.generate(z), bold) + 1.0            # the decoder obeys it
+    far = made_bold.clone()
+    far[:, 16] = 5.0
+    assert torch.equal(m.generate(far), m.generate(made_bold))                            # clamped to -1..+1
+    s = m.sample_latents(8, torch.Generator().manual_seed(0))
+    assert s.shape == (8, 17) and set(s[:, 16].tolist()) <= {-1.0, 1.0}
+    r = _cli("edit", "-m", "vae.tinya", vae_glyphs / "regular" / "065.png", tmp_path / "out", "--direction", "bold:1.5")
+    assert r.exit_code == 0 and (tmp_path / "out" / "065.png").is_file(), r.output
+    card = (Path(os.environ["IMGEDIT_MODELS_DIR"]) / "vae.tinya.md").read_text()
+    assert "the 1 attributes bold as -1/+1 coordinates" in card and "swap reconstruction" in card
+
+
+def test_conditional_flags_are_checked(vae_glyphs, tmp_path):
+    with pytest.raises(SystemExit, match="--swap-weight needs --conditional and --pair-by"):
+        train.main(tiny_args(vae_glyphs, tmp_path / "run", 1, "--conditional", "--swap-weight", "1"))
+
+
 def test_class_conditional_vae_keeps_the_class_out_of_edits(vae_glyphs, tmp_path):
     """`--class-column char`: the latent is z then a one-hot of the letter; the decoder obeys it,
     the encoder reads it, directions and samples keep it a one-hot, and an edit keeps the letter."""
