@@ -130,6 +130,9 @@ def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps
     if deep and kind != "letter":
         rate = targets.mean(0).clamp(1e-3, 1 - 1e-3)
         pos_weight = (1 - rate) / rate
+    from imgedit.training import bf16_autocast_default
+
+    native_bf16 = bf16_autocast_default()  # (without AVX-512 BF16, bf16 is emulated: many times slower)
     torch.manual_seed(0)
     rng = random.Random(0)
     lr = 2e-3
@@ -151,7 +154,7 @@ def train_classifier(data, targets: torch.Tensor, outputs: int, kind: str, steps
         x = (x + torch.randn_like(x) * 0.03).clamp(0, 1)
         if deep:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=deep):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=deep and native_bf16):
             out = net(x).float()
         y = targets[idx]
         loss = F.cross_entropy(out, y) if kind == "letter" else \
