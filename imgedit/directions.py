@@ -97,6 +97,22 @@ def directions_from_labels(latents: torch.Tensor, rows: Sequence[Mapping[str, st
 
 
 @torch.no_grad()
+def attribute_axes(names: Sequence[str], start: int, size: int, coordinates: torch.Tensor) -> dict[str, torch.Tensor]:
+    """A conditional model's shipped tensors (``train gan/vae --conditional``): each attribute's
+    direction is the axis of its latent coordinate (``start + j`` of ``size``), 2 long (strength
+    1 = the class gap, -1 -> +1), and the prior of the coordinates: the data's combinations
+    (rows of ``coordinates``, (N, k) of -1/+1) and how often each occurs."""
+    out = {}
+    for j, name in enumerate(names):
+        d = torch.zeros(size)
+        d[start + j] = 2.0
+        out[f"direction.{name}"] = d
+    combos, counts = torch.unique(coordinates, dim=0, return_counts=True)
+    out["prior.attributes"] = combos
+    out["prior.attribute_counts"] = counts.float()
+    return out
+
+
 def pca_directions(generate: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor, k: int,
                    batch: int = 100) -> list[torch.Tensor]:
     """``k`` unsupervised directions from ``latents`` (N, *shape) sampled from the prior:

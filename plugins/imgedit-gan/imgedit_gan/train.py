@@ -503,7 +503,7 @@ class GanTrainer:
 # ------------------------------------------------------------------------------------------------
 def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
     """Tensors and metadata of an exported model: G_ema, E, and the directions."""
-    from imgedit.directions import directions_from_labels, pca_directions
+    from imgedit.directions import attribute_axes, directions_from_labels, pca_directions
     from imgedit.latentedit import keep_classes
 
     a = tr.args
@@ -514,15 +514,8 @@ def export_tensors(tr: GanTrainer) -> tuple[dict, dict]:
     tr.E.eval()
     names = []
     if tr.cond_names:  # each attribute is a coordinate: its axis, strength 1 = the class gap (-1 -> +1)
-        for j, attr in enumerate(tr.cond_names):
-            d = torch.zeros(tr.latent_size)
-            d[a.nz + j] = 2.0
-            tensors[f"direction.{attr}"] = d
-            names.append(attr)
-        # the prior of the attribute coordinates: the combinations of the data and how often each occurs
-        combos, counts = torch.unique(tr.cond[tr.train_idx], dim=0, return_counts=True)
-        tensors["prior.attributes"] = combos
-        tensors["prior.attribute_counts"] = counts.float()
+        tensors.update(attribute_axes(tr.cond_names, a.nz, tr.latent_size, tr.cond[tr.train_idx]))
+        names += tr.cond_names
     elif tr.data.attributes:
         from imgedit_gan.model import refine_latents
 

@@ -299,7 +299,7 @@ def latent_means(tr: VaeTrainer, idx: list[int]) -> torch.Tensor:
 
 def export_tensors(tr: VaeTrainer) -> tuple[dict, dict]:
     """Tensors and metadata of an exported model: encoder, decoder and the directions."""
-    from imgedit.directions import directions_from_labels, pca_directions
+    from imgedit.directions import attribute_axes, directions_from_labels, pca_directions
     from imgedit.latentedit import keep_classes
 
     a = tr.args
@@ -308,15 +308,8 @@ def export_tensors(tr: VaeTrainer) -> tuple[dict, dict]:
     tensors.update({f"dec.{k}": v for k, v in tr.dec.state_dict().items()})
     names = []
     if k:  # each attribute is a coordinate: its axis, strength 1 = the class gap (-1 -> +1)
-        for j, attr in enumerate(tr.cond_names):
-            d = torch.zeros(tr.latent_size)
-            d[a.nz + j] = 2.0
-            tensors[f"direction.{attr}"] = d
-            names.append(attr)
-        # the prior of the attribute coordinates: the data's combinations and how often each occurs
-        combos, counts = torch.unique(tr.cond[tr.train_idx], dim=0, return_counts=True)
-        tensors["prior.attributes"] = combos
-        tensors["prior.attribute_counts"] = counts.float()
+        tensors.update(attribute_axes(tr.cond_names, a.nz, tr.latent_size, tr.cond[tr.train_idx]))
+        names += tr.cond_names
     elif tr.data.attributes:
         mu = latent_means(tr, list(range(len(tr.data))))
         attrs = [c for c in tr.data.attributes if c != a.class_column]
