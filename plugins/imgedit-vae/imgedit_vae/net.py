@@ -47,10 +47,6 @@ class Encoder(nn.Module):
         h = self.features(x)
         return self.mu(h), self.logvar(h).clamp(*LOGVAR_RANGE)
 
-    def with_class(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Mean, log-variance and the class scores (B, classes) of a class-conditional encoder."""
-        return self.heads(x)[:3]
-
     def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Mean, log-variance, the class scores (None without classes) and the attribute logits
         (B, attributes) (None without attributes)."""
