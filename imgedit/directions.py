@@ -113,6 +113,21 @@ def attribute_axes(names: Sequence[str], start: int, size: int, coordinates: tor
     return out
 
 
+class AttributePrior:
+    """The attribute coordinates a conditional model's export holds (:func:`attribute_axes`):
+    ``sample`` draws ``n`` rows of the data's combinations as often as they occurred. ``k`` is 0
+    (and ``sample`` is not to be called) for a model without them."""
+
+    def __init__(self, state: dict):
+        combos = state.get("prior.attributes")
+        self.combos = None if combos is None else combos.float()
+        self.counts = None if combos is None else state["prior.attribute_counts"].float()
+        self.k = 0 if combos is None else self.combos.shape[1]
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self.combos[torch.multinomial(self.counts, n, replacement=True, generator=generator)]
+
+
 def pca_directions(generate: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor, k: int,
                    batch: int = 100) -> list[torch.Tensor]:
     """``k`` unsupervised directions from ``latents`` (N, *shape) sampled from the prior:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from imgedit.api import LatentModel, OptionError
+from imgedit.directions import AttributePrior
 from imgedit.latentedit import snap_classes
 
 from imgedit_gan.net import Encoder, Generator
@@ -55,11 +56,7 @@ class GanModel(LatentModel):
         # the class (the letter), sampled as often as in the data, read by the encoder, kept by edits
         self._classes = state.get("prior.classes")
         self.n_classes = 0 if self._classes is None else len(self._classes)
-        self._combos = state.get("prior.attributes")
-        self._combo_p = state.get("prior.attribute_counts")
-        if self._combos is not None:
-            self._combos = self._combos.float()
-            self._combo_p = self._combo_p.float() if self._combo_p is not None else torch.ones(len(self._combos))
+        self._attributes = AttributePrior(state)
 
     def directions(self) -> dict[str, torch.Tensor]:
         return dict(self._directions)
@@ -74,10 +71,10 @@ class GanModel(LatentModel):
         """N(0, I) latents, scaled by ``truncation`` towards the mean (0 = the mean image); a
         conditional model's attribute coordinates are drawn from its data's combinations, a
         class-conditional model's class from its data's class frequencies."""
-        k = 0 if self._combos is None else self._combos.shape[1]
+        k = self._attributes.k
         parts = [torch.randn((n, self.nz - k - self.n_classes), generator=generator) * truncation]
         if k:
-            parts.append(self._combos[torch.multinomial(self._combo_p, n, replacement=True, generator=generator)])
+            parts.append(self._attributes.sample(n, generator))
         if self.n_classes:
             pick = torch.multinomial(self._classes.float(), n, replacement=True, generator=generator)
             parts.append(F.one_hot(pick, self.n_classes).float())

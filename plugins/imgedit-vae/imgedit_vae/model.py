@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 
 from imgedit.api import LatentModel, OptionError
-from imgedit.latentedit import snap_classes
+from imgedit.directions import AttributePrior
 
-from imgedit_vae.net import SIZE, Decoder, Encoder, attribute_coordinates, to_rgb
+from imgedit_vae.net import SIZE, Decoder, Encoder, posterior_latent, to_rgb
 
 
 def sizes(state: dict) -> tuple[int, int, int, int, int, int]:
@@ -46,11 +46,7 @@ class VaeModel(LatentModel):
         # latent: z, then the attribute coordinates, then the class one-hot
         self.nz, self.n_classes, self.n_attributes = nz + na + nc, nc, na
         self._classes = state.get("prior.classes")
-        self._combos = state.get("prior.attributes")          # the attribute combinations of the data ...
-        self._combo_p = state.get("prior.attribute_counts")   # ... and how often each occurs
-        if self._combos is not None:
-            self._combos = self._combos.float()
-            self._combo_p = self._combo_p.float() if self._combo_p is not None else torch.ones(len(self._combos))
+        self._attributes = AttributePrior(state)   # the data's attribute combinations, as often as they occur
         self.enc = Encoder(nz, nef, ch, nc, na)
         self.dec = Decoder(nz, ngf, ch, nc, na)
         self.enc.load_state_dict({k[4:]: v.float() for k, v in state.items() if k.startswith("enc.")})
@@ -69,11 +65,8 @@ class VaeModel(LatentModel):
         image); a conditional model's attributes drawn from its data's combinations, a
         class-conditional model's class as often as in its data."""
         z = torch.randn((n, self.nz - self.n_classes - self.n_attributes), generator=generator) * truncation
-        if self.n_attributes:
-            known = self._combos is not None
-            combos = self._combos if known else -torch.ones(1, self.n_attributes)
-            p = self._combo_p if known else torch.ones(1)
-            z = torch.cat([z, combos[torch.multinomial(p, n, replacement=True, generator=generator)]], 1)
+        if self.n_attributes:  # every conditional export holds prior.attributes and their counts
+            z = torch.cat([z, self._attributes.sample(n, generator)], 1)
         if not self.n_classes:
             return z
         prior = self._classes.float() if self._classes is not None else torch.ones(self.n_classes)
@@ -87,20 +80,16 @@ class VaeModel(LatentModel):
         z = latents.float().to(self.device)
         if self.n_attributes:  # the range the decoder was trained on: -1 (no) .. +1 (yes)
             a = self.nz - self.n_classes - self.n_attributes
-            z = torch.cat([z[:, :a], z[:, a:a + self.n_attributes].clamp(-1, 1), z[:, a + self.n_attributes:]], 1)
+            z = z.clone()
+            z[:, a:a + self.n_attributes].clamp_(-1, 1)
         return to_rgb(self.dec(z)).float()
 
     def encode_with_extras(self, images: torch.Tensor, **_) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The posterior's mean (the latent) and log-variance (``extra.logvar`` in latent files)."""
         x = F.interpolate(images.float(), size=(SIZE, SIZE), mode="bilinear", align_corners=False,
                           antialias=images.shape[-1] > SIZE or images.shape[-2] > SIZE)
-        mu, logvar, scores, attr_logits = self.enc.heads(x)
-        parts = [mu.float()]
-        if self.n_attributes:
-            parts.append(attribute_coordinates(attr_logits))
-        if self.n_classes:
-            parts.append(scores.float())
-        return snap_classes(torch.cat(parts, 1), self.n_classes), {"logvar": logvar.float()}
+        latent, logvar = posterior_latent(self.enc, x, self.n_attributes > 0, self.n_classes)
+        return latent, {"logvar": logvar}
 
     def encode(self, images: torch.Tensor, **options) -> torch.Tensor:
         return self.encode_with_extras(images, **options)[0]

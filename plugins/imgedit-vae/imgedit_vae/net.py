@@ -79,6 +79,21 @@ def attribute_coordinates(logits: torch.Tensor) -> torch.Tensor:
     return torch.tanh(logits.float() * 0.5)
 
 
+def posterior_latent(enc: "Encoder", x: torch.Tensor, attributes: bool, classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The latent ``imgedit encode`` gives for images ``x`` (already the encoder's size) and the
+    posterior's log-variance: the posterior mean, then (``attributes``) the attribute coordinates,
+    then (``classes`` > 0) a one-hot of the class the encoder reads."""
+    from imgedit.latentedit import snap_classes
+
+    mu, logvar, scores, attr_logits = enc.heads(x)
+    parts = [mu.float()]
+    if attributes:
+        parts.append(attribute_coordinates(attr_logits))
+    if classes:
+        parts.append(scores.float())
+    return snap_classes(torch.cat(parts, 1), classes), logvar.float()
+
+
 def to_rgb(x: torch.Tensor) -> torch.Tensor:
     """(B, 1 or 3, H, W) -> (B, 3, H, W): one channel is shown as gray RGB."""
     return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
@@ -114,6 +129,13 @@ def reconstruction_terms(rec: torch.Tensor, target: torch.Tensor, perceptual: fl
     return out
 
 
+def reconstruction_loss(rec: torch.Tensor, target: torch.Tensor, perceptual: float = 0.0) -> tuple[torch.Tensor, dict]:
+    """``P * (mse + perceptual * d)`` (see :func:`vae_loss`: the image's summed squared error plus
+    the weighted perceptual distance on that scale) and the terms of :func:`reconstruction_terms`."""
+    terms = reconstruction_terms(rec, target, perceptual)
+    return target[0].numel() * (terms["mse"] + perceptual * terms.get("perceptual", 0.0)), terms
+
+
 def vae_loss(rec: torch.Tensor, target: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, *,
              beta: float = 1.0, perceptual: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
     """The training loss and its terms (for the log).
@@ -127,10 +149,8 @@ def vae_loss(rec: torch.Tensor, target: torch.Tensor, mu: torch.Tensor, logvar: 
     beta-VAE meaning whatever the image size; ``perceptual`` weighs the perceptual distance against
     the per-pixel error on that same scale.
     """
-    terms = reconstruction_terms(rec, target, perceptual)
+    rec_term, terms = reconstruction_loss(rec, target, perceptual)
     kl = kl_divergence(mu, logvar)
-    p = target[0].numel()
-    rec_term = terms["mse"] + (perceptual * terms["perceptual"] if "perceptual" in terms else 0.0)
-    loss = p * rec_term + beta * kl
+    loss = rec_term + beta * kl
     stats = {"loss": loss, **terms, "kl": kl}
     return loss, {k: float(v.detach()) for k, v in stats.items()}

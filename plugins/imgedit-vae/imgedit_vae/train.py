@@ -34,7 +34,7 @@ from imgedit.metrics import psnr
 from imgedit.training import (LabelledSet, TrainRun, check_model_name, command_line, label_args, loss_table,
                               pairing, ship_or_export, tilde, train_root, utc_now, write_sheet)
 
-from imgedit_vae.net import (Decoder, Encoder, attribute_coordinates, native, reconstruction_terms, reparameterize,
+from imgedit_vae.net import (Decoder, Encoder, native, posterior_latent, reconstruction_loss, reparameterize,
                              to_rgb, vae_loss)
 
 PLUGIN_FILE = Path(__file__).with_name("plugin.py")
@@ -217,9 +217,8 @@ class VaeTrainer:
                 mu_s, logvar_s, _, _ = self.enc.heads(xs)
                 zs = reparameterize(mu_s.float(), logvar_s.float(), self.noise)
                 out = self.dec(self.with_labels(zs, self.cond[dst], self.class_y[dst]))
-            terms = reconstruction_terms(out.float(), native(self.data.take(dst), self.channels), a.perceptual)
-            swap = terms["mse"] + a.perceptual * terms.get("perceptual", 0.0)
-            loss = loss + a.swap_weight * (64 * 64 * self.channels) * swap     # on vae_loss's scale
+            swap, terms = reconstruction_loss(out.float(), native(self.data.take(dst), self.channels), a.perceptual)
+            loss = loss + a.swap_weight * swap
             stats["swap_mse"] = float(terms["mse"].detach())
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -230,9 +229,7 @@ class VaeTrainer:
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The latents ``imgedit encode`` gives: the posterior mean (and the encoder's class)."""
         self.enc.eval()
-        mu, _, scores, attr_logits = self.enc.heads(x)
-        return self.with_labels(mu.float(), attribute_coordinates(attr_logits) if self.cond_names else None,
-                                scores.argmax(1) if self.class_names else None)
+        return posterior_latent(self.enc, x, bool(self.cond_names), len(self.class_names))[0]
 
     # -- evaluation -------------------------------------------------------------------------------
     @torch.no_grad()
