@@ -14,22 +14,24 @@ from imgedit.api import Capability, ModelSpec, Option, TrainerSpec, WeightFile, 
 #: Shipped models: name -> sha256 of pretrained/gan-<name>.safetensors.
 SHIPPED: dict[str, str] = {
     "faces": "82819be2d07b9e60c8ed55c056300523d008aeeaa915948815fb67dbf31cfd4a",
-    "glyphs": "b2553b1c1e9a0e117f8d6d0e47643890adff7996101257998c58e9489bc6f1d3",
+    "glyphs": "a533f78ae444720731a5ce7bb87f4bb0d290f79296e928ea6403493b4165ccd3",
 }
 #: Their latent sizes (a conditional model's latent ends with its attribute coordinates).
 SHIPPED_LATENT: dict[str, str] = {
     "faces": "64",
-    "glyphs": "64",
+    "glyphs": "131",
 }
 # END TRAINED WEIGHTS
 
 #: How each shipped model was made (the model cards hold the exact commands and numbers).
 SHIPPED_INFO: dict[str, tuple[str, str, str]] = {
-    "glyphs": ("64x64 glyphs (A-Z, a-z, 0-9) of the fonts of five Debian font sources (fonts-dejavu core+extra, liberation2, freefont, urw-base35, noto-core); directions: "
-               "bold, italic, monospace, serif, narrow",
+    "glyphs": ("64x64 glyphs (A-Z, a-z, 0-9) of the fonts of five Debian font sources (fonts-dejavu core+extra, liberation2, freefont, urw-base35, noto-core); "
+               "conditional on the letter and the attributes (G started as a conditional VAE's decoder); directions: "
+               "bold, italic, monospace, serif, narrow (each attribute's coordinate)",
                "fonts: SIL OFL 1.1 / GPL-3+ with font exception / AGPL-3 with font exception / Bitstream Vera; weights MIT",
-               "python -m imgedit_gan.glyphs --install && imgedit train gan --data ~/.cache/imgedit/data/glyphs "
-               "--labels ~/.cache/imgedit/data/glyphs/labels.csv --gray --name glyphs --ship"),
+               "python -m imgedit_gan.glyphs --install && bash tools/train_vae_glyphs.sh --conditional --class-column char "
+               "--swap-weight 1 --name glyphs-cond --steps 2001 --export && STEPS=5600 ENCODER_STEPS=1000 "
+               "bash tools/train_gan_glyphs_vae.sh --ship"),
     "faces": ("64x64 synthetic faces (data: samples of gan-face-generate's DigiFace-1M DCGAN); PCA directions pc0..",
               "NON-COMMERCIAL RESEARCH USE ONLY (inherited from DigiFace-1M via gan-face-generate)",
               "python -m imgedit_gan.faces && imgedit train gan --data ~/.cache/imgedit/data/faces --name faces "
